@@ -1,0 +1,35 @@
+import { Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { AuthModule } from '@app/auth';
+import { TenantsModule } from '@app/tenants';
+import { ApiKeysController } from './api-keys/api-keys.controller';
+import { AuthController } from './auth/auth.controller';
+import { CredentialsGuard } from './common/credentials.guard';
+import { HttpExceptionFilter } from './common/http-exception.filter';
+import { HttpMetricsInterceptor } from './operations/http-metrics.interceptor';
+import { OperationsController } from './operations/operations.controller';
+import { QueueHealthIndicator } from './operations/queue.health';
+import { AdminTenantsController } from './tenants/admin-tenants.controller';
+import { TenantsController } from './tenants/tenants.controller';
+import { UsersController } from './users/users.controller';
+
+/** The HTTP role: controllers and the cross-cutting HTTP concerns. Infrastructure comes from the runtime. */
+@Module({
+  imports: [
+    AuthModule,
+    TenantsModule,
+    TerminusModule.forRoot({ logger: false }),
+    // Limits are set per route (login, signup, public pages); this is only the storage.
+    ThrottlerModule.forRoot([{ name: 'default', ttl: 60_000, limit: 600 }]),
+  ],
+  controllers: [AuthController, TenantsController, AdminTenantsController, UsersController, ApiKeysController, OperationsController],
+  providers: [
+    QueueHealthIndicator,
+    { provide: APP_GUARD, useClass: CredentialsGuard },
+    { provide: APP_FILTER, useClass: HttpExceptionFilter },
+    { provide: APP_INTERCEPTOR, useClass: HttpMetricsInterceptor },
+  ],
+})
+export class ApiModule {}

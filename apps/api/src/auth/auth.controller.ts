@@ -1,0 +1,47 @@
+import { Body, Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags, ApiTooManyRequestsResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { Throttle } from '@nestjs/throttler';
+import { AuthService } from '@app/auth';
+import { CurrentPrincipal, Principal, Public } from '@app/core';
+import { ApiAuthenticated, ErrorResponseDto } from '../common/api-responses';
+import { AuthThrottlerGuard } from '../common/auth-throttler.guard';
+import { LoginDto, MeDto, RefreshDto, TokenPairDto } from './auth.dto';
+
+@ApiTags('auth')
+@Controller('v1/auth')
+export class AuthController {
+  constructor(private readonly auth: AuthService) {}
+
+  @Public()
+  @Post('login')
+  @HttpCode(200)
+  @UseGuards(AuthThrottlerGuard)
+  @Throttle({ default: { limit: 20, ttl: 60_000 } })
+  @ApiOperation({ summary: 'Log in with email and password' })
+  @ApiOkResponse({ type: TokenPairDto })
+  @ApiUnauthorizedResponse({ description: 'Wrong email or password', type: ErrorResponseDto })
+  @ApiTooManyRequestsResponse({ description: 'Too many attempts', type: ErrorResponseDto })
+  login(@Body() body: LoginDto): Promise<TokenPairDto> {
+    return this.auth.login(body.email, body.password);
+  }
+
+  @Public()
+  @Post('refresh')
+  @HttpCode(200)
+  @UseGuards(AuthThrottlerGuard)
+  @Throttle({ default: { limit: 60, ttl: 60_000 } })
+  @ApiOperation({ summary: 'Exchange a refresh token for a new pair (the old one stops working)' })
+  @ApiOkResponse({ type: TokenPairDto })
+  @ApiUnauthorizedResponse({ description: 'Unknown, used or expired refresh token', type: ErrorResponseDto })
+  refresh(@Body() body: RefreshDto): Promise<TokenPairDto> {
+    return this.auth.refresh(body.refreshToken);
+  }
+
+  @Get('me')
+  @ApiAuthenticated()
+  @ApiOperation({ summary: 'Who the credential belongs to' })
+  @ApiOkResponse({ type: MeDto })
+  me(@CurrentPrincipal() principal: Principal): MeDto {
+    return { kind: principal.kind, id: principal.id, tenantId: principal.tenantId, role: principal.role, email: principal.email };
+  }
+}

@@ -1,0 +1,32 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsEmail, IsString, MaxLength, MinLength } from 'class-validator';
+
+export class LoginDto {
+  @ApiProperty({ example: 'urp@comune.valdoria.it' })
+  @IsEmail() @MaxLength(320)
+  email: string;
+
+  @ApiProperty({ example: 'una-password-lunga' })
+  @IsString() @MinLength(1) @MaxLength(200)
+  password: string;
+}
+
+export class RefreshDto {
+  @ApiProperty({ description: 'The refreshToken of the last pair' })
+  @IsString() @MinLength(1) @MaxLength(200)
+  refreshToken: string;
+}
+
+export class TokenPairDto {
+  @ApiProperty({ description: 'JWT for `Authorization: Bearer`' }) accessToken: string;
+  @ApiProperty({ description: 'Opaque token for POST /v1/auth/refresh; single use' }) refreshToken: string;
+  @ApiProperty({ description: 'Seconds until the access token expires', example: 900 }) expiresIn: number;
+}
+
+export class MeDto {
+  @ApiProperty({ enum: ['user', 'api_key'] }) kind: string;
+  @ApiProperty() id: string;
+  @ApiProperty({ nullable: true, type: String }) tenantId: string | null;
+  @ApiProperty({ enum: ['platform_admin', 'tenant_admin', 'editor', 'viewer'] }) role: string;
+  @ApiProperty({ required: false }) email?: string;
+}

@@ -1,0 +1,111 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsEmail, IsIn, IsInt, IsOptional, IsString, IsTimeZone, IsUrl, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { Tenant } from '@app/tenants';
+
+export class SignupDto {
+  @ApiProperty({ example: 'Comune di Valdoria' })
+  @IsString() @MinLength(2) @MaxLength(200)
+  name: string;
+
+  @ApiProperty({ example: 'valdoria', description: 'lowercase letters, digits and hyphens; used in the public page /c/{slug}' })
+  @IsString() @Matches(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, { message: 'slug must be lowercase letters, digits and hyphens (1-63)' })
+  slug: string;
+
+  @ApiProperty({ example: 'urp@comune.valdoria.it' })
+  @IsEmail() @MaxLength(320)
+  adminEmail: string;
+
+  @ApiProperty({ example: 'una-password-lunga', minLength: 10 })
+  @IsString() @MinLength(10) @MaxLength(200)
+  adminPassword: string;
+
+  @ApiPropertyOptional({ example: 48000 })
+  @IsOptional() @IsInt() @Min(1) @Max(10_000_000)
+  population?: number;
+
+  @ApiPropertyOptional({ example: '048014', description: 'ISTAT code of the comune (6 digits)' })
+  @IsOptional() @Matches(/^\d{6}$/, { message: 'istatCode must be 6 digits' })
+  istatCode?: string;
+}
+
+export class SignupResponseDto {
+  @ApiProperty() id: string;
+  @ApiProperty() slug: string;
+  @ApiProperty() name: string;
+  @ApiProperty({ enum: ['pending'] }) status: string;
+}
+
+const TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
+
+export class UpdateTenantSettingsDto {
+  @ApiPropertyOptional() @IsOptional() @IsString() @MinLength(2) @MaxLength(200)
+  name?: string;
+
+  @ApiPropertyOptional({ nullable: true }) @IsOptional() @IsInt() @Min(1) @Max(10_000_000)
+  population?: number | null;
+
+  @ApiPropertyOptional() @IsOptional() @Matches(/^\d{6}$/, { message: 'istatCode must be 6 digits' })
+  istatCode?: string;
+
+  @ApiPropertyOptional({ example: 'Europe/Rome' }) @IsOptional() @IsTimeZone()
+  timezone?: string;
+
+  @ApiPropertyOptional({ example: '21:00' }) @IsOptional() @Matches(TIME, { message: 'quietHoursStart must be HH:MM' })
+  quietHoursStart?: string;
+
+  @ApiPropertyOptional({ example: '08:00' }) @IsOptional() @Matches(TIME, { message: 'quietHoursEnd must be HH:MM' })
+  quietHoursEnd?: string;
+
+  @ApiPropertyOptional({ example: 5, description: 'Messages a subscriber may receive per month (emergencies excluded)' })
+  @IsOptional() @IsInt() @Min(1) @Max(1000)
+  monthlyMessageCap?: number;
+
+  @ApiPropertyOptional() @IsOptional() @IsUrl({ require_protocol: true, protocols: ['http', 'https'] }) @MaxLength(2048)
+  privacyPolicyUrl?: string;
+}
+
+export class TenantDto {
+  @ApiProperty() id: string;
+  @ApiProperty() name: string;
+  @ApiProperty() slug: string;
+  @ApiProperty({ enum: ['pending', 'active', 'suspended'] }) status: string;
+  @ApiProperty({ nullable: true, type: Number }) population: number | null;
+  @ApiProperty({ nullable: true, type: String }) istatCode: string | null;
+  @ApiProperty() timezone: string;
+  @ApiProperty() quietHoursStart: string;
+  @ApiProperty() quietHoursEnd: string;
+  @ApiProperty() monthlyMessageCap: number;
+  @ApiProperty({ nullable: true, type: String }) privacyPolicyUrl: string | null;
+  @ApiProperty() createdAt: string;
+}
+
+export const toTenantResponse = (tenant: Tenant): TenantDto => ({
+  id: tenant.id,
+  name: tenant.name,
+  slug: tenant.slug,
+  status: tenant.status,
+  population: tenant.population,
+  istatCode: tenant.istatCode,
+  timezone: tenant.timezone,
+  quietHoursStart: tenant.quietHoursStart,
+  quietHoursEnd: tenant.quietHoursEnd,
+  monthlyMessageCap: tenant.monthlyMessageCap,
+  privacyPolicyUrl: tenant.privacyPolicyUrl,
+  createdAt: tenant.createdAt.toISOString(),
+});
+
+export class TenantListDto {
+  @ApiProperty({ type: [TenantDto] }) data: TenantDto[];
+  @ApiProperty({ nullable: true, type: String }) nextCursor: string | null;
+}
+
+export class TenantStatusDto {
+  @ApiProperty() id: string;
+  @ApiProperty({ enum: ['active', 'suspended'] }) status: string;
+}
+
+export class TenantListQueryDto {
+  @ApiPropertyOptional({ enum: ['pending', 'active', 'suspended'] })
+  @IsOptional() @IsIn(['pending', 'active', 'suspended'])
+  status?: 'pending' | 'active' | 'suspended';
+}

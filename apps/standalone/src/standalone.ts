@@ -1,0 +1,38 @@
+import { INestApplication, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { PlatformAdminBootstrap } from '@app/auth';
+import { AppConfig } from '@app/core';
+import { bootRuntime, Runtime } from '@app/runtime';
+import { ApiModule } from '../../api/src/api.module';
+import { configureHttpApp } from '../../api/src/http-app';
+import { WorkerModule } from '../../worker/src/worker.module';
+
+export interface Standalone {
+  app: INestApplication;
+  runtime: Runtime;
+  url: string;
+  operatorPassword: string | null;
+}
+
+/** API and worker in one process: the embedded default (`npm start`), also usable with Postgres and Redis. */
+export async function startStandalone(config?: AppConfig): Promise<Standalone> {
+  const runtime = await bootRuntime({ config });
+  @Module({ imports: [...runtime.modules, ApiModule, WorkerModule] })
+  class StandaloneModule {}
+  const app = await NestFactory.create<NestExpressApplication>(StandaloneModule, { rawBody: true, bufferLogs: true });
+  configureHttpApp(app);
+  const originalClose = app.close.bind(app);
+  app.close = async () => {
+    await originalClose();
+    await runtime.shutdown();
+  };
+  await app.listen(runtime.config.port, '0.0.0.0');
+  const address = app.getHttpServer().address() as { port: number };
+  return {
+    app,
+    runtime,
+    url: `http://localhost:${address.port}`,
+    operatorPassword: app.get(PlatformAdminBootstrap).generatedPassword,
+  };
+}

@@ -1,0 +1,10 @@
+import { Module } from '@nestjs/common';
+
+/**
+ * The worker role: queue consumers only, no HTTP server. Each domain's jobs module registers its
+ * processors with the queue transport when the application starts.
+ */
+@Module({
+  imports: [],
+})
+export class WorkerModule {}

@@ -1,0 +1,75 @@
+import { Injectable } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { InjectRepository } from '@nestjs/typeorm';
+import { randomBytes } from 'crypto';
+import { IsNull, Repository } from 'typeorm';
+import { AppConfig, asTenantId, Clock, Principal, Role, sha256Hex, UnauthorizedError } from '@app/core';
+import { PasswordHasher } from './password-hasher';
+import { RefreshToken } from './refresh-token.entity';
+import { User } from './user.entity';
+import { UsersRepository } from './users.repository';
+
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  expiresIn: number;
+}
+
+export interface AccessTokenClaims {
+  sub: string;
+  tid: string | null;
+  role: Role;
+  email: string;
+}
+
+@Injectable()
+export class AuthService {
+  constructor(
+    private readonly users: UsersRepository,
+    @InjectRepository(RefreshToken) private readonly refreshTokens: Repository<RefreshToken>,
+    private readonly hasher: PasswordHasher,
+    private readonly jwt: JwtService,
+    private readonly config: AppConfig,
+    private readonly clock: Clock,
+  ) {}
+
+  async login(email: string, password: string): Promise<TokenPair> {
+    const user = await this.users.findByEmail(email);
+    const valid = await this.hasher.verify(user?.passwordHash ?? null, password);
+    if (!user || !valid) throw new UnauthorizedError('Wrong email or password');
+    return this.issue(user);
+  }
+
+  /** Rotates the refresh token: the old one stops working; reusing a spent one revokes them all. */
+  async refresh(refreshToken: string): Promise<TokenPair> {
+    const stored = await this.refreshTokens.findOneBy({ tokenHash: sha256Hex(refreshToken) });
+    if (!stored) throw new UnauthorizedError('Invalid refresh token');
+    if (stored.revokedAt) {
+      await this.refreshTokens.update({ userId: stored.userId, revokedAt: IsNull() }, { revokedAt: this.clock.now() });
+      throw new UnauthorizedError('Refresh token already used');
+    }
+    if (stored.expiresAt <= this.clock.now()) throw new UnauthorizedError('Refresh token expired');
+    const revoked = await this.refreshTokens.update({ id: stored.id, revokedAt: IsNull() }, { revokedAt: this.clock.now() });
+    if (!revoked.affected) throw new UnauthorizedError('Refresh token already used');
+    const user = await this.users.findAnyById(stored.userId);
+    if (!user) throw new UnauthorizedError('Invalid refresh token');
+    return this.issue(user);
+  }
+
+  /** Turns verified JWT claims into the request's principal. */
+  principalFromClaims(claims: AccessTokenClaims): Principal {
+    return { kind: 'user', id: claims.sub, tenantId: claims.tid ? asTenantId(claims.tid) : null, role: claims.role, email: claims.email };
+  }
+
+  private async issue(user: User): Promise<TokenPair> {
+    const claims: AccessTokenClaims = { sub: user.id, tid: user.tenantId, role: user.role, email: user.email };
+    const accessToken = await this.jwt.signAsync(claims, { expiresIn: this.config.jwt.accessTtlSeconds });
+    const refreshToken = `rt_${randomBytes(32).toString('base64url')}`;
+    await this.refreshTokens.insert({
+      userId: user.id,
+      tokenHash: sha256Hex(refreshToken),
+      expiresAt: new Date(this.clock.now().getTime() + this.config.jwt.refreshTtlSeconds * 1000),
+    });
+    return { accessToken, refreshToken, expiresIn: this.config.jwt.accessTtlSeconds };
+  }
+}

@@ -1,0 +1,14 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { Role } from '@app/core';
+
+@Entity('users')
+export class User {
+  @PrimaryGeneratedColumn('uuid') id: string;
+  /** null only for the platform operator */
+  @Column({ type: 'uuid', nullable: true }) tenantId: string | null;
+  @Column() email: string;
+  @Column() passwordHash: string;
+  @Column({ type: 'varchar' }) role: Role;
+  @CreateDateColumn({ type: 'timestamptz' }) createdAt: Date;
+  @UpdateDateColumn({ type: 'timestamptz' }) updatedAt: Date;
+}

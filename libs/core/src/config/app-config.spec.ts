@@ -1,0 +1,31 @@
+import { mkdtempSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { loadAppConfig } from './app-config';
+
+describe('loadAppConfig', () => {
+  const dataDir = () => mkdtempSync(join(tmpdir(), 'filodiretto-config-'));
+
+  it('runs embedded with generated secrets when nothing is configured, and keeps them across starts', () => {
+    const dir = dataDir();
+    const first = loadAppConfig({ DATA_DIR: dir });
+    const second = loadAppConfig({ DATA_DIR: dir });
+    expect(first.mode).toBe('embedded');
+    expect(first.port).toBe(3000);
+    expect(first.encryptionKey).toHaveLength(32);
+    expect(second.jwt.secret).toBe(first.jwt.secret);
+    expect(first.runMigrations).toBe(true);
+  });
+
+  it('stops production mode with a one-line message naming a missing secret', () => {
+    expect(() => loadAppConfig({ DATABASE_URL: 'postgres://localhost/x', ENCRYPTION_KEY: Buffer.alloc(32).toString('base64') })).toThrow(
+      'JWT_SECRET',
+    );
+    expect(() => loadAppConfig({ DATABASE_URL: 'postgres://localhost/x', JWT_SECRET: 'x'.repeat(40) })).toThrow('ENCRYPTION_KEY');
+  });
+
+  it('names the variable whose value is wrong', () => {
+    expect(() => loadAppConfig({ DATA_DIR: dataDir(), PORT: 'eighty' })).toThrow(/PORT/);
+    expect(() => loadAppConfig({ DATA_DIR: dataDir(), ENCRYPTION_KEY: Buffer.alloc(16).toString('base64') })).toThrow(/32 bytes/);
+  });
+});

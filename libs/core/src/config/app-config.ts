@@ -1,0 +1,99 @@
+import { randomBytes } from 'crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
+import { join, resolve } from 'path';
+import { ConfigValidationError, validateEnvironment } from './environment';
+
+export type RuntimeMode = 'embedded' | 'production';
+
+/**
+ * The typed configuration every part of the platform reads. It is built once, at boot, from the
+ * environment (see `.env.example`); nothing else reads `process.env`.
+ */
+export class AppConfig {
+  nodeEnv: string;
+  port: number;
+  mode: RuntimeMode;
+  dataDir: string;
+  databaseUrl: string | null;
+  redisUrl: string | null;
+  queuePrefix: string;
+  runMigrations: boolean;
+  platformAdmin: { email: string; password: string | null; generated: boolean };
+  jwt: { secret: string; accessTtlSeconds: number; refreshTtlSeconds: number };
+  encryptionKey: Buffer;
+  whatsapp: { graphUrl: string; apiVersion: string };
+  logLevel: string;
+  webhookRetentionDays: number;
+  publicBaseUrl: string | null;
+
+  get usesRedis(): boolean {
+    return this.redisUrl !== null;
+  }
+}
+
+interface EmbeddedSecrets {
+  jwtSecret: string;
+  encryptionKey: string;
+}
+
+function loadOrCreateSecrets(dataDir: string): EmbeddedSecrets {
+  mkdirSync(dataDir, { recursive: true });
+  const file = join(dataDir, 'secrets.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as EmbeddedSecrets;
+  const secrets: EmbeddedSecrets = {
+    jwtSecret: randomBytes(48).toString('base64url'),
+    encryptionKey: randomBytes(32).toString('base64'),
+  };
+  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  return secrets;
+}
+
+/**
+ * Builds the configuration. With `DATABASE_URL` set the platform runs in production mode and
+ * every secret must be given; without it, it runs embedded and generates missing secrets into
+ * `DATA_DIR` on first start.
+ */
+export function loadAppConfig(raw: NodeJS.ProcessEnv = process.env): AppConfig {
+  const env = validateEnvironment(raw);
+  const config = new AppConfig();
+  config.nodeEnv = env.NODE_ENV ?? 'development';
+  config.port = env.PORT ?? 3000;
+  config.dataDir = resolve(env.DATA_DIR ?? './.data');
+  config.databaseUrl = env.DATABASE_URL ?? null;
+  config.redisUrl = env.REDIS_URL ?? null;
+  config.mode = config.databaseUrl ? 'production' : 'embedded';
+  config.queuePrefix = env.QUEUE_PREFIX ?? 'filodiretto';
+  config.runMigrations = env.MIGRATIONS_RUN ? env.MIGRATIONS_RUN === 'true' : config.mode === 'embedded';
+  config.logLevel = env.LOG_LEVEL ?? (config.nodeEnv === 'test' ? 'silent' : 'info');
+  config.whatsapp = {
+    graphUrl: (env.WHATSAPP_GRAPH_URL ?? 'https://graph.facebook.com').replace(/\/+$/, ''),
+    apiVersion: env.WHATSAPP_API_VERSION ?? 'v25.0',
+  };
+  config.webhookRetentionDays = env.WEBHOOK_RETENTION_DAYS ?? 30;
+  config.publicBaseUrl = env.PUBLIC_BASE_URL ?? null;
+
+  let jwtSecret = env.JWT_SECRET;
+  let encryptionKey = env.ENCRYPTION_KEY;
+  if (config.mode === 'production') {
+    if (!jwtSecret) throw new ConfigValidationError('Missing configuration: JWT_SECRET is required when DATABASE_URL is set');
+    if (!encryptionKey) throw new ConfigValidationError('Missing configuration: ENCRYPTION_KEY is required when DATABASE_URL is set');
+  } else if (!jwtSecret || !encryptionKey) {
+    const secrets = loadOrCreateSecrets(config.dataDir);
+    jwtSecret ??= secrets.jwtSecret;
+    encryptionKey ??= secrets.encryptionKey;
+  }
+  const key = Buffer.from(encryptionKey, 'base64');
+  if (key.length !== 32) throw new ConfigValidationError('Invalid configuration: ENCRYPTION_KEY must be 32 bytes, base64-encoded');
+  config.encryptionKey = key;
+  config.jwt = {
+    secret: jwtSecret,
+    accessTtlSeconds: env.JWT_ACCESS_TTL_SECONDS ?? 900,
+    refreshTtlSeconds: env.JWT_REFRESH_TTL_SECONDS ?? 30 * 24 * 3600,
+  };
+  config.platformAdmin = {
+    email: env.PLATFORM_ADMIN_EMAIL ?? 'operator@filodiretto.local',
+    password: env.PLATFORM_ADMIN_PASSWORD ?? null,
+    generated: !env.PLATFORM_ADMIN_PASSWORD,
+  };
+  return config;
+}

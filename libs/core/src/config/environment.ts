@@ -1,0 +1,76 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsBase64, IsEmail, IsIn, IsInt, IsOptional, IsString, IsUrl, Max, Min, MinLength, validateSync } from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
+const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
+
+/** Every environment variable the platform reads, validated once at boot. */
+export class Environment {
+  @IsOptional() @IsIn(['development', 'production', 'test'])
+  NODE_ENV?: string;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  PORT?: number;
+
+  @IsOptional() @Transform(emptyToUndefined) @IsString()
+  DATA_DIR?: string;
+
+  @IsOptional() @Transform(emptyToUndefined) @IsUrl({ protocols: ['postgres', 'postgresql'], require_tld: false, require_protocol: true })
+  DATABASE_URL?: string;
+
+  @IsOptional() @Transform(emptyToUndefined) @IsUrl({ protocols: ['redis', 'rediss'], require_tld: false, require_protocol: true })
+  REDIS_URL?: string;
+
+  @IsOptional() @Transform(emptyToUndefined) @IsEmail()
+  PLATFORM_ADMIN_EMAIL?: string;
+
+  @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(8)
+  PLATFORM_ADMIN_PASSWORD?: string;
+
+  @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(32)
+  JWT_SECRET?: string;
+
+  @IsOptional() @Transform(emptyToUndefined) @IsBase64()
+  ENCRYPTION_KEY?: string;
+
+  @IsOptional() @Transform(emptyToUndefined) @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  WHATSAPP_GRAPH_URL?: string;
+
+  @IsOptional() @Transform(emptyToUndefined) @IsString()
+  WHATSAPP_API_VERSION?: string;
+
+  @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL?: string;
+
+  @IsOptional() @Transform(emptyToUndefined) @IsString()
+  QUEUE_PREFIX?: string;
+
+  @IsOptional() @IsIn(['true', 'false'])
+  MIGRATIONS_RUN?: string;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(60)
+  JWT_ACCESS_TTL_SECONDS?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(300)
+  JWT_REFRESH_TTL_SECONDS?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1)
+  WEBHOOK_RETENTION_DAYS?: number;
+
+  @IsOptional() @Transform(emptyToUndefined) @IsUrl({ require_tld: false, require_protocol: true })
+  PUBLIC_BASE_URL?: string;
+}
+
+export class ConfigValidationError extends Error {}
+
+/** Validates the raw environment; the first problem becomes a one-line message naming the variable. */
+export function validateEnvironment(raw: NodeJS.ProcessEnv): Environment {
+  const env = plainToInstance(Environment, { ...raw }, { enableImplicitConversion: false });
+  const errors = validateSync(env, { skipMissingProperties: false, whitelist: false });
+  if (errors.length > 0) {
+    const first = errors[0];
+    const reason = Object.values(first.constraints ?? {})[0] ?? 'is invalid';
+    throw new ConfigValidationError(`Invalid configuration: ${first.property} ${reason.replace(`${first.property} `, '')}`);
+  }
+  return env;
+}

@@ -1,0 +1,28 @@
+import type { DataSourceOptions } from 'typeorm';
+import { MIGRATIONS } from '../../../migrations';
+import { SnakeNamingStrategy } from './snake-naming.strategy';
+
+export interface DatabaseConnection {
+  url: string;
+  /** Pool size; PGlite multiplexes connections, a real server takes more. */
+  poolSize?: number;
+  runMigrations?: boolean;
+}
+
+/** The one place TypeORM is configured: migrations only, never `synchronize`. */
+export function buildDataSourceOptions(connection: DatabaseConnection): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url: connection.url,
+    namingStrategy: new SnakeNamingStrategy(),
+    migrations: MIGRATIONS,
+    migrationsRun: connection.runMigrations ?? false,
+    migrationsTableName: 'migrations',
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    uuidExtension: 'pgcrypto',
+    installExtensions: false,
+    extra: { max: connection.poolSize ?? 20, application_name: 'filodiretto' },
+    logging: ['error'],
+  };
+}

@@ -1,0 +1,6 @@
+export * from './database.module';
+export * from './data-source-options';
+export * from './embedded-postgres';
+export * from './pagination';
+export * from './snake-naming.strategy';
+export * from './tenant-scoped.repository';

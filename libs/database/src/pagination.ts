@@ -1,0 +1,65 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
+import { BadRequestError } from '@app/core';
+
+export class PageQueryDto {
+  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 50 })
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'The nextCursor of the previous page' })
+  @IsOptional() @IsString() @MaxLength(512)
+  cursor?: string;
+}
+
+export interface Page<T> {
+  data: T[];
+  nextCursor: string | null;
+}
+
+export const mapPage = <T, R>(page: Page<T>, map: (item: T) => R): Page<R> => ({ data: page.data.map(map), nextCursor: page.nextCursor });
+
+function decodeCursor(cursor: string): string | number {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (typeof value === 'string' || typeof value === 'number') return value;
+  } catch {
+    // falls through to the error below
+  }
+  throw new BadRequestError('cursor is not a cursor returned by this list');
+}
+
+const encodeCursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+/**
+ * Keyset pagination on a unique, ordered column (default `id`): fetches one row more than asked
+ * to know whether a next page exists.
+ */
+export async function paginate<T extends ObjectLiteral>(
+  qb: SelectQueryBuilder<T>,
+  page: PageQueryDto,
+  key: { column: string; property: keyof T } = { column: `${qb.alias}.id`, property: 'id' as keyof T },
+): Promise<Page<T>> {
+  const limit = page.limit ?? 50;
+  if (page.cursor) qb.andWhere(`${key.column} > :cursor`, { cursor: decodeCursor(page.cursor) });
+  const rows = await qb.orderBy(key.column, 'ASC').take(limit + 1).getMany();
+  const hasMore = rows.length > limit;
+  const data = hasMore ? rows.slice(0, limit) : rows;
+  return { data, nextCursor: hasMore ? encodeCursor(data[data.length - 1][key.property]) : null };
+}
+
+/** Keyset pagination over raw rows (for lists built with `getRawMany`). */
+export async function paginateRaw<R extends Record<string, unknown>>(
+  qb: SelectQueryBuilder<ObjectLiteral>,
+  page: PageQueryDto,
+  key: { column: string; field: keyof R },
+): Promise<Page<R>> {
+  const limit = page.limit ?? 50;
+  if (page.cursor) qb.andWhere(`${key.column} > :cursor`, { cursor: decodeCursor(page.cursor) });
+  const rows = (await qb.orderBy(key.column, 'ASC').limit(limit + 1).getRawMany()) as R[];
+  const hasMore = rows.length > limit;
+  const data = hasMore ? rows.slice(0, limit) : rows;
+  return { data, nextCursor: hasMore ? encodeCursor(data[data.length - 1][key.field]) : null };
+}

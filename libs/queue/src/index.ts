@@ -1,0 +1,7 @@
+export * from './job';
+export * from './queue-names';
+export * from './queue-transport';
+export * from './queue.module';
+export * from './queue.producer';
+export * from './transports/bull.transport';
+export * from './transports/in-process.transport';

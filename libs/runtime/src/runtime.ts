@@ -1,0 +1,45 @@
+import { DynamicModule } from '@nestjs/common';
+import { AppConfig, CoreModule, loadAppConfig } from '@app/core';
+import { DatabaseModule, EmbeddedPostgres, startEmbeddedPostgres } from '@app/database';
+import { QueueModule } from '@app/queue';
+
+/** What every process (API, worker, both) stands on: configuration, database, queue transport. */
+export interface Runtime {
+  config: AppConfig;
+  databaseUrl: string;
+  embeddedDatabase: EmbeddedPostgres | null;
+  /** Modules to import at the root of the process. */
+  modules: DynamicModule[];
+  shutdown(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  config?: AppConfig;
+  /** Run pending migrations at start (default: the configuration's choice). */
+  runMigrations?: boolean;
+  poolSize?: number;
+}
+
+export async function bootRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
+  const config = options.config ?? loadAppConfig();
+  const embeddedDatabase = config.databaseUrl ? null : await startEmbeddedPostgres(config.dataDir);
+  const databaseUrl = config.databaseUrl ?? embeddedDatabase!.url;
+  const modules = [
+    CoreModule.forRoot(config),
+    DatabaseModule.forRoot({
+      url: databaseUrl,
+      runMigrations: options.runMigrations ?? config.runMigrations,
+      poolSize: options.poolSize ?? (embeddedDatabase ? 8 : 20),
+    }),
+    QueueModule.forRoot(config),
+  ];
+  return {
+    config,
+    databaseUrl,
+    embeddedDatabase,
+    modules,
+    async shutdown() {
+      await embeddedDatabase?.stop();
+    },
+  };
+}

@@ -1,0 +1,3 @@
+export * from './tenant.entity';
+export * from './tenants.service';
+export * from './tenants.module';
