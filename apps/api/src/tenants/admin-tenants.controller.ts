@@ -1,7 +1,7 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Role, Roles } from '@app/core';
-import { mapPage, PageQueryDto } from '@app/database';
+import { mapPage } from '@app/database';
 import { TenantsService, TenantStatus } from '@app/tenants';
 import { ApiAuthenticated, ApiNotFound } from '../common/api-responses';
 import { IdParam } from '../common/id-param';
@@ -17,8 +17,8 @@ export class AdminTenantsController {
   @Get()
   @ApiOperation({ summary: 'Every comune on the platform (filter by status to see those awaiting approval)' })
   @ApiOkResponse({ type: TenantListDto })
-  async list(@Query() page: PageQueryDto, @Query() filter: TenantListQueryDto): Promise<TenantListDto> {
-    return mapPage(await this.tenants.listAll(page, filter.status as TenantStatus | undefined), toTenantResponse);
+  async list(@Query() query: TenantListQueryDto): Promise<TenantListDto> {
+    return mapPage(await this.tenants.listAll(query, query.status as TenantStatus | undefined), toTenantResponse);
   }
 
   @Post(':id/approve')

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsEmail, IsIn, IsInt, IsOptional, IsString, IsTimeZone, IsUrl, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { PageQueryDto } from '@app/database';
 import { Tenant } from '@app/tenants';
 
 export class SignupDto {
@@ -104,7 +105,7 @@ export class TenantStatusDto {
   @ApiProperty({ enum: ['active', 'suspended'] }) status: string;
 }
 
-export class TenantListQueryDto {
+export class TenantListQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ enum: ['pending', 'active', 'suspended'] })
   @IsOptional() @IsIn(['pending', 'active', 'suspended'])
   status?: 'pending' | 'active' | 'suspended';

@@ -59,7 +59,8 @@ export class InProcessTransport extends QueueTransport {
     const queue = this.queue(name);
     queue.handler = handler as JobHandler;
     queue.runner = fastq.promise((envelope: Envelope) => this.run(name, envelope), concurrency);
-    for (const envelope of queue.pending.splice(0)) this.enqueue(queue, envelope);
+    const byPriority = (e: Envelope) => e.spec.options?.priority ?? JobPriority.Normal;
+    for (const envelope of queue.pending.splice(0).sort((a, b) => byPriority(a) - byPriority(b))) this.enqueue(queue, envelope);
   }
 
   async counts(name: QueueName): Promise<QueueCounts> {

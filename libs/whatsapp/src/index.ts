@@ -1,0 +1,5 @@
+export * from './error-policy';
+export * from './outbound-message';
+export * from './signature';
+export * from './whatsapp-client';
+export * from './whatsapp.module';

@@ -1,0 +1,155 @@
+import { createTestApp, TenantSession, TestApp } from '@app/testing';
+
+describe('Platform: tenants, auth, roles, API keys', () => {
+  let testApp: TestApp;
+
+  beforeAll(async () => {
+    testApp = await createTestApp({ worker: false });
+  });
+
+  afterAll(async () => {
+    await testApp.close();
+  });
+
+  describe('signup, approval, login, refresh', () => {
+    it('takes a comune from signup (pending) through approval to a refreshed session', async () => {
+      const http = testApp.http;
+      const signup = await http()
+        .post('/v1/tenants/signup')
+        .send({ name: 'Comune di Valdoria', slug: 'valdoria-signup', adminEmail: 'urp@valdoria.example', adminPassword: 'una-password-lunga', population: 48000, istatCode: '048014' })
+        .expect(201);
+      expect(signup.body).toEqual({ id: expect.any(String), slug: 'valdoria-signup', name: 'Comune di Valdoria', status: 'pending' });
+
+      const operator = await TenantSession.operatorToken(testApp);
+      const pending = await http().get('/v1/admin/tenants?status=pending&limit=500').set('Authorization', `Bearer ${operator}`).expect(200);
+      expect(pending.body.data.map((t: { id: string }) => t.id)).toContain(signup.body.id);
+
+      const approved = await http().post(`/v1/admin/tenants/${signup.body.id}/approve`).set('Authorization', `Bearer ${operator}`).expect(200);
+      expect(approved.body).toEqual({ id: signup.body.id, status: 'active' });
+
+      const login = await http().post('/v1/auth/login').send({ email: 'URP@valdoria.example', password: 'una-password-lunga' }).expect(200);
+      expect(login.body).toEqual({ accessToken: expect.any(String), refreshToken: expect.any(String), expiresIn: 900 });
+
+      const me = await http().get('/v1/auth/me').set('Authorization', `Bearer ${login.body.accessToken}`).expect(200);
+      expect(me.body).toMatchObject({ tenantId: signup.body.id, role: 'tenant_admin' });
+
+      const refreshed = await http().post('/v1/auth/refresh').send({ refreshToken: login.body.refreshToken }).expect(200);
+      expect(refreshed.body.refreshToken).not.toBe(login.body.refreshToken);
+      await http().get('/v1/tenant').set('Authorization', `Bearer ${refreshed.body.accessToken}`).expect(200);
+      // A refresh token is single use.
+      await http().post('/v1/auth/refresh').send({ refreshToken: login.body.refreshToken }).expect(401);
+
+      const suspended = await http().post(`/v1/admin/tenants/${signup.body.id}/suspend`).set('Authorization', `Bearer ${operator}`).expect(200);
+      expect(suspended.body).toEqual({ id: signup.body.id, status: 'suspended' });
+    });
+
+    it('refuses a duplicate slug or email with 409', async () => {
+      const body = { name: 'Comune Uno', slug: 'dup-slug', adminEmail: 'dup@comune.example', adminPassword: 'una-password-lunga' };
+      await testApp.http().post('/v1/tenants/signup').send(body).expect(201);
+      const slug = await testApp.http().post('/v1/tenants/signup').send({ ...body, adminEmail: 'other@comune.example' }).expect(409);
+      expect(slug.body).toMatchObject({ statusCode: 409, error: 'Conflict', message: expect.stringContaining('slug') });
+      await testApp.http().post('/v1/tenants/signup').send({ ...body, slug: 'other-slug', adminEmail: 'DUP@comune.example' }).expect(409);
+    });
+
+    it('answers 401 to wrong credentials, a missing token and a forged one', async () => {
+      await testApp.http().post('/v1/auth/login').send({ email: 'nobody@comune.example', password: 'whatever-password' }).expect(401);
+      const session = await TenantSession.create(testApp);
+      await testApp.http().post('/v1/auth/login').send({ email: session.adminEmail, password: 'wrong-password' }).expect(401);
+      await testApp.http().get('/v1/tenant').expect(401);
+      await testApp.http().get('/v1/tenant').set('Authorization', 'Bearer not.a.jwt').expect(401);
+      await testApp.http().post('/v1/auth/refresh').send({ refreshToken: 'rt_unknown' }).expect(401);
+    });
+  });
+
+  describe('roles', () => {
+    it('lets a viewer read but not write, and keeps tenant admins off operator routes', async () => {
+      const session = await TenantSession.create(testApp);
+      const viewer = await session.member('viewer');
+      const editor = await session.member('editor');
+      await testApp.http().get('/v1/tenant').set('Authorization', `Bearer ${viewer}`).expect(200);
+      const denied = await testApp.http().patch('/v1/tenant').set('Authorization', `Bearer ${viewer}`).send({ monthlyMessageCap: 3 }).expect(403);
+      expect(denied.body).toMatchObject({ statusCode: 403, error: 'Forbidden' });
+      await testApp.http().patch('/v1/tenant').set('Authorization', `Bearer ${editor}`).send({ monthlyMessageCap: 3 }).expect(403);
+      await testApp.http().post('/v1/users').set('Authorization', `Bearer ${editor}`).send({ email: 'x@comune.example', password: 'password-long', role: 'viewer' }).expect(403);
+      await session.as('get', '/v1/admin/tenants').expect(403);
+      await session.as('post', `/v1/admin/tenants/${session.tenantId}/approve`).expect(403);
+    });
+
+    it('keeps the operator off tenant routes', async () => {
+      const operator = await TenantSession.operatorToken(testApp);
+      await testApp.http().get('/v1/tenant').set('Authorization', `Bearer ${operator}`).expect(403);
+    });
+  });
+
+  describe('API keys', () => {
+    it('authenticates with a key until it is revoked; the key is never listed', async () => {
+      const session = await TenantSession.create(testApp);
+      const created = await session.as('post', '/v1/api-keys').send({ name: 'Protezione civile' }).expect(201);
+      expect(created.body).toEqual({ id: expect.any(String), name: 'Protezione civile', key: expect.stringMatching(/^fd_/) });
+
+      const viaKey = await testApp.http().get('/v1/tenant').set('X-API-Key', created.body.key).expect(200);
+      expect(viaKey.body.id).toBe(session.tenantId);
+
+      const listed = await session.as('get', '/v1/api-keys').expect(200);
+      expect(JSON.stringify(listed.body)).not.toContain(created.body.key);
+
+      // An integration cannot mint keys or people.
+      await testApp.http().post('/v1/api-keys').set('X-API-Key', created.body.key).send({ name: 'again' }).expect(403);
+
+      await session.as('delete', `/v1/api-keys/${created.body.id}`).expect(204);
+      await testApp.http().get('/v1/tenant').set('X-API-Key', created.body.key).expect(401);
+      await testApp.http().get('/v1/tenant').set('X-API-Key', 'fd_00000000_invalidinvalidinvalidinvalidinva').expect(401);
+    });
+  });
+
+  describe('tenant isolation', () => {
+    it("never shows or changes another comune's users, keys or settings", async () => {
+      const valdoria = await TenantSession.create(testApp);
+      const monteserrano = await TenantSession.create(testApp);
+      const user = await valdoria.as('post', '/v1/users').send({ email: `ed-${valdoria.slug}@comune.example`, password: 'password-long', role: 'editor' }).expect(201);
+      const key = await valdoria.as('post', '/v1/api-keys').send({ name: 'k' }).expect(201);
+
+      await monteserrano.as('get', `/v1/users/${user.body.id}`).expect(404);
+      await monteserrano.as('patch', `/v1/users/${user.body.id}`).send({ role: 'viewer' }).expect(404);
+      await monteserrano.as('delete', `/v1/users/${user.body.id}`).expect(404);
+      await monteserrano.as('delete', `/v1/api-keys/${key.body.id}`).expect(404);
+
+      const users = await monteserrano.as('get', '/v1/users').expect(200);
+      expect(users.body.data.map((u: { id: string }) => u.id)).not.toContain(user.body.id);
+      const keys = await monteserrano.as('get', '/v1/api-keys').expect(200);
+      expect(keys.body.data).toEqual([]);
+
+      await monteserrano.as('patch', '/v1/tenant').send({ monthlyMessageCap: 2 }).expect(200);
+      const own = await valdoria.as('get', '/v1/tenant').expect(200);
+      expect(own.body.monthlyMessageCap).toBe(5);
+
+      // The key still works for its own comune only.
+      const viaKey = await testApp.http().get('/v1/users').set('X-API-Key', key.body.key).expect(403);
+      expect(viaKey.body.statusCode).toBe(403);
+      await valdoria.as('get', `/v1/users/${user.body.id}`).expect(200);
+    });
+  });
+
+  describe('bad input', () => {
+    it('answers 400 naming the field, for wrong values, unknown fields and malformed JSON', async () => {
+      const session = await TenantSession.create(testApp);
+      const signup = await testApp.http().post('/v1/tenants/signup').send({ name: 'X', slug: 'Bad Slug!', adminEmail: 'not-an-email', adminPassword: 'short' }).expect(400);
+      expect(signup.body.error).toBe('Bad Request');
+      const messages = (signup.body.message as string[]).join(' ');
+      for (const field of ['name', 'slug', 'adminEmail', 'adminPassword']) expect(messages).toContain(field);
+
+      const unknown = await session.as('patch', '/v1/tenant').send({ status: 'active' }).expect(400);
+      expect(unknown.body.message).toEqual(expect.arrayContaining([expect.stringContaining('status')]));
+
+      const malformed = await session.as('patch', '/v1/tenant').set('Content-Type', 'application/json').send('{"name": ').expect(400);
+      expect(malformed.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+
+      await session.as('patch', '/v1/tenant').send({ quietHoursStart: '25:00', timezone: 'Mars/Olympus' }).expect(400);
+      await session.as('post', '/v1/users').send({ email: 'a@b.example', password: 'password-long', role: 'platform_admin' }).expect(400);
+      await session.as('get', '/v1/users?limit=501').expect(400);
+      await session.as('get', '/v1/users?cursor=%%%').expect(400);
+      await session.as('get', '/v1/users/not-a-uuid').expect(404);
+      await testApp.http().post('/v1/auth/login').send({ email: ['a'], password: { $ne: 1 } }).expect(400);
+    });
+  });
+});
