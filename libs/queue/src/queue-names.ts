@@ -2,6 +2,7 @@
 export enum QueueName {
   MessageDispatch = 'message-dispatch',
   WebhookEvents = 'webhook-events',
+  DeliveryStatuses = 'delivery-statuses',
   Campaigns = 'campaigns',
   Maintenance = 'maintenance',
 }

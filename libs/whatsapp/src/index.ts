@@ -3,3 +3,4 @@ export * from './outbound-message';
 export * from './signature';
 export * from './whatsapp-client';
 export * from './whatsapp.module';
+export * from './webhook-events';
