@@ -31,6 +31,7 @@ export class UsersController {
   }
 
   @Get(':id')
+  @ApiOperation({ summary: 'One person of the comune' })
   @ApiOkResponse({ type: UserDto })
   @ApiNotFound('User')
   async get(@CurrentTenant() tenantId: TenantId, @Param('id', IdParam('User')) id: string): Promise<UserDto> {

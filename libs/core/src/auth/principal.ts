@@ -1,4 +1,5 @@
-import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import { applyDecorators, createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import { ApiExtension } from '@nestjs/swagger';
 import { ForbiddenError, UnauthorizedError } from '../errors/domain-error';
 
 /** A tenant's id. Branded so that a tenant-scoped query cannot be written with any string. */
@@ -30,8 +31,11 @@ export const IS_PUBLIC = 'filodiretto:public';
 export const REQUIRED_ROLES = 'filodiretto:roles';
 export const USERS_ONLY = 'filodiretto:users-only';
 
-/** The route needs no credential. Every other route does (default deny). */
-export const Public = () => SetMetadata(IS_PUBLIC, true);
+/** The route needs no credential. Every other route does (default deny). Documented as `security: []`. */
+export const Public = () => applyDecorators(SetMetadata(IS_PUBLIC, true), ApiExtension(PUBLIC_OPERATION_EXTENSION, true));
+
+/** Marks public operations in the OpenAPI document; the document builder turns it into `security: []`. */
+export const PUBLIC_OPERATION_EXTENSION = 'x-public';
 
 /** Roles allowed on the route. Without it any authenticated tenant member is allowed. */
 export const Roles = (...roles: Role[]) => SetMetadata(REQUIRED_ROLES, roles);
