@@ -25,6 +25,8 @@ export class AppConfig {
   logLevel: string;
   webhookRetentionDays: number;
   publicBaseUrl: string | null;
+  /** Delivery pipeline: reconciler period, when a queued/sending delivery counts as stuck, dispatch concurrency. */
+  delivery: { reconcileIntervalMs: number; stuckDeliverySeconds: number; dispatchConcurrency: number };
 
   get usesRedis(): boolean {
     return this.redisUrl !== null;
@@ -71,6 +73,11 @@ export function loadAppConfig(raw: NodeJS.ProcessEnv = process.env): AppConfig {
   };
   config.webhookRetentionDays = env.WEBHOOK_RETENTION_DAYS ?? 30;
   config.publicBaseUrl = env.PUBLIC_BASE_URL ?? null;
+  config.delivery = {
+    reconcileIntervalMs: env.RECONCILE_INTERVAL_MS ?? 30_000,
+    stuckDeliverySeconds: env.STUCK_DELIVERY_SECONDS ?? 120,
+    dispatchConcurrency: env.DISPATCH_CONCURRENCY ?? 16,
+  };
 
   let jwtSecret = env.JWT_SECRET;
   let encryptionKey = env.ENCRYPTION_KEY;

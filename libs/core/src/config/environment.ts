@@ -59,6 +59,15 @@ export class Environment {
 
   @IsOptional() @Transform(emptyToUndefined) @IsUrl({ require_tld: false, require_protocol: true })
   PUBLIC_BASE_URL?: string;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(50)
+  RECONCILE_INTERVAL_MS?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1)
+  STUCK_DELIVERY_SECONDS?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(256)
+  DISPATCH_CONCURRENCY?: number;
 }
 
 export class ConfigValidationError extends Error {}
