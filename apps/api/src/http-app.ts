@@ -50,6 +50,5 @@ export function configureHttpApp(app: NestExpressApplication): void {
       stopAtFirstError: false,
     }),
   );
-  app.enableShutdownHooks();
   SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json', customSiteTitle: 'Filodiretto API' });
 }

@@ -3,7 +3,7 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { ConfigValidationError } from '@app/core';
-import { bootRuntime } from '@app/runtime';
+import { bootRuntime, closeOnSignals } from '@app/runtime';
 import { ApiModule } from './api.module';
 import { configureHttpApp } from './http-app';
 
@@ -14,6 +14,10 @@ async function main(): Promise<void> {
   class ApiRootModule {}
   const app = await NestFactory.create<NestExpressApplication>(ApiRootModule, { rawBody: true, bufferLogs: true });
   configureHttpApp(app);
+  closeOnSignals(async () => {
+    await app.close();
+    await runtime.shutdown();
+  });
   await app.listen(runtime.config.port);
   console.log(`Filodiretto API listening on http://localhost:${runtime.config.port} (docs: /docs)`);
 }

@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { PlatformAdminBootstrap } from '@app/auth';
 import { AppConfig } from '@app/core';
-import { bootRuntime, Runtime } from '@app/runtime';
+import { bootRuntime, closeOnSignals, Runtime } from '@app/runtime';
 import { ApiModule } from '../../api/src/api.module';
 import { configureHttpApp } from '../../api/src/http-app';
 import { WorkerModule } from '../../worker/src/worker.module';
@@ -27,6 +27,7 @@ export async function startStandalone(config?: AppConfig): Promise<Standalone> {
     await originalClose();
     await runtime.shutdown();
   };
+  closeOnSignals(() => app.close());
   await app.listen(runtime.config.port, '0.0.0.0');
   const address = app.getHttpServer().address() as { port: number };
   return {

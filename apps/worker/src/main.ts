@@ -3,7 +3,7 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { ConfigValidationError } from '@app/core';
-import { bootRuntime } from '@app/runtime';
+import { bootRuntime, closeOnSignals } from '@app/runtime';
 import { WorkerModule } from './worker.module';
 
 /** The worker role alone: consumes the queues; scale it out by running more of them. */
@@ -13,7 +13,10 @@ async function main(): Promise<void> {
   class WorkerRootModule {}
   const app = await NestFactory.createApplicationContext(WorkerRootModule, { bufferLogs: true });
   app.useLogger(app.get(Logger));
-  app.enableShutdownHooks();
+  closeOnSignals(async () => {
+    await app.close();
+    await runtime.shutdown();
+  });
   console.log(`Filodiretto worker started (${runtime.config.usesRedis ? 'Bull on Redis' : 'in-process queue'})`);
 }
 

@@ -43,3 +43,25 @@ export async function bootRuntime(options: RuntimeOptions = {}): Promise<Runtime
     },
   };
 }
+
+/**
+ * Closes the application on SIGTERM/SIGINT (in-flight HTTP requests and jobs finish, queues and
+ * connections close, the embedded database last), then exits.
+ */
+export function closeOnSignals(close: () => Promise<void>): void {
+  let closing = false;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      if (closing) return;
+      closing = true;
+      const forced = setTimeout(() => process.exit(1), 30_000);
+      forced.unref();
+      close()
+        .then(() => process.exit(0))
+        .catch((error: unknown) => {
+          console.error(error);
+          process.exit(1);
+        });
+    });
+  }
+}
