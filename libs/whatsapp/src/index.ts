@@ -4,3 +4,4 @@ export * from './signature';
 export * from './whatsapp-client';
 export * from './whatsapp.module';
 export * from './webhook-events';
+export * from './webhook-parser';

@@ -25,3 +25,56 @@ export interface DeliveryStatusesJob {
   channelId: string;
   statuses: StatusEvent[];
 }
+
+/** An inbound message's kind, as far as the platform cares (unknown types are kept as `other`). */
+export type InboundKind = 'text' | 'reaction' | 'button_reply' | 'list_reply' | 'quick_reply' | 'system' | 'media' | 'location' | 'contacts' | 'unsupported' | 'other';
+
+/** A message a citizen sent to a channel (whatsapp-cloud-api.md §6.6), provider-neutral. */
+export interface InboundMessageEvent {
+  wamid: string;
+  /** Meta's `type` as received */
+  type: string;
+  kind: InboundKind;
+  /** sender's phone as digits (Meta's `from` / `wa_id`); absent for username-only users */
+  fromWaId: string | null;
+  /** sender's business-scoped user id (BSUID) */
+  fromUserId: string | null;
+  /** sender's profile name, from the contacts block */
+  profileName: string | null;
+  occurredAt: string; // ISO 8601
+  /** text body, button title, caption: what a person would read */
+  text: string | null;
+  /** button / list reply id, or template quick-reply payload */
+  replyId: string | null;
+  /** reaction emoji ('' when removed) */
+  emoji: string | null;
+  /** wamid the message answers or reacts to (context.id, reaction.message_id) */
+  contextWamid: string | null;
+  /** system messages: `user_changed_number` (newWaId), `user_changed_user_id` (newUserId), ... */
+  system: { type: string; newWaId: string | null; newUserId: string | null } | null;
+  /** the message object as received */
+  raw: Record<string, unknown>;
+}
+
+/** `user_preferences` webhook: a user stopped or resumed marketing messages. */
+export interface UserPreferenceEvent {
+  waId: string | null;
+  userId: string | null;
+  category: string;
+  value: string;
+  occurredAt: string;
+}
+
+/** One `changes[]` item, routed by `metadata.phone_number_id`. */
+export interface WebhookChange {
+  /** entry.id: the WABA */
+  wabaId: string | null;
+  field: string;
+  /** routing key; null for WABA-level fields (templates, account) */
+  phoneNumberId: string | null;
+  messages: InboundMessageEvent[];
+  statuses: StatusEvent[];
+  userPreferences: UserPreferenceEvent[];
+  /** `value.errors[]` codes of system-level problems */
+  errors: { code: number | null; title: string | null }[];
+}

@@ -1,0 +1,40 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { isUuid, TenantScopedRepository } from '@app/database';
+import { Channel } from './channel.entity';
+
+@Injectable()
+export class ChannelsRepository extends TenantScopedRepository<Channel> {
+  constructor(@InjectRepository(Channel) repository: Repository<Channel>) {
+    super(repository, 'Channel');
+  }
+
+  /**
+   * Lookup before any tenant is known: a webhook names its channel in the URL (and proves it with
+   * the channel's signature); this is how the tenant is learnt.
+   */
+  async findForWebhook(id: string): Promise<Channel | null> {
+    if (!isUuid(id)) return null;
+    return this.repository.findOneBy({ id });
+  }
+
+  /** Platform-level webhooks are routed by Meta's phone_number_id. */
+  async findByPhoneNumberIds(phoneNumberIds: string[]): Promise<Channel[]> {
+    if (phoneNumberIds.length === 0) return [];
+    return this.repository.createQueryBuilder('c').where('c.phone_number_id IN (:...ids)', { ids: phoneNumberIds }).getMany();
+  }
+
+  async existsWithPhoneNumberId(phoneNumberId: string): Promise<boolean> {
+    return this.repository.exists({ where: { phoneNumberId } });
+  }
+
+  /** The tenant's oldest channel (the public signup page's default). */
+  async findFirst(tenantId: string): Promise<Channel | null> {
+    return this.repository.createQueryBuilder('c').where('c.tenant_id = :tenantId', { tenantId }).orderBy('c.created_at', 'ASC').addOrderBy('c.id', 'ASC').getOne();
+  }
+
+  async listAllOfTenant(tenantId: string): Promise<Channel[]> {
+    return this.repository.createQueryBuilder('c').where('c.tenant_id = :tenantId', { tenantId }).orderBy('c.created_at', 'ASC').getMany();
+  }
+}

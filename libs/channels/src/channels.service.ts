@@ -1,0 +1,112 @@
+import { Injectable } from '@nestjs/common';
+import { randomBytes } from 'crypto';
+import { ConflictError, TenantId } from '@app/core';
+import { Page, PageQueryDto } from '@app/database';
+import { Channel, ChannelProvider, ChannelSettings, FallbackTemplate } from './channel.entity';
+import { ChannelSecrets } from './channel-secrets';
+import { ChannelsRepository } from './channels.repository';
+
+export interface NewChannel {
+  name: string;
+  provider: ChannelProvider;
+  phoneNumberId?: string;
+  wabaId?: string;
+  displayPhoneNumber?: string;
+  accessToken?: string;
+  appSecret?: string;
+  verifyToken?: string;
+  messagesPerSecond?: number;
+  fallbackTemplate?: FallbackTemplate | null;
+  settings?: Partial<ChannelSettings>;
+}
+
+export type ChannelPatch = Partial<Omit<NewChannel, 'provider'>> & { status?: 'active' | 'paused' };
+
+const SETTING_KEYS: (keyof ChannelSettings)[] = [
+  'subscribeKeywords',
+  'unsubscribeKeywords',
+  'welcomeText',
+  'goodbyeText',
+  'autoReplyText',
+  'officeHours',
+  'privacyPolicyUrl',
+  'privacyNoticeVersion',
+  'contactInfo',
+];
+
+const sandboxId = () => `sandbox-${randomBytes(8).toString('hex')}`;
+
+@Injectable()
+export class ChannelsService {
+  constructor(
+    private readonly channels: ChannelsRepository,
+    private readonly secrets: ChannelSecrets,
+  ) {}
+
+  async create(tenantId: TenantId, input: NewChannel): Promise<Channel> {
+    const sandbox = input.provider === ChannelProvider.Sandbox;
+    const phoneNumberId = input.phoneNumberId ?? sandboxId();
+    if (await this.channels.existsWithPhoneNumberId(phoneNumberId)) {
+      throw new ConflictError(`phoneNumberId ${phoneNumberId} is already connected to a channel`);
+    }
+    return this.channels.insert(tenantId, {
+      name: input.name,
+      provider: input.provider,
+      phoneNumberId,
+      wabaId: input.wabaId ?? (sandbox ? 'sandbox' : ''),
+      displayPhoneNumber: input.displayPhoneNumber ?? (sandbox ? '390000000000' : ''),
+      accessTokenSealed: this.secrets.seal(input.accessToken ?? randomBytes(16).toString('hex')),
+      appSecretSealed: this.secrets.seal(input.appSecret ?? randomBytes(16).toString('hex')),
+      verifyTokenSealed: this.secrets.seal(input.verifyToken ?? randomBytes(16).toString('hex')),
+      messagesPerSecond: input.messagesPerSecond ?? 80,
+      fallbackTemplate: input.fallbackTemplate ?? null,
+      settings: pickSettings(input.settings ?? {}),
+      status: 'active',
+    });
+  }
+
+  list(tenantId: TenantId, page: PageQueryDto): Promise<Page<Channel>> {
+    return this.channels.list(tenantId, page);
+  }
+
+  getById(tenantId: TenantId, id: string): Promise<Channel> {
+    return this.channels.getById(tenantId, id);
+  }
+
+  async update(tenantId: TenantId, id: string, patch: ChannelPatch): Promise<Channel> {
+    const channel = await this.channels.getById(tenantId, id);
+    if (patch.phoneNumberId !== undefined && patch.phoneNumberId !== channel.phoneNumberId) {
+      if (await this.channels.existsWithPhoneNumberId(patch.phoneNumberId)) {
+        throw new ConflictError(`phoneNumberId ${patch.phoneNumberId} is already connected to a channel`);
+      }
+      channel.phoneNumberId = patch.phoneNumberId;
+    }
+    if (patch.name !== undefined) channel.name = patch.name;
+    if (patch.wabaId !== undefined) channel.wabaId = patch.wabaId;
+    if (patch.displayPhoneNumber !== undefined) channel.displayPhoneNumber = patch.displayPhoneNumber;
+    if (patch.messagesPerSecond !== undefined) channel.messagesPerSecond = patch.messagesPerSecond;
+    if (patch.fallbackTemplate !== undefined) channel.fallbackTemplate = patch.fallbackTemplate;
+    if (patch.status !== undefined) {
+      channel.status = patch.status;
+      if (patch.status === 'active') channel.pausedReason = null;
+    }
+    if (patch.accessToken !== undefined) channel.accessTokenSealed = this.secrets.seal(patch.accessToken);
+    if (patch.appSecret !== undefined) channel.appSecretSealed = this.secrets.seal(patch.appSecret);
+    if (patch.verifyToken !== undefined) channel.verifyTokenSealed = this.secrets.seal(patch.verifyToken);
+    if (patch.settings) channel.settings = { ...channel.settings, ...pickSettings(patch.settings) };
+    const saved = await this.channels.save(tenantId, channel);
+    this.secrets.invalidate(id);
+    return saved;
+  }
+
+  async delete(tenantId: TenantId, id: string): Promise<void> {
+    await this.channels.deleteById(tenantId, id);
+    this.secrets.invalidate(id);
+  }
+}
+
+function pickSettings(input: Partial<ChannelSettings>): Partial<ChannelSettings> {
+  const settings: Record<string, unknown> = {};
+  for (const key of SETTING_KEYS) if (input[key] !== undefined) settings[key] = input[key];
+  return settings as Partial<ChannelSettings>;
+}

@@ -1,0 +1,14 @@
+import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+
+/** A raw webhook body as received (after its signature was checked), kept for audit and replay. */
+@Entity('webhook_events')
+export class WebhookEvent {
+  @PrimaryGeneratedColumn('identity', { type: 'bigint' }) id: string;
+  @Column({ type: 'uuid', nullable: true }) tenantId: string | null;
+  @Column({ type: 'uuid', nullable: true }) channelId: string | null;
+  @Column({ type: 'char', length: 64 }) bodySha256: string;
+  @Column({ type: 'jsonb' }) payload: unknown;
+  @Column({ type: 'timestamptz' }) receivedAt: Date;
+  @Column({ type: 'timestamptz', nullable: true }) processedAt: Date | null;
+  @Column({ type: 'varchar', nullable: true }) error: string | null;
+}

@@ -1,0 +1,139 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { timingSafeEqual } from 'crypto';
+import { Repository } from 'typeorm';
+import { BadRequestError, Clock, ForbiddenError, NotFoundError, sha256Hex, UnauthorizedError } from '@app/core';
+import { QueueName, QueueProducer } from '@app/queue';
+import { isValidSignature } from '@app/whatsapp';
+import type { Channel } from './channel.entity';
+import { ChannelSecrets } from './channel-secrets';
+import { ChannelsRepository } from './channels.repository';
+import { WebhookEvent } from './webhook-event.entity';
+
+/** Job payload of QueueName.WebhookEvents ('process-webhook-event'). */
+export interface WebhookEventJob {
+  eventId: string;
+  /** The only channels this event may act on: those whose secret verified the signature. */
+  channelIds: string[];
+}
+
+export const PROCESS_WEBHOOK_EVENT = 'process-webhook-event';
+export const PURGE_WEBHOOK_EVENTS = 'purge-webhook-events';
+
+const safeEqual = (a: string, b: string): boolean => {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+};
+
+/**
+ * The request path of WhatsApp webhooks: verify, persist the raw body, enqueue, answer. No business
+ * logic here (whatsapp-cloud-api.md §10.1); the worker does the rest.
+ */
+@Injectable()
+export class WebhookIngestionService {
+  private readonly logger = new Logger(WebhookIngestionService.name);
+
+  constructor(
+    private readonly channels: ChannelsRepository,
+    private readonly secrets: ChannelSecrets,
+    @InjectRepository(WebhookEvent) private readonly events: Repository<WebhookEvent>,
+    private readonly producer: QueueProducer,
+    private readonly clock: Clock,
+  ) {}
+
+  /** GET handshake: the challenge when the verify token matches the channel's, else 403. */
+  async handshake(channelId: string, mode: string | undefined, token: string | undefined, challenge: string | undefined): Promise<string> {
+    const channel = await this.channels.findForWebhook(channelId);
+    if (!channel || mode !== 'subscribe' || typeof token !== 'string' || typeof challenge !== 'string') {
+      throw new ForbiddenError('Webhook verification failed');
+    }
+    if (!safeEqual(token, this.secrets.open(channel).verifyToken)) throw new ForbiddenError('Webhook verification failed');
+    return challenge;
+  }
+
+  /** POST to a channel's own URL: signed with that channel's app secret; acts on that channel only. */
+  async receiveForChannel(channelId: string, rawBody: Buffer | undefined, signature: string | string[] | undefined): Promise<void> {
+    const channel = await this.channels.findForWebhook(channelId);
+    if (!channel) throw new NotFoundError('Channel');
+    if (!isValidSignature(rawBody, signature, this.secrets.open(channel).appSecret)) throw new UnauthorizedError('Invalid webhook signature');
+    await this.store(rawBody!, parseBody(rawBody!), [channel]);
+  }
+
+  /**
+   * POST to the platform URL: each change is routed by its phone_number_id, and only to channels
+   * whose app secret verifies the signature. With none, 401 and nothing stored.
+   */
+  async receivePlatform(rawBody: Buffer | undefined, signature: string | string[] | undefined): Promise<void> {
+    if (!rawBody || typeof signature !== 'string') throw new UnauthorizedError('Invalid webhook signature');
+    let payload: unknown;
+    try {
+      payload = JSON.parse(rawBody.toString('utf8'));
+    } catch {
+      throw new UnauthorizedError('Invalid webhook signature');
+    }
+    const ids = collectPhoneNumberIds(payload);
+    const candidates = await this.channels.findByPhoneNumberIds(ids);
+    const verified = candidates.filter((channel) => isValidSignature(rawBody, signature, this.secrets.open(channel).appSecret));
+    if (verified.length === 0) throw new UnauthorizedError('Invalid webhook signature');
+    await this.store(rawBody, payload, verified);
+  }
+
+  /** The sandbox's simulated phone: a payload built by the platform itself for one channel. */
+  async receiveTrusted(channel: Channel, payload: unknown): Promise<void> {
+    await this.store(Buffer.from(JSON.stringify(payload)), payload, [channel]);
+  }
+
+  private async store(rawBody: Buffer, payload: unknown, channels: Channel[]): Promise<void> {
+    const single = channels.length === 1 ? channels[0] : null;
+    const tenants = new Set(channels.map((c) => c.tenantId));
+    const event = await this.events.save(
+      this.events.create({
+        tenantId: tenants.size === 1 ? channels[0].tenantId : null,
+        channelId: single?.id ?? null,
+        bodySha256: sha256Hex(rawBody),
+        payload,
+        receivedAt: this.clock.now(),
+        processedAt: null,
+        error: null,
+      }),
+    );
+    const job: WebhookEventJob = { eventId: String(event.id), channelIds: channels.map((c) => c.id) };
+    await this.producer.enqueue(QueueName.WebhookEvents, { name: PROCESS_WEBHOOK_EVENT, data: job, options: { jobId: `webhook-event:${event.id}` } });
+  }
+
+  /** Purges raw events older than the retention period; returns how many were removed. */
+  async purgeOlderThan(days: number): Promise<number> {
+    const result = await this.events
+      .createQueryBuilder()
+      .delete()
+      .where(`received_at < :cutoff`, { cutoff: new Date(this.clock.now().getTime() - days * 86_400_000) })
+      .execute();
+    const removed = result.affected ?? 0;
+    if (removed) this.logger.log(`purged ${removed} webhook events older than ${days} days`);
+    return removed;
+  }
+}
+
+function parseBody(rawBody: Buffer): unknown {
+  try {
+    return JSON.parse(rawBody.toString('utf8'));
+  } catch {
+    throw new BadRequestError('Webhook body is not JSON');
+  }
+}
+
+function collectPhoneNumberIds(payload: unknown): string[] {
+  const ids = new Set<string>();
+  const entries = (payload as { entry?: unknown })?.entry;
+  if (!Array.isArray(entries)) return [];
+  for (const entry of entries) {
+    const changes = (entry as { changes?: unknown })?.changes;
+    if (!Array.isArray(changes)) continue;
+    for (const change of changes) {
+      const id = (change as { value?: { metadata?: { phone_number_id?: unknown } } })?.value?.metadata?.phone_number_id;
+      if (typeof id === 'string' && id.length > 0 && id.length <= 64) ids.add(id);
+    }
+  }
+  return [...ids];
+}

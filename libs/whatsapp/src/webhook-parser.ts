@@ -1,0 +1,156 @@
+import type { DeliveryStatusName, InboundKind, InboundMessageEvent, StatusEvent, UserPreferenceEvent, WebhookChange } from './webhook-events';
+
+type Json = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const asArray = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+const str = (value: unknown): string | null => (typeof value === 'string' && value.length > 0 ? value : typeof value === 'number' ? String(value) : null);
+const STATUSES = new Set<DeliveryStatusName>(['sent', 'delivered', 'read', 'failed']);
+
+/** Unix seconds (string or number) → ISO 8601; a missing or bad value yields `fallback`. */
+function toIso(value: unknown, fallback: Date): string {
+  const seconds = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
+  return Number.isFinite(seconds) ? new Date(seconds * 1000).toISOString() : fallback.toISOString();
+}
+
+/**
+ * Parses Meta's webhook envelope into changes routed by phone_number_id. Tolerant by design
+ * (whatsapp-cloud-api.md §10): absent `from`/`wa_id`, unknown types and statuses, missing blocks and
+ * malformed items are skipped, never thrown on. Contacts are matched by wa_id/user_id, not position.
+ */
+export function parseWebhookPayload(payload: unknown, now: Date = new Date()): WebhookChange[] {
+  if (!isObject(payload)) return [];
+  const changes: WebhookChange[] = [];
+  for (const entry of asArray(payload.entry)) {
+    if (!isObject(entry)) continue;
+    const wabaId = str(entry.id);
+    for (const change of asArray(entry.changes)) {
+      if (!isObject(change) || !isObject(change.value)) continue;
+      const value = change.value;
+      const metadata = isObject(value.metadata) ? value.metadata : {};
+      const contacts = asArray(value.contacts).filter(isObject);
+      changes.push({
+        wabaId,
+        field: str(change.field) ?? 'unknown',
+        phoneNumberId: str(metadata.phone_number_id),
+        messages: asArray(value.messages)
+          .filter(isObject)
+          .map((message) => parseMessage(message, contacts, now))
+          .filter((m): m is InboundMessageEvent => m !== null),
+        statuses: asArray(value.statuses)
+          .filter(isObject)
+          .map((status) => parseStatus(status, now))
+          .filter((s): s is StatusEvent => s !== null),
+        userPreferences: asArray(value.user_preferences)
+          .filter(isObject)
+          .map((pref) => parsePreference(pref, now))
+          .filter((p): p is UserPreferenceEvent => p !== null),
+        errors: asArray(value.errors)
+          .filter(isObject)
+          .map((error) => ({ code: typeof error.code === 'number' ? error.code : null, title: str(error.title) })),
+      });
+    }
+  }
+  return changes;
+}
+
+function parseStatus(status: Json, now: Date): StatusEvent | null {
+  const wamid = str(status.id);
+  const name = str(status.status) as DeliveryStatusName | null;
+  if (!wamid || !name || !STATUSES.has(name)) return null;
+  const error = asArray(status.errors).find(isObject);
+  return {
+    wamid,
+    status: name,
+    occurredAt: toIso(status.timestamp, now),
+    recipientId: str(status.recipient_id),
+    recipientUserId: str(status.recipient_user_id),
+    callbackData: str(status.biz_opaque_callback_data),
+    errorCode: error && typeof error.code === 'number' ? error.code : null,
+    errorTitle: error ? str(error.title) : null,
+  };
+}
+
+function parsePreference(pref: Json, now: Date): UserPreferenceEvent | null {
+  const value = str(pref.value);
+  if (!value) return null;
+  return { waId: str(pref.wa_id), userId: str(pref.user_id), category: str(pref.category) ?? 'unknown', value, occurredAt: toIso(pref.timestamp, now) };
+}
+
+const MEDIA = new Set(['image', 'video', 'audio', 'document', 'sticker']);
+
+function parseMessage(message: Json, contacts: Json[], now: Date): InboundMessageEvent | null {
+  const wamid = str(message.id);
+  if (!wamid) return null;
+  const type = str(message.type) ?? 'unknown';
+  const fromWaId = str(message.from);
+  const fromUserId = str(message.from_user_id);
+  const contact =
+    contacts.find((c) => (fromWaId && c.wa_id === fromWaId) || (fromUserId && c.user_id === fromUserId)) ?? (contacts.length === 1 ? contacts[0] : undefined);
+  const profile = contact && isObject(contact.profile) ? contact.profile : {};
+  const context = isObject(message.context) ? message.context : {};
+  const event: InboundMessageEvent = {
+    wamid,
+    type,
+    kind: 'other',
+    fromWaId: fromWaId ?? (contact ? str(contact.wa_id) : null),
+    fromUserId: fromUserId ?? (contact ? str(contact.user_id) : null),
+    profileName: str(profile.name),
+    occurredAt: toIso(message.timestamp, now),
+    text: null,
+    replyId: null,
+    emoji: null,
+    contextWamid: str(context.id),
+    system: null,
+    raw: message,
+  };
+  const body = isObject(message[type]) ? (message[type] as Json) : {};
+  let kind: InboundKind = 'other';
+  switch (type) {
+    case 'text':
+      kind = 'text';
+      event.text = str(body.body);
+      break;
+    case 'reaction':
+      kind = 'reaction';
+      event.contextWamid = str(body.message_id) ?? event.contextWamid;
+      event.emoji = typeof body.emoji === 'string' ? body.emoji : '';
+      break;
+    case 'interactive': {
+      const reply = isObject(body.button_reply) ? body.button_reply : isObject(body.list_reply) ? body.list_reply : null;
+      kind = isObject(body.button_reply) ? 'button_reply' : isObject(body.list_reply) ? 'list_reply' : 'other';
+      if (reply) {
+        event.replyId = str(reply.id);
+        event.text = str(reply.title);
+      }
+      break;
+    }
+    case 'button':
+      kind = 'quick_reply';
+      event.replyId = str(body.payload);
+      event.text = str(body.text);
+      break;
+    case 'system':
+      kind = 'system';
+      event.text = str(body.body);
+      event.system = { type: str(body.type) ?? 'unknown', newWaId: str(body.wa_id), newUserId: str(body.user_id) };
+      break;
+    case 'location':
+      kind = 'location';
+      event.text = str(body.name) ?? str(body.address);
+      break;
+    case 'contacts':
+      kind = 'contacts';
+      break;
+    case 'unsupported':
+      kind = 'unsupported';
+      break;
+    default:
+      if (MEDIA.has(type)) {
+        kind = 'media';
+        event.text = str(body.caption);
+      }
+  }
+  event.kind = kind;
+  return event;
+}
