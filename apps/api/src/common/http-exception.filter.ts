@@ -45,6 +45,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const response = http.getResponse<Response>();
     const request = http.getRequest<Request & { id?: string }>();
+    if (isHealthCheckFailure(exception)) {
+      // Terminus's own body (status, info, error, details) is what monitoring tools read.
+      response.status(exception.getStatus()).json(exception.getResponse());
+      return;
+    }
     const body = this.toBody(exception);
     if (body.statusCode >= 500) {
       this.logger.error(
@@ -90,4 +95,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
     }
     return { statusCode: HttpStatus.INTERNAL_SERVER_ERROR, error: 'Internal Server Error', message: 'Internal server error' };
   }
+}
+
+function isHealthCheckFailure(exception: unknown): exception is HttpException {
+  if (!(exception instanceof HttpException)) return false;
+  const body = exception.getResponse();
+  return typeof body === 'object' && body !== null && (body as { status?: unknown }).status === 'error' && 'details' in body;
 }

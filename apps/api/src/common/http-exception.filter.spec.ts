@@ -1,0 +1,50 @@
+import { ArgumentsHost, BadRequestException, Logger } from '@nestjs/common';
+import { QueryFailedError } from 'typeorm';
+import { ConflictError, NotFoundError } from '@app/core';
+import { HttpExceptionFilter } from './http-exception.filter';
+
+function respond(exception: unknown) {
+  const sent: { status?: number; body?: Record<string, unknown> } = {};
+  const response = {
+    headersSent: false,
+    status(code: number) {
+      sent.status = code;
+      return this;
+    },
+    json(body: Record<string, unknown>) {
+      sent.body = body;
+    },
+  };
+  const host = {
+    switchToHttp: () => ({ getResponse: () => response, getRequest: () => ({ id: 'corr-1', method: 'GET', originalUrl: '/x' }) }),
+  } as unknown as ArgumentsHost;
+  new HttpExceptionFilter().catch(exception, host);
+  return sent;
+}
+
+describe('HttpExceptionFilter', () => {
+  it('maps domain errors to their status with the contract body', () => {
+    expect(respond(new NotFoundError('Channel'))).toEqual({ status: 404, body: { statusCode: 404, error: 'Not Found', message: 'Channel not found' } });
+    expect(respond(new ConflictError('taken')).status).toBe(409);
+  });
+
+  it('keeps validation messages as a list', () => {
+    const sent = respond(new BadRequestException(['phone must be a valid phone number']));
+    expect(sent.body).toEqual({ statusCode: 400, error: 'Bad Request', message: ['phone must be a valid phone number'] });
+  });
+
+  it('turns database input errors into 4xx and malformed JSON into 400', () => {
+    const unique = Object.assign(new QueryFailedError('insert', [], new Error('dup')), { code: '23505' });
+    expect(respond(unique).status).toBe(409);
+    const parse = Object.assign(new SyntaxError('Unexpected end'), { status: 400, type: 'entity.parse.failed' });
+    expect(respond(parse).body).toEqual({ statusCode: 400, error: 'Bad Request', message: 'Malformed JSON in request body' });
+  });
+
+  it('hides an unexpected error behind a 500 that carries the correlation id, and logs it', () => {
+    const log = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    const sent = respond(new Error('secret internal detail'));
+    expect(sent).toEqual({ status: 500, body: { statusCode: 500, error: 'Internal Server Error', message: 'Internal server error', correlationId: 'corr-1' } });
+    expect(log).toHaveBeenCalledWith(expect.objectContaining({ correlationId: 'corr-1' }), expect.stringContaining('500'));
+    log.mockRestore();
+  });
+});
