@@ -41,6 +41,11 @@ describe('Platform: tenants, auth, roles, API keys', () => {
 
       const suspended = await http().post(`/v1/admin/tenants/${signup.body.id}/suspend`).set('Authorization', `Bearer ${operator}`).expect(200);
       expect(suspended.body).toEqual({ id: signup.body.id, status: 'suspended' });
+
+      // Both decisions are in the audit log, with who took them; the comune sees its own entries.
+      const audit = await http().get(`/v1/audit-log`).set('Authorization', `Bearer ${refreshed.body.accessToken}`).expect(200);
+      expect(audit.body.data.map((e: { action: string }) => e.action)).toEqual(['tenant.approved', 'tenant.suspended']);
+      expect(audit.body.data[0]).toMatchObject({ actorKind: 'user', targetType: 'tenant', targetId: signup.body.id });
     });
 
     it('refuses a duplicate slug or email with 409', async () => {

@@ -5,6 +5,7 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import { AuthModule } from '@app/auth';
 import { TenantsModule } from '@app/tenants';
 import { ApiKeysController } from './api-keys/api-keys.controller';
+import { AuditController } from './audit/audit.controller';
 import { AuthController } from './auth/auth.controller';
 import { CredentialsGuard } from './common/credentials.guard';
 import { HttpExceptionFilter } from './common/http-exception.filter';
@@ -24,7 +25,7 @@ import { UsersController } from './users/users.controller';
     // Limits are set per route (login, signup, public pages); this is only the storage.
     ThrottlerModule.forRoot([{ name: 'default', ttl: 60_000, limit: 600 }]),
   ],
-  controllers: [AuthController, TenantsController, AdminTenantsController, UsersController, ApiKeysController, OperationsController],
+  controllers: [AuthController, TenantsController, AdminTenantsController, UsersController, ApiKeysController, OperationsController, AuditController],
   providers: [
     QueueHealthIndicator,
     { provide: APP_GUARD, useClass: CredentialsGuard },

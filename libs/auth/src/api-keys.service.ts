@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'crypto';
+import { AuditAction, AuditLogService } from '@app/audit';
 import { asTenantId, NotFoundError, Principal, Role, sha256Hex, TenantId } from '@app/core';
 import { Page, PageQueryDto } from '@app/database';
 import { ApiKey } from './api-key.entity';
@@ -13,12 +14,16 @@ export interface CreatedApiKey {
 
 @Injectable()
 export class ApiKeysService {
-  constructor(private readonly apiKeys: ApiKeysRepository) {}
+  constructor(
+    private readonly apiKeys: ApiKeysRepository,
+    private readonly audit: AuditLogService,
+  ) {}
 
-  async create(tenantId: TenantId, name: string, createdBy: string | null): Promise<CreatedApiKey> {
+  async create(tenantId: TenantId, name: string, actor: Principal): Promise<CreatedApiKey> {
     const prefix = randomBytes(4).toString('hex');
     const key = `fd_${prefix}_${randomBytes(24).toString('base64url')}`;
-    const apiKey = await this.apiKeys.insert(tenantId, { name, keyPrefix: prefix, keyHash: sha256Hex(key), createdBy });
+    const apiKey = await this.apiKeys.insert(tenantId, { name, keyPrefix: prefix, keyHash: sha256Hex(key), createdBy: actor.kind === 'user' ? actor.id : null });
+    await this.audit.record({ tenantId, actor, action: AuditAction.ApiKeyCreated, target: { type: 'api_key', id: apiKey.id }, details: { name } });
     return { apiKey, key };
   }
 
@@ -26,11 +31,12 @@ export class ApiKeysService {
     return this.apiKeys.list(tenantId, page, (qb) => qb.andWhere('api_keys.revoked_at IS NULL'));
   }
 
-  async revoke(tenantId: TenantId, id: string): Promise<void> {
+  async revoke(tenantId: TenantId, id: string, actor: Principal): Promise<void> {
     const apiKey = await this.apiKeys.getById(tenantId, id);
     if (apiKey.revokedAt) throw new NotFoundError('API key');
     apiKey.revokedAt = new Date();
     await this.apiKeys.save(tenantId, apiKey);
+    await this.audit.record({ tenantId, actor, action: AuditAction.ApiKeyRevoked, target: { type: 'api_key', id } });
   }
 
   /** The principal for an `X-API-Key` header, or null when the key is unknown or revoked. */

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { ConflictError, Role, TenantId, TenantRole } from '@app/core';
+import { AuditAction, AuditLogService } from '@app/audit';
+import { ConflictError, Principal, Role, TenantId, TenantRole } from '@app/core';
 import { Page, PageQueryDto } from '@app/database';
 import { PasswordHasher } from './password-hasher';
 import { User } from './user.entity';
@@ -10,11 +11,14 @@ export class UsersService {
   constructor(
     private readonly users: UsersRepository,
     private readonly hasher: PasswordHasher,
+    private readonly audit: AuditLogService,
   ) {}
 
-  async create(tenantId: TenantId, email: string, password: string, role: TenantRole): Promise<User> {
+  async create(tenantId: TenantId, email: string, password: string, role: TenantRole, actor: Principal): Promise<User> {
     if (await this.users.emailExists(email)) throw new ConflictError(`email "${email}" is already registered`);
-    return this.users.insert(tenantId, { email: email.toLowerCase(), passwordHash: await this.hasher.hash(password), role });
+    const user = await this.users.insert(tenantId, { email: email.toLowerCase(), passwordHash: await this.hasher.hash(password), role });
+    await this.audit.record({ tenantId, actor, action: AuditAction.UserCreated, target: { type: 'user', id: user.id }, details: { role } });
+    return user;
   }
 
   list(tenantId: TenantId, page: PageQueryDto): Promise<Page<User>> {
@@ -25,14 +29,18 @@ export class UsersService {
     return this.users.getById(tenantId, id);
   }
 
-  async changeRole(tenantId: TenantId, id: string, role: TenantRole): Promise<User> {
+  async changeRole(tenantId: TenantId, id: string, role: TenantRole, actor: Principal): Promise<User> {
     const user = await this.users.getById(tenantId, id);
+    const from = user.role;
     user.role = role as Role;
-    return this.users.save(tenantId, user);
+    const saved = await this.users.save(tenantId, user);
+    await this.audit.record({ tenantId, actor, action: AuditAction.UserRoleChanged, target: { type: 'user', id }, details: { from, to: role } });
+    return saved;
   }
 
-  async remove(tenantId: TenantId, id: string, actingUserId: string): Promise<void> {
-    if (id === actingUserId) throw new ConflictError('You cannot delete your own account');
+  async remove(tenantId: TenantId, id: string, actor: Principal): Promise<void> {
+    if (id === actor.id) throw new ConflictError('You cannot delete your own account');
     await this.users.deleteById(tenantId, id);
+    await this.audit.record({ tenantId, actor, action: AuditAction.UserDeleted, target: { type: 'user', id } });
   }
 }

@@ -2,6 +2,7 @@ import { DynamicModule } from '@nestjs/common';
 import { AppConfig, CoreModule, loadAppConfig } from '@app/core';
 import { DatabaseModule, EmbeddedPostgres, startEmbeddedPostgres } from '@app/database';
 import { QueueModule } from '@app/queue';
+import { AuditModule } from '@app/audit';
 
 /** What every process (API, worker, both) stands on: configuration, database, queue transport. */
 export interface Runtime {
@@ -9,7 +10,7 @@ export interface Runtime {
   databaseUrl: string;
   embeddedDatabase: EmbeddedPostgres | null;
   /** Modules to import at the root of the process. */
-  modules: DynamicModule[];
+  modules: (DynamicModule | typeof AuditModule)[];
   shutdown(): Promise<void>;
 }
 
@@ -32,6 +33,7 @@ export async function bootRuntime(options: RuntimeOptions = {}): Promise<Runtime
       poolSize: options.poolSize ?? (embeddedDatabase ? 8 : 20),
     }),
     QueueModule.forRoot(config),
+    AuditModule,
   ];
   return {
     config,

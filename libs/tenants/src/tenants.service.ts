@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
-import { ConflictError, ForbiddenError, NotFoundError, TenantId } from '@app/core';
+import { AuditAction, AuditLogService } from '@app/audit';
+import { ConflictError, ForbiddenError, NotFoundError, Principal, TenantId } from '@app/core';
 import { isUuid, Page, PageQueryDto, paginate } from '@app/database';
 import { Tenant, TenantStatus } from './tenant.entity';
 
@@ -18,7 +19,10 @@ export type TenantSettingsPatch = Partial<
 
 @Injectable()
 export class TenantsService {
-  constructor(@InjectRepository(Tenant) private readonly tenants: Repository<Tenant>) {}
+  constructor(
+    @InjectRepository(Tenant) private readonly tenants: Repository<Tenant>,
+    private readonly audit: AuditLogService,
+  ) {}
 
   /** Creates a pending tenant inside the caller's transaction (signup creates its admin too). */
   async createPending(manager: EntityManager, values: NewTenant): Promise<Tenant> {
@@ -46,10 +50,12 @@ export class TenantsService {
     return this.tenants.findOneBy({ slug });
   }
 
-  async updateSettings(tenantId: TenantId, patch: TenantSettingsPatch): Promise<Tenant> {
+  async updateSettings(tenantId: TenantId, patch: TenantSettingsPatch, actor: Principal): Promise<Tenant> {
     const tenant = await this.get(tenantId);
     Object.assign(tenant, patch);
-    return this.tenants.save(tenant);
+    const saved = await this.tenants.save(tenant);
+    await this.audit.record({ tenantId, actor, action: AuditAction.TenantSettingsChanged, details: { fields: Object.keys(patch) } });
+    return saved;
   }
 
   /** Throws unless the tenant may send messages (approved and not suspended). */
@@ -72,11 +78,14 @@ export class TenantsService {
     return paginate(qb, page, { column: 'tenant.id', property: 'id' });
   }
 
-  async setStatus(id: string, status: TenantStatus.Active | TenantStatus.Suspended): Promise<Tenant> {
+  async setStatus(id: string, status: TenantStatus.Active | TenantStatus.Suspended, actor: Principal): Promise<Tenant> {
     const tenant = isUuid(id) ? await this.tenants.findOneBy({ id }) : null;
     if (!tenant) throw new NotFoundError('Tenant');
     tenant.status = status;
     if (status === TenantStatus.Active && !tenant.approvedAt) tenant.approvedAt = new Date();
-    return this.tenants.save(tenant);
+    const saved = await this.tenants.save(tenant);
+    const action = status === TenantStatus.Active ? AuditAction.TenantApproved : AuditAction.TenantSuspended;
+    await this.audit.record({ tenantId: tenant.id, actor, action, target: { type: 'tenant', id: tenant.id } });
+    return saved;
   }
 }

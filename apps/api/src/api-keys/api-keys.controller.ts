@@ -19,7 +19,7 @@ export class ApiKeysController {
   @ApiOperation({ summary: 'Create an API key for an integration; the key is shown only in this response' })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
   async create(@CurrentTenant() tenantId: TenantId, @CurrentPrincipal() principal: Principal, @Body() body: CreateApiKeyDto): Promise<CreatedApiKeyDto> {
-    const { apiKey, key } = await this.apiKeys.create(tenantId, body.name, principal.id);
+    const { apiKey, key } = await this.apiKeys.create(tenantId, body.name, principal);
     return { id: apiKey.id, name: apiKey.name, key };
   }
 
@@ -35,7 +35,7 @@ export class ApiKeysController {
   @ApiOperation({ summary: 'Revoke an API key: it stops working at once' })
   @ApiNoContentResponse({ description: 'Revoked' })
   @ApiNotFound('API key')
-  async revoke(@CurrentTenant() tenantId: TenantId, @Param('id', IdParam('API key')) id: string): Promise<void> {
-    await this.apiKeys.revoke(tenantId, id);
+  async revoke(@CurrentTenant() tenantId: TenantId, @CurrentPrincipal() actor: Principal, @Param('id', IdParam('API key')) id: string): Promise<void> {
+    await this.apiKeys.revoke(tenantId, id, actor);
   }
 }

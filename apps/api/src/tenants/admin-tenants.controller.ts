@@ -1,6 +1,6 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Role, Roles } from '@app/core';
+import { CurrentPrincipal, Principal, Role, Roles } from '@app/core';
 import { mapPage } from '@app/database';
 import { TenantsService, TenantStatus } from '@app/tenants';
 import { ApiAuthenticated, ApiNotFound } from '../common/api-responses';
@@ -26,8 +26,8 @@ export class AdminTenantsController {
   @ApiOperation({ summary: 'Approve a comune: it may send from now on' })
   @ApiOkResponse({ type: TenantStatusDto })
   @ApiNotFound('Tenant')
-  async approve(@Param('id', IdParam('Tenant')) id: string): Promise<TenantStatusDto> {
-    const tenant = await this.tenants.setStatus(id, TenantStatus.Active);
+  async approve(@Param('id', IdParam('Tenant')) id: string, @CurrentPrincipal() actor: Principal): Promise<TenantStatusDto> {
+    const tenant = await this.tenants.setStatus(id, TenantStatus.Active, actor);
     return { id: tenant.id, status: tenant.status };
   }
 
@@ -36,8 +36,8 @@ export class AdminTenantsController {
   @ApiOperation({ summary: 'Suspend a comune: it can log in but not send' })
   @ApiOkResponse({ type: TenantStatusDto })
   @ApiNotFound('Tenant')
-  async suspend(@Param('id', IdParam('Tenant')) id: string): Promise<TenantStatusDto> {
-    const tenant = await this.tenants.setStatus(id, TenantStatus.Suspended);
+  async suspend(@Param('id', IdParam('Tenant')) id: string, @CurrentPrincipal() actor: Principal): Promise<TenantStatusDto> {
+    const tenant = await this.tenants.setStatus(id, TenantStatus.Suspended, actor);
     return { id: tenant.id, status: tenant.status };
   }
 }

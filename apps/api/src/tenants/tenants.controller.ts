@@ -2,7 +2,7 @@ import { Body, Controller, Get, Patch, Post, UseGuards } from '@nestjs/common';
 import { ApiConflictResponse, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Throttle } from '@nestjs/throttler';
 import { SignupService } from '@app/auth';
-import { CurrentTenant, Public, Role, Roles, TenantId } from '@app/core';
+import { CurrentPrincipal, CurrentTenant, Principal, Public, Role, Roles, TenantId } from '@app/core';
 import { TenantsService } from '@app/tenants';
 import { ApiAuthenticated, ErrorResponseDto } from '../common/api-responses';
 import { AuthThrottlerGuard } from '../common/auth-throttler.guard';
@@ -41,7 +41,7 @@ export class TenantsController {
   @ApiAuthenticated()
   @ApiOperation({ summary: "Change the comune's settings (quiet hours, monthly cap, timezone, ...)" })
   @ApiOkResponse({ type: TenantDto })
-  async update(@CurrentTenant() tenantId: TenantId, @Body() body: UpdateTenantSettingsDto): Promise<TenantDto> {
-    return toTenantResponse(await this.tenants.updateSettings(tenantId, body));
+  async update(@CurrentTenant() tenantId: TenantId, @CurrentPrincipal() actor: Principal, @Body() body: UpdateTenantSettingsDto): Promise<TenantDto> {
+    return toTenantResponse(await this.tenants.updateSettings(tenantId, body, actor));
   }
 }

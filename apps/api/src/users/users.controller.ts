@@ -19,8 +19,8 @@ export class UsersController {
   @ApiOperation({ summary: 'Add a person to the comune: tenant_admin, editor (drafts campaigns, manages subscribers) or viewer (reads)' })
   @ApiCreatedResponse({ type: UserDto })
   @ApiConflictResponse({ description: 'Email already registered', type: ErrorResponseDto })
-  async create(@CurrentTenant() tenantId: TenantId, @Body() body: CreateUserDto): Promise<UserDto> {
-    return toUserResponse(await this.users.create(tenantId, body.email, body.password, body.role));
+  async create(@CurrentTenant() tenantId: TenantId, @CurrentPrincipal() actor: Principal, @Body() body: CreateUserDto): Promise<UserDto> {
+    return toUserResponse(await this.users.create(tenantId, body.email, body.password, body.role, actor));
   }
 
   @Get()
@@ -42,8 +42,13 @@ export class UsersController {
   @ApiOperation({ summary: "Change a person's role" })
   @ApiOkResponse({ type: UserDto })
   @ApiNotFound('User')
-  async update(@CurrentTenant() tenantId: TenantId, @Param('id', IdParam('User')) id: string, @Body() body: UpdateUserDto): Promise<UserDto> {
-    return toUserResponse(await this.users.changeRole(tenantId, id, body.role));
+  async update(
+    @CurrentTenant() tenantId: TenantId,
+    @CurrentPrincipal() actor: Principal,
+    @Param('id', IdParam('User')) id: string,
+    @Body() body: UpdateUserDto,
+  ): Promise<UserDto> {
+    return toUserResponse(await this.users.changeRole(tenantId, id, body.role, actor));
   }
 
   @Delete(':id')
@@ -52,6 +57,6 @@ export class UsersController {
   @ApiNoContentResponse({ description: 'Removed' })
   @ApiNotFound('User')
   async remove(@CurrentTenant() tenantId: TenantId, @CurrentPrincipal() principal: Principal, @Param('id', IdParam('User')) id: string): Promise<void> {
-    await this.users.remove(tenantId, id, principal.id);
+    await this.users.remove(tenantId, id, principal);
   }
 }

@@ -1,0 +1,65 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { EntityManager, Repository } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { Principal, TenantId } from '@app/core';
+import { Page, PageQueryDto, paginate } from '@app/database';
+import { AuditEntry } from './audit-entry.entity';
+
+/** Actions worth a line in the audit log. Values equal their keys in kebab-case... with dots for the domain. */
+export enum AuditAction {
+  TenantApproved = 'tenant.approved',
+  TenantSuspended = 'tenant.suspended',
+  TenantSettingsChanged = 'tenant.settings-changed',
+  UserCreated = 'user.created',
+  UserRoleChanged = 'user.role-changed',
+  UserDeleted = 'user.deleted',
+  ApiKeyCreated = 'api-key.created',
+  ApiKeyRevoked = 'api-key.revoked',
+  ChannelCreated = 'channel.created',
+  ChannelCredentialsChanged = 'channel.credentials-changed',
+  ChannelDeleted = 'channel.deleted',
+  ChannelPaused = 'channel.paused',
+  SubscriberErased = 'subscriber.erased',
+  SubscribersImported = 'subscribers.imported',
+  CampaignSent = 'campaign.sent',
+  CampaignCancelled = 'campaign.cancelled',
+}
+
+export interface AuditRecord {
+  tenantId: string | null;
+  actor: Principal | { kind: 'system' | 'citizen'; id?: string | null };
+  action: AuditAction;
+  target?: { type: string; id: string };
+  details?: Record<string, unknown>;
+}
+
+/** Append-only: entries are written, listed, never changed. */
+@Injectable()
+export class AuditLogService {
+  constructor(@InjectRepository(AuditEntry) private readonly entries: Repository<AuditEntry>) {}
+
+  async record(record: AuditRecord, manager?: EntityManager): Promise<void> {
+    const repository = manager ? manager.getRepository(AuditEntry) : this.entries;
+    await repository.insert({
+      tenantId: record.tenantId,
+      actorKind: record.actor.kind,
+      actorId: record.actor.id ?? null,
+      action: record.action,
+      targetType: record.target?.type ?? null,
+      targetId: record.target?.id ?? null,
+      details: (record.details ?? null) as QueryDeepPartialEntity<AuditEntry>['details'],
+    });
+  }
+
+  /** The tenant's own entries. */
+  listForTenant(tenantId: TenantId, page: PageQueryDto): Promise<Page<AuditEntry>> {
+    const qb = this.entries.createQueryBuilder('entry').where('entry.tenant_id = :tenantId', { tenantId });
+    return paginate(qb, page, { column: 'entry.id', property: 'id' });
+  }
+
+  /** Every entry (the platform operator). */
+  listAll(page: PageQueryDto): Promise<Page<AuditEntry>> {
+    return paginate(this.entries.createQueryBuilder('entry'), page, { column: 'entry.id', property: 'id' });
+  }
+}
