@@ -1,5 +1,7 @@
 import { CreatePlatformSchema1763798400000 } from './1763798400000-CreatePlatformSchema';
+import { CreateAnalyticsRollups1795328262201 } from './1795328262201-CreateAnalyticsRollups';
+import { AddDeliveryRetryTiming1795328339001 } from './1795328339001-AddDeliveryRetryTiming';
 import { CreateAuditLog1795328600000 } from './1795328600000-CreateAuditLog';
 
 /** Every migration, in order. A new migration is added here; a merged one is never edited. */
-export const MIGRATIONS = [CreatePlatformSchema1763798400000, CreateAuditLog1795328600000];
+export const MIGRATIONS = [CreatePlatformSchema1763798400000, CreateAnalyticsRollups1795328262201, AddDeliveryRetryTiming1795328339001, CreateAuditLog1795328600000];

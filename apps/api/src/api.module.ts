@@ -4,6 +4,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { AuthModule } from '@app/auth';
 import { TenantsModule } from '@app/tenants';
+import { AnalyticsHttpModule } from './analytics/analytics-http.module';
 import { ApiKeysController } from './api-keys/api-keys.controller';
 import { AuditController } from './audit/audit.controller';
 import { AuthController } from './auth/auth.controller';
@@ -21,6 +22,7 @@ import { UsersController } from './users/users.controller';
   imports: [
     AuthModule,
     TenantsModule,
+    AnalyticsHttpModule,
     TerminusModule.forRoot({ logger: false }),
     // Limits are set per route (login, signup, public pages); this is only the storage.
     ThrottlerModule.forRoot([{ name: 'default', ttl: 60_000, limit: 600 }]),

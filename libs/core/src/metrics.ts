@@ -20,3 +20,38 @@ export function gauge<T extends string>(config: Config<T>): Gauge<T> {
 export function histogram<T extends string>(config: Config<T> & { buckets?: number[] }): Histogram<T> {
   return (metricsRegistry.getSingleMetric(config.name) as Histogram<T>) ?? new Histogram({ ...config, registers: [metricsRegistry] });
 }
+
+// Platform counters. Each domain calls these where the event happens; /metrics exposes them.
+
+const deliveriesTotal = counter({
+  name: 'filodiretto_deliveries_total',
+  help: 'Delivery status changes, by new status and provider error code ("" when none)',
+  labelNames: ['status', 'error_code'] as const,
+});
+
+const webhookEventsTotal = counter({
+  name: 'filodiretto_webhook_events_total',
+  help: 'WhatsApp webhook events received, by kind (message, status, other)',
+  labelNames: ['kind'] as const,
+});
+
+const dispatchTotal = counter({
+  name: 'filodiretto_dispatch_total',
+  help: 'Messages handed to the provider, by channel (rate() gives dispatch rate per channel)',
+  labelNames: ['channel_id'] as const,
+});
+
+/** A delivery reached a status (sent, delivered, read, failed, skipped); `count` for a batch. */
+export function recordDeliveryStatus(status: string, errorCode?: number | string | null, count = 1): void {
+  if (count > 0) deliveriesTotal.inc({ status, error_code: errorCode === null || errorCode === undefined ? '' : String(errorCode) }, count);
+}
+
+/** A webhook event arrived (after the signature check). */
+export function recordWebhookEvent(kind: 'message' | 'status' | 'other', count = 1): void {
+  if (count > 0) webhookEventsTotal.inc({ kind }, count);
+}
+
+/** A message was handed to the provider for a channel. */
+export function recordDispatch(channelId: string, count = 1): void {
+  if (count > 0) dispatchTotal.inc({ channel_id: channelId }, count);
+}
