@@ -1,0 +1,97 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import type { TenantId } from '@app/core';
+import type { DeliveryStatus } from './delivery-status';
+
+/** One compare-and-set move of a delivery: applied only if the delivery is still in `from`. */
+export interface DeliveryChange {
+  id: string;
+  from: DeliveryStatus;
+  to: DeliveryStatus;
+  at: Date;
+  providerMessageId?: string | null;
+  errorCode?: number | null;
+  errorDetail?: string | null;
+  reason?: string | null;
+  /** for deliveries going back to `queued`: not before this time */
+  nextAttemptAt?: Date | null;
+}
+
+const BUCKET_DELTA = (bucket: string, statuses: string) =>
+  `count(*) FILTER (WHERE to_status IN (${statuses}))::int - count(*) FILTER (WHERE from_status IN (${statuses}))::int AS ${bucket}`;
+
+/**
+ * The one place delivery statuses change after fan-out. Each call is a single statement: a batch
+ * of compare-and-set updates (UPDATE ... FROM unnest(...)), the campaign counters adjusted by the
+ * moves that really happened, and campaigns whose last pending delivery just settled marked
+ * `completed`. Counters are therefore exact without ever counting the deliveries table.
+ */
+@Injectable()
+export class DeliveryLedger {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Applies the changes; returns the ids that moved (the others had already moved elsewhere). */
+  async apply(tenantId: TenantId, changes: DeliveryChange[], manager?: EntityManager): Promise<Set<string>> {
+    if (changes.length === 0) return new Set();
+    const runner = manager ?? this.dataSource.manager;
+    const rows = (await runner.query(
+      `WITH v AS (
+         SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::int[], $8::text[], $9::text[], $10::timestamptz[])
+           AS v(id, from_status, to_status, at, wamid, error_code, error_detail, reason, next_attempt_at)
+       ), moved AS (
+         UPDATE deliveries d SET
+           status = v.to_status,
+           provider_message_id = COALESCE(d.provider_message_id, v.wamid),
+           error_code = CASE WHEN v.to_status = 'failed' THEN v.error_code ELSE COALESCE(v.error_code, d.error_code) END,
+           error_detail = COALESCE(left(v.error_detail, 500), d.error_detail),
+           reason = COALESCE(v.reason, d.reason),
+           next_attempt_at = v.next_attempt_at,
+           sent_at = CASE WHEN v.to_status IN ('sent','delivered','read') THEN COALESCE(d.sent_at, v.at) ELSE d.sent_at END,
+           delivered_at = CASE WHEN v.to_status IN ('delivered','read') THEN COALESCE(d.delivered_at, v.at) ELSE d.delivered_at END,
+           read_at = CASE WHEN v.to_status = 'read' THEN COALESCE(d.read_at, v.at) ELSE d.read_at END,
+           failed_at = CASE WHEN v.to_status = 'failed' THEN v.at ELSE d.failed_at END,
+           updated_at = now()
+         FROM v
+         WHERE d.tenant_id = $1 AND d.id = v.id AND d.status = v.from_status
+         RETURNING d.id, d.campaign_id, v.from_status, v.to_status
+       ), delta AS (
+         SELECT campaign_id,
+           ${BUCKET_DELTA('queued', `'queued','sending'`)},
+           ${BUCKET_DELTA('sent', `'sent'`)},
+           ${BUCKET_DELTA('delivered', `'delivered'`)},
+           ${BUCKET_DELTA('read', `'read'`)},
+           ${BUCKET_DELTA('failed', `'failed'`)},
+           ${BUCKET_DELTA('skipped', `'skipped'`)}
+         FROM moved GROUP BY campaign_id
+       ), counted AS (
+         UPDATE campaigns c SET
+           queued_count = c.queued_count + delta.queued,
+           sent_count = c.sent_count + delta.sent,
+           delivered_count = c.delivered_count + delta.delivered,
+           read_count = c.read_count + delta.read,
+           failed_count = c.failed_count + delta.failed,
+           skipped_count = c.skipped_count + delta.skipped,
+           status = CASE WHEN c.status = 'sending' AND c.queued_count + delta.queued <= 0 THEN 'completed' ELSE c.status END,
+           completed_at = CASE WHEN c.status = 'sending' AND c.queued_count + delta.queued <= 0 THEN now() ELSE c.completed_at END,
+           updated_at = now()
+         FROM delta
+         WHERE c.id = delta.campaign_id AND c.tenant_id = $1
+         RETURNING c.id
+       )
+       SELECT moved.id::text AS id FROM moved`,
+      [
+        tenantId,
+        changes.map((c) => c.id),
+        changes.map((c) => c.from),
+        changes.map((c) => c.to),
+        changes.map((c) => c.at.toISOString()),
+        changes.map((c) => c.providerMessageId ?? null),
+        changes.map((c) => c.errorCode ?? null),
+        changes.map((c) => c.errorDetail ?? null),
+        changes.map((c) => c.reason ?? null),
+        changes.map((c) => c.nextAttemptAt?.toISOString() ?? null),
+      ],
+    )) as { id: string }[];
+    return new Set(rows.map((row) => row.id));
+  }
+}

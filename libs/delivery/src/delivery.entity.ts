@@ -1,0 +1,27 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import type { DeliveryStatus } from './delivery-status';
+
+/** One message of a campaign to one subscriber. The id is a bigint (kept as a string in Node). */
+@Entity('deliveries')
+export class Delivery {
+  @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'ALWAYS' }) id: string;
+  @Column('uuid') tenantId: string;
+  @Column('uuid') campaignId: string;
+  @Column('uuid') channelId: string;
+  @Column({ type: 'uuid', nullable: true }) subscriberId: string | null;
+  @Column({ type: 'varchar', nullable: true }) recipient: string | null;
+  @Column({ type: 'varchar' }) status: DeliveryStatus;
+  @Column({ type: 'varchar' }) kind: string;
+  @Column({ type: 'varchar', nullable: true }) reason: string | null;
+  @Column({ type: 'varchar', nullable: true }) providerMessageId: string | null;
+  @Column({ type: 'integer', nullable: true }) errorCode: number | null;
+  @Column({ type: 'varchar', nullable: true }) errorDetail: string | null;
+  @Column({ type: 'integer' }) attempts: number;
+  @Column({ type: 'timestamptz', nullable: true }) nextAttemptAt: Date | null;
+  @CreateDateColumn({ type: 'timestamptz' }) createdAt: Date;
+  @UpdateDateColumn({ type: 'timestamptz' }) updatedAt: Date;
+  @Column({ type: 'timestamptz', nullable: true }) sentAt: Date | null;
+  @Column({ type: 'timestamptz', nullable: true }) deliveredAt: Date | null;
+  @Column({ type: 'timestamptz', nullable: true }) readAt: Date | null;
+  @Column({ type: 'timestamptz', nullable: true }) failedAt: Date | null;
+}

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { Delivery } from './delivery.entity';
+import { DeliveryLedger } from './delivery-ledger';
+import { DispatchScheduler } from './dispatch-scheduler';
+
+/** What producers (campaign launch, cancel) need from the delivery pipeline. */
+@Module({
+  imports: [TypeOrmModule.forFeature([Delivery])],
+  providers: [DeliveryLedger, DispatchScheduler],
+  exports: [DeliveryLedger, DispatchScheduler, TypeOrmModule],
+})
+export class DeliveryModule {}

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { ChannelsModule } from '@app/channels';
+import { DeliveryModule } from '../delivery.module';
+import { ReachLimiter, SendThrottle } from '../send-throttle';
+import { DeliveryReconciler } from './delivery-reconciler';
+import { DeliveryStatusesProcessor } from './delivery-statuses.processor';
+import { DispatchProcessor } from './dispatch.processor';
+
+/** The worker side of delivery: dispatch, status ingestion, reconciliation. */
+@Module({
+  imports: [DeliveryModule, ChannelsModule],
+  providers: [SendThrottle, ReachLimiter, DispatchProcessor, DeliveryStatusesProcessor, DeliveryReconciler],
+  exports: [DeliveryReconciler, DeliveryStatusesProcessor],
+})
+export class DeliveryJobsModule {}

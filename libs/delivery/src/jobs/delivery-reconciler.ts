@@ -1,0 +1,77 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '@app/core';
+import { DISPATCH_BUCKET, DispatchBatchJob, DispatchScheduler } from '../dispatch-scheduler';
+
+/**
+ * Redis is a transport that may lose jobs and workers may die mid-batch: Postgres says what is
+ * still to do. Periodically (in every worker; one at a time through an advisory lock) deliveries
+ * stuck in `sending` go back to `queued`, and buckets holding queued deliveries untouched for the
+ * stuck threshold get a dispatch job again. Claims are atomic, so an extra job never sends twice.
+ */
+@Injectable()
+export class DeliveryReconciler implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(DeliveryReconciler.name);
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly dataSource: DataSource,
+    private readonly scheduler: DispatchScheduler,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.tick(), this.config.delivery.reconcileIntervalMs);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private async tick(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      await this.reconcile();
+    } catch (error) {
+      this.logger.warn(`reconciliation failed: ${(error as Error).message}`);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** One pass; returns the number of batches enqueued again. */
+  async reconcile(): Promise<number> {
+    const stuckSeconds = this.config.delivery.stuckDeliverySeconds;
+    const batches = await this.dataSource.transaction(async (manager) => {
+      const [{ locked }] = (await manager.query(`SELECT pg_try_advisory_xact_lock(hashtext('filodiretto:delivery-reconciler')) AS locked`)) as { locked: boolean }[];
+      if (!locked) return [];
+      // A worker died between claim and record: the outcome is unknown, send again (at most the in-flight count twice).
+      await manager.query(
+        `UPDATE deliveries SET status = 'queued'
+          WHERE status = 'sending' AND provider_message_id IS NULL AND updated_at < now() - make_interval(secs => $1)`,
+        [stuckSeconds],
+      );
+      return (await manager.query(
+        `SELECT DISTINCT d.tenant_id AS "tenantId", d.campaign_id AS "campaignId", d.channel_id AS "channelId",
+                (d.id / ${DISPATCH_BUCKET})::int AS bucket, c.priority = 'emergency' AS emergency
+           FROM deliveries d
+           JOIN campaigns c ON c.id = d.campaign_id AND c.status = 'sending'
+           JOIN channels ch ON ch.id = d.channel_id AND ch.status = 'active'
+          WHERE d.status IN ('queued','sending') AND d.status = 'queued'
+            AND d.updated_at < now() - make_interval(secs => $1)
+            AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= now())
+          LIMIT 20000`,
+        [stuckSeconds],
+      )) as Omit<DispatchBatchJob, 'order'>[];
+    });
+    if (batches.length === 0) return 0;
+    const epoch = Math.floor(Date.now() / (stuckSeconds * 1000));
+    await this.scheduler.enqueueBatches(batches.map((batch, order) => ({ ...batch, order })), `:rc${epoch}`);
+    this.logger.log(`re-enqueued ${batches.length} dispatch batch(es) of stuck deliveries`);
+    return batches.length;
+  }
+}

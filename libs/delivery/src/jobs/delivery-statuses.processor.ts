@@ -1,0 +1,133 @@
+import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { asTenantId, counter, TenantId } from '@app/core';
+import { QueueName, QueueTransport } from '@app/queue';
+import type { DeliveryStatusesJob, StatusEvent } from '@app/whatsapp';
+import { canMoveTo, DeliveryStatus, strongerEvent } from '../delivery-status';
+import { DeliveryChange, DeliveryLedger } from '../delivery-ledger';
+
+interface Waiting {
+  job: DeliveryStatusesJob;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/** Jobs taken at once; a batch is written when this many are waiting or after FLUSH_MS. */
+const STATUS_CONCURRENCY = 64;
+const FLUSH_MS = 10;
+
+const applied = counter({ name: 'delivery_status_events_total', help: 'Provider status events by effect', labelNames: ['effect'] as const });
+
+/**
+ * Applies provider status events (sent / delivered / read / failed) to deliveries. Jobs taken
+ * concurrently are gathered into one batch: per tenant, one read of the current statuses and one
+ * compare-and-set UPDATE (with the campaign counters) for all of them. A job completes only once
+ * its batch is committed. Statuses never move backwards; `failed` never overrides delivered/read.
+ */
+@Injectable()
+export class DeliveryStatusesProcessor implements OnApplicationBootstrap {
+  private waiting: Waiting[] = [];
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly transport: QueueTransport,
+    private readonly dataSource: DataSource,
+    private readonly ledger: DeliveryLedger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.transport.process<DeliveryStatusesJob>(QueueName.DeliveryStatuses, STATUS_CONCURRENCY, (job) => this.submit(job.data));
+  }
+
+  private submit(job: DeliveryStatusesJob): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({ job, resolve, reject });
+      if (this.waiting.length >= STATUS_CONCURRENCY) void this.flush();
+      else this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const batch = this.waiting.splice(0);
+    if (batch.length === 0) return;
+    const byTenant = new Map<string, StatusEvent[]>();
+    for (const { job } of batch) {
+      const events = byTenant.get(job.tenantId) ?? [];
+      events.push(...job.statuses);
+      byTenant.set(job.tenantId, events);
+    }
+    try {
+      for (const [tenantId, events] of byTenant) await this.apply(asTenantId(tenantId), events);
+      batch.forEach((item) => item.resolve());
+    } catch (error) {
+      batch.forEach((item) => item.reject(error));
+    }
+  }
+
+  /** Applies a tenant's status events; returns how many deliveries moved. */
+  async apply(tenantId: TenantId, events: StatusEvent[]): Promise<number> {
+    const best = new Map<string, StatusEvent>();
+    for (const event of events) {
+      const current = best.get(event.wamid);
+      if (!current || (current.status !== event.status && strongerEvent(current.status, event.status) === event.status)) best.set(event.wamid, event);
+    }
+    let moved = 0;
+    let pending = [...best.values()];
+    for (let round = 0; round < 3 && pending.length > 0; round++) {
+      const changes = await this.plan(tenantId, pending);
+      const done = await this.ledger.apply(tenantId, changes);
+      moved += done.size;
+      applied.inc({ effect: 'applied' }, done.size);
+      // Lost a race with another writer (dispatch recording the same message): read again and retry.
+      const retry = new Set(changes.filter((change) => !done.has(change.id)).map((change) => change.providerMessageId));
+      pending = pending.filter((event) => retry.has(event.wamid));
+    }
+    return moved;
+  }
+
+  private async plan(tenantId: TenantId, events: StatusEvent[]): Promise<DeliveryChange[]> {
+    const rows = (await this.dataSource.query(
+      `SELECT id::text AS id, status, provider_message_id AS wamid FROM deliveries WHERE tenant_id = $1 AND provider_message_id = ANY($2::text[])`,
+      [tenantId, events.map((event) => event.wamid)],
+    )) as { id: string; status: DeliveryStatus; wamid: string | null }[];
+    const found = new Map(rows.map((row) => [row.wamid!, row]));
+    // Our delivery id comes back as biz_opaque_callback_data: it finds a message whose wamid was not recorded yet.
+    const byCallback = events.filter((event) => !found.has(event.wamid) && event.callbackData && /^\d{1,18}$/.test(event.callbackData));
+    if (byCallback.length > 0) {
+      const extra = (await this.dataSource.query(
+        `SELECT id::text AS id, status FROM deliveries WHERE tenant_id = $1 AND id = ANY($2::bigint[]) AND provider_message_id IS NULL`,
+        [tenantId, byCallback.map((event) => event.callbackData)],
+      )) as { id: string; status: DeliveryStatus }[];
+      const byId = new Map(extra.map((row) => [row.id, row]));
+      for (const event of byCallback) {
+        const row = byId.get(event.callbackData!);
+        if (row) found.set(event.wamid, { ...row, wamid: event.wamid });
+      }
+    }
+    const changes: DeliveryChange[] = [];
+    for (const event of events) {
+      const row = found.get(event.wamid);
+      if (!row) {
+        applied.inc({ effect: 'unknown_message' });
+        continue;
+      }
+      if (!canMoveTo(row.status, event.status)) {
+        applied.inc({ effect: 'stale' });
+        continue;
+      }
+      const at = new Date(event.occurredAt);
+      changes.push({
+        id: row.id,
+        from: row.status,
+        to: event.status,
+        at: Number.isNaN(at.getTime()) ? new Date() : at,
+        providerMessageId: event.wamid,
+        errorCode: event.status === 'failed' ? event.errorCode : null,
+        errorDetail: event.status === 'failed' ? event.errorTitle : null,
+      });
+    }
+    return changes;
+  }
+}

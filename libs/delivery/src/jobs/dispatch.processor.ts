@@ -1,0 +1,223 @@
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AppConfig, asTenantId, Clock, counter, TenantId } from '@app/core';
+import { Channel, ChannelMessenger, ChannelProvider, ChannelsRepository } from '@app/channels';
+import { QueueName, QueueTransport } from '@app/queue';
+import { ErrorDisposition, GraphApiError, retryDelayMs, SendRequest } from '@app/whatsapp';
+import type { CampaignMessage } from '../campaign-message';
+import { DeliveryChange, DeliveryLedger } from '../delivery-ledger';
+import { DISPATCH_BUCKET, DispatchBatchJob, DispatchScheduler } from '../dispatch-scheduler';
+import { messagingLimit, planDelivery } from '../outbound-plan';
+import { ReachLimiter, SendThrottle } from '../send-throttle';
+import { quietHoursEnd } from '../tenant-time';
+
+/** Attempts per delivery before a retryable error becomes final. */
+export const MAX_SEND_ATTEMPTS = 8;
+
+interface CampaignContext {
+  status: string;
+  priority: 'normal' | 'emergency';
+  message: CampaignMessage;
+  timezone: string;
+  quietHoursStart: string;
+  quietHoursEnd: string;
+}
+
+interface ClaimedDelivery {
+  id: string;
+  attempts: number;
+  phone: string | null;
+  user_id: string | null;
+  last_inbound_at: Date | null;
+}
+
+const dispatched = counter({ name: 'delivery_dispatch_total', help: 'Campaign sends by outcome', labelNames: ['outcome'] as const });
+
+/**
+ * Sends the queued deliveries of one bucket of a campaign: claims a chunk at a time (queued →
+ * sending, only while the campaign is sending, the subscriber active and no wamid recorded),
+ * applies the 24-hour rule and Meta's messaging limit, takes send slots on the number's shared
+ * timeline, calls the provider and records every outcome in one statement per chunk.
+ */
+@Injectable()
+export class DispatchProcessor implements OnApplicationBootstrap {
+  private readonly logger = new Logger(DispatchProcessor.name);
+
+  constructor(
+    private readonly transport: QueueTransport,
+    private readonly config: AppConfig,
+    private readonly dataSource: DataSource,
+    private readonly ledger: DeliveryLedger,
+    private readonly scheduler: DispatchScheduler,
+    private readonly throttle: SendThrottle,
+    private readonly reach: ReachLimiter,
+    private readonly channels: ChannelsRepository,
+    private readonly messenger: ChannelMessenger,
+    private readonly clock: Clock,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.transport.process<DispatchBatchJob>(QueueName.MessageDispatch, this.config.delivery.dispatchConcurrency, (job) => this.dispatch(job.data));
+  }
+
+  async dispatch(batch: DispatchBatchJob): Promise<void> {
+    const tenantId = asTenantId(batch.tenantId);
+    const context = await this.loadContext(tenantId, batch.campaignId);
+    if (!context || context.status !== 'sending') return;
+    const channel = await this.channels.findById(tenantId, batch.channelId);
+    // A paused channel keeps its deliveries queued; the reconciler picks them up once it is active again.
+    if (!channel || channel.status !== 'active') return;
+    if (context.priority !== 'emergency') {
+      const now = this.clock.now();
+      const end = quietHoursEnd(now, { timezone: context.timezone, start: context.quietHoursStart, end: context.quietHoursEnd });
+      if (end) {
+        await this.scheduler.enqueueLater(batch, `:until:${Math.floor(end.getTime() / 60_000)}`, end.getTime() - now.getTime());
+        return;
+      }
+    }
+    const range = { from: batch.bucket * DISPATCH_BUCKET, to: batch.bucket * DISPATCH_BUCKET + DISPATCH_BUCKET - 1 };
+    const chunkSize = Math.min(50, Math.max(5, SendThrottle.groupSize(channel.messagesPerSecond) * 5));
+    await this.skipInactive(tenantId, batch.campaignId, range);
+    for (;;) {
+      const claimed = await this.claim(tenantId, batch.campaignId, range, chunkSize);
+      if (claimed.length === 0) break;
+      const stop = await this.sendChunk(tenantId, batch, context, channel, claimed);
+      if (stop) return;
+    }
+    // Subscribers who left while the batch was running.
+    await this.skipInactive(tenantId, batch.campaignId, range);
+  }
+
+  private async loadContext(tenantId: TenantId, campaignId: string): Promise<CampaignContext | null> {
+    const rows = (await this.dataSource.query(
+      `SELECT c.status, c.priority, c.message, t.timezone, t.quiet_hours_start AS "quietHoursStart", t.quiet_hours_end AS "quietHoursEnd"
+         FROM campaigns c JOIN tenants t ON t.id = c.tenant_id
+        WHERE c.tenant_id = $1 AND c.id = $2`,
+      [tenantId, campaignId],
+    )) as CampaignContext[];
+    return rows[0] ?? null;
+  }
+
+  /** Queued deliveries whose subscriber left (or was erased) are skipped, never sent. */
+  private async skipInactive(tenantId: TenantId, campaignId: string, range: { from: number; to: number }): Promise<void> {
+    const rows = (await this.dataSource.query(
+      `SELECT d.id::text AS id FROM deliveries d LEFT JOIN subscribers s ON s.id = d.subscriber_id
+        WHERE d.tenant_id = $1 AND d.campaign_id = $2 AND d.id BETWEEN $3 AND $4 AND d.status = 'queued'
+          AND (s.id IS NULL OR s.status <> 'active')`,
+      [tenantId, campaignId, range.from, range.to],
+    )) as { id: string }[];
+    if (rows.length === 0) return;
+    const at = this.clock.now();
+    await this.ledger.apply(tenantId, rows.map((row) => ({ id: row.id, from: 'queued', to: 'skipped', at, reason: 'unsubscribed' })));
+  }
+
+  /** queued → sending for the next chunk, re-checking campaign, subscriber and wamid in the same statement. */
+  private async claim(tenantId: TenantId, campaignId: string, range: { from: number; to: number }, limit: number): Promise<ClaimedDelivery[]> {
+    const [rows] = (await this.dataSource.query(
+      `UPDATE deliveries d SET status = 'sending', attempts = d.attempts + 1, updated_at = now()
+         FROM subscribers s
+        WHERE d.id IN (
+                SELECT q.id FROM deliveries q JOIN subscribers qs ON qs.id = q.subscriber_id AND qs.status = 'active'
+                 WHERE q.tenant_id = $1 AND q.campaign_id = $2 AND q.id BETWEEN $3 AND $4
+                   AND q.status = 'queued' AND q.provider_message_id IS NULL
+                   AND (q.next_attempt_at IS NULL OR q.next_attempt_at <= now())
+                   AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = $2 AND c.tenant_id = $1 AND c.status = 'sending')
+                 ORDER BY q.id LIMIT $5
+                 FOR UPDATE OF q SKIP LOCKED)
+          AND d.status = 'queued' AND s.id = d.subscriber_id AND s.status = 'active'
+        RETURNING d.id::text AS id, d.attempts, s.phone, s.user_id, s.last_inbound_at`,
+      [tenantId, campaignId, range.from, range.to, limit],
+    )) as [ClaimedDelivery[], number];
+    return rows;
+  }
+
+  /** Sends one claimed chunk and records the outcomes; true when the batch must stop (channel paused). */
+  private async sendChunk(tenantId: TenantId, batch: DispatchBatchJob, context: CampaignContext, channel: Channel, claimed: ClaimedDelivery[]): Promise<boolean> {
+    const now = this.clock.now();
+    const changes: DeliveryChange[] = [];
+    const traits = { sandbox: channel.provider === ChannelProvider.Sandbox, fallbackTemplate: channel.fallbackTemplate };
+    const planned = claimed.map((row) => ({ row, plan: planDelivery(batch.campaignId, context.message, traits, row.last_inbound_at ? new Date(row.last_inbound_at) : null, now) }));
+    let toSend: { row: ClaimedDelivery; request: SendRequest; businessInitiated: boolean }[] = [];
+    for (const { row, plan } of planned) {
+      if ('skip' in plan) changes.push({ id: row.id, from: 'sending', to: 'skipped', at: now, reason: plan.skip });
+      else {
+        toSend.push({
+          row,
+          businessInitiated: plan.businessInitiated,
+          request: { to: row.phone, recipientUserId: row.phone ? null : row.user_id, message: plan.send, callbackData: row.id },
+        });
+      }
+    }
+
+    let laterAt = 0;
+    const limit = messagingLimit(channel.messagingLimitTier);
+    const initiated = toSend.filter((item) => item.businessInitiated);
+    if (Number.isFinite(limit) && initiated.length > 0) {
+      const { admitted, retryAt } = await this.reach.admit(channel.wabaId, limit, initiated.map((item) => item.row.phone ?? item.row.user_id ?? item.row.id));
+      const held = new Set(initiated.filter((_, i) => !admitted[i]).map((item) => item.row.id));
+      if (held.size > 0) {
+        // Beyond Meta's daily reach: wait in the queue (delayed), never fail.
+        const nextAttemptAt = new Date(Math.max(retryAt, Date.now() + 60_000));
+        for (const id of held) changes.push({ id, from: 'sending', to: 'queued', at: now, nextAttemptAt });
+        laterAt = Math.max(laterAt, nextAttemptAt.getTime());
+        toSend = toSend.filter((item) => !held.has(item.row.id));
+      }
+    }
+
+    let paused: GraphApiError | null = null;
+    const group = SendThrottle.groupSize(channel.messagesPerSecond);
+    const inFlight: Promise<void>[] = [];
+    for (let i = 0; i < toSend.length && !paused; i += group) {
+      const slice = toSend.slice(i, i + group);
+      await this.throttle.acquire(channel.id, channel.messagesPerSecond, slice.length);
+      for (const item of slice) {
+        inFlight.push(
+          this.messenger.send(channel, item.request).then(
+            (result) => {
+              dispatched.inc({ outcome: 'sent' });
+              changes.push({ id: item.row.id, from: 'sending', to: 'sent', at: this.clock.now(), providerMessageId: result.wamid });
+            },
+            (error: unknown) => {
+              const graph = error instanceof GraphApiError ? error : null;
+              const disposition = graph?.disposition ?? ErrorDisposition.Retry;
+              const code = graph?.code ?? null;
+              const detail = (error as Error)?.message ?? String(error);
+              dispatched.inc({ outcome: disposition });
+              if (disposition === ErrorDisposition.Pause) {
+                paused ??= graph;
+                changes.push({ id: item.row.id, from: 'sending', to: 'queued', at: now, errorCode: code, errorDetail: detail });
+              } else if (disposition === ErrorDisposition.Permanent || item.row.attempts >= MAX_SEND_ATTEMPTS) {
+                changes.push({ id: item.row.id, from: 'sending', to: 'failed', at: this.clock.now(), errorCode: code, errorDetail: detail });
+              } else {
+                const nextAttemptAt = new Date(Date.now() + retryDelayMs(code, item.row.attempts - 1));
+                laterAt = Math.max(laterAt, nextAttemptAt.getTime());
+                changes.push({ id: item.row.id, from: 'sending', to: 'queued', at: now, errorCode: code, errorDetail: detail, nextAttemptAt });
+              }
+            },
+          ),
+        );
+      }
+    }
+    await Promise.all(inFlight);
+    // Claimed but not attempted because the channel was paused meanwhile: back to the queue.
+    const recorded = new Set(changes.map((change) => change.id));
+    for (const row of claimed) if (!recorded.has(row.id)) changes.push({ id: row.id, from: 'sending', to: 'queued', at: now });
+    await this.ledger.apply(tenantId, changes);
+
+    if (paused) {
+      await this.pauseChannel(tenantId, channel, paused as GraphApiError);
+      return true;
+    }
+    if (laterAt > 0) await this.scheduler.enqueueLater(batch, `:later:${Math.ceil(laterAt / 1000)}`, laterAt - Date.now() + 50);
+    return false;
+  }
+
+  private async pauseChannel(tenantId: TenantId, channel: Channel, error: GraphApiError): Promise<void> {
+    const reason = `WhatsApp error ${error.code ?? 'unknown'}: ${error.message}`.slice(0, 500);
+    await this.dataSource.query(
+      `UPDATE channels SET status = 'paused', paused_reason = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2 AND status = 'active'`,
+      [tenantId, channel.id, reason],
+    );
+    this.logger.warn({ tenantId, channelId: channel.id, code: error.code }, `channel paused: ${reason}`);
+  }
+}

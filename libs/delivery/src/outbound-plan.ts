@@ -1,0 +1,62 @@
+import type { OutboundMessage } from '@app/whatsapp';
+import { CampaignMessage, pollOptionId } from './campaign-message';
+
+/** WhatsApp's customer service window (whatsapp-cloud-api.md §5). */
+export const SERVICE_WINDOW_MS = 24 * 3600 * 1000;
+
+export interface ChannelTraits {
+  /** sandbox channels have no window */
+  sandbox: boolean;
+  fallbackTemplate: { name: string; language: string } | null;
+}
+
+export type DeliveryPlan =
+  | { send: OutboundMessage; /** counts against Meta's messaging limit (a template outside the window) */ businessInitiated: boolean }
+  | { skip: 'outside_window' };
+
+export const insideWindow = (lastInboundAt: Date | null, now: Date): boolean =>
+  lastInboundAt !== null && now.getTime() - lastInboundAt.getTime() < SERVICE_WINDOW_MS;
+
+/**
+ * What to send to one subscriber, by CONTRACT's 24-hour rule: templates reach everyone; free-form
+ * messages only inside the window, except a text that the channel's fallback template can carry.
+ */
+export function planDelivery(campaignId: string, message: CampaignMessage, channel: ChannelTraits, lastInboundAt: Date | null, now: Date): DeliveryPlan {
+  if (message.type === 'template') {
+    const { name, language, bodyParameters } = message.template;
+    return { send: { type: 'template', name, language, ...(bodyParameters?.length ? { bodyParameters } : {}) }, businessInitiated: !channel.sandbox };
+  }
+  if (channel.sandbox || insideWindow(lastInboundAt, now)) return { send: freeForm(campaignId, message), businessInitiated: false };
+  if (message.type === 'text' && channel.fallbackTemplate) {
+    return {
+      send: { type: 'template', name: channel.fallbackTemplate.name, language: channel.fallbackTemplate.language, bodyParameters: [message.text] },
+      businessInitiated: true,
+    };
+  }
+  return { skip: 'outside_window' };
+}
+
+function freeForm(campaignId: string, message: Exclude<CampaignMessage, { type: 'template' }>): OutboundMessage {
+  switch (message.type) {
+    case 'text':
+      return { type: 'text', text: message.text };
+    case 'image':
+      return { type: 'image', url: message.url, ...(message.caption ? { caption: message.caption } : {}) };
+    case 'poll':
+      return { type: 'buttons', text: message.text, buttons: message.options.map((title, index) => ({ id: pollOptionId(campaignId, index), title })) };
+  }
+}
+
+/**
+ * Meta's messaging-limit tier as a number of unique business-initiated recipients per rolling
+ * 24 h. Unknown or absent tiers are treated as unlimited (the channel record says nothing, so we do
+ * not invent a limit; operators set `messaging_limit_tier` when Meta reports one).
+ */
+export function messagingLimit(tier: string | null | undefined): number {
+  if (!tier) return Infinity;
+  const normalized = tier.trim().toUpperCase().replace(/^TIER_/, '');
+  if (normalized === 'UNLIMITED') return Infinity;
+  const match = /^(\d+)(K)?$/.exec(normalized);
+  if (!match) return Infinity;
+  return Number(match[1]) * (match[2] ? 1000 : 1);
+}
