@@ -10,6 +10,7 @@ import { AuditController } from './audit/audit.controller';
 import { AuthController } from './auth/auth.controller';
 import { CredentialsGuard } from './common/credentials.guard';
 import { HttpExceptionFilter } from './common/http-exception.filter';
+import { TenantContextInterceptor } from './common/tenant-context.interceptor';
 import { HttpMetricsInterceptor } from './operations/http-metrics.interceptor';
 import { OperationsController } from './operations/operations.controller';
 import { QueueHealthIndicator } from './operations/queue.health';
@@ -33,6 +34,7 @@ import { UsersController } from './users/users.controller';
     { provide: APP_GUARD, useClass: CredentialsGuard },
     { provide: APP_FILTER, useClass: HttpExceptionFilter },
     { provide: APP_INTERCEPTOR, useClass: HttpMetricsInterceptor },
+    { provide: APP_INTERCEPTOR, useClass: TenantContextInterceptor },
   ],
 })
 export class ApiModule {}

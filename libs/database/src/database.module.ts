@@ -1,14 +1,22 @@
-import { DynamicModule, Global, Module } from '@nestjs/common';
+import { DynamicModule, Global, Module, OnModuleInit } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { buildDataSourceOptions, DatabaseConnection } from './data-source-options';
+import { installTenantContext } from './tenant-context';
 
 @Global()
 @Module({})
-export class DatabaseModule {
+export class DatabaseModule implements OnModuleInit {
+  constructor(private readonly dataSource: DataSource) {}
+
   static forRoot(connection: DatabaseConnection): DynamicModule {
     return {
       module: DatabaseModule,
       imports: [TypeOrmModule.forRoot({ ...buildDataSourceOptions(connection), autoLoadEntities: true })],
     };
+  }
+
+  onModuleInit(): void {
+    installTenantContext(this.dataSource);
   }
 }

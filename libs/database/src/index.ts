@@ -4,3 +4,4 @@ export * from './embedded-postgres';
 export * from './pagination';
 export * from './snake-naming.strategy';
 export * from './tenant-scoped.repository';
+export * from './tenant-context';
