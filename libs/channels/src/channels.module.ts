@@ -9,10 +9,11 @@ import { ChannelsService } from './channels.service';
 import { SandboxMessage } from './sandbox-message.entity';
 import { WebhookEvent } from './webhook-event.entity';
 import { WebhookIngestionService } from './webhook-ingestion.service';
+import { SandboxService } from './sandbox.service';
 
 @Module({
   imports: [TypeOrmModule.forFeature([Channel, SandboxMessage, WebhookEvent]), WhatsAppModule],
-  providers: [ChannelsRepository, ChannelsService, ChannelSecrets, ChannelMessenger, WebhookIngestionService],
-  exports: [ChannelsRepository, ChannelsService, ChannelSecrets, ChannelMessenger, WebhookIngestionService, TypeOrmModule],
+  providers: [SandboxService, ChannelsRepository, ChannelsService, ChannelSecrets, ChannelMessenger, WebhookIngestionService],
+  exports: [SandboxService, ChannelsRepository, ChannelsService, ChannelSecrets, ChannelMessenger, WebhookIngestionService, TypeOrmModule],
 })
 export class ChannelsModule {}

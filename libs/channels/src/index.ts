@@ -8,3 +8,4 @@ export * from './channels.service';
 export * from './sandbox-message.entity';
 export * from './webhook-event.entity';
 export * from './webhook-ingestion.service';
+export * from './sandbox.service';

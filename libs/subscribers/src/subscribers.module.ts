@@ -8,6 +8,9 @@ import { InboundMessage } from './inbound-message.entity';
 import { Subscriber } from './subscriber.entity';
 import { SubscribersRepository } from './subscribers.repository';
 import { SubscribersService } from './subscribers.service';
+import { PublicSignupService } from './signup/public-signup.service';
+import { InboundMessagesRepository } from './inbound-messages.repository';
+import { SubscriberImportService } from './import/subscriber-import.service';
 import { SubscriberTopic, Topic } from './topic.entity';
 import { TopicsRepository } from './topics.repository';
 import { TopicsService } from './topics.service';
@@ -16,7 +19,7 @@ const ENTITIES = [Subscriber, Topic, SubscriberTopic, ConsentEvent, SuppressedCo
 
 @Module({
   imports: [TypeOrmModule.forFeature(ENTITIES), ChannelsModule, TenantsModule],
-  providers: [SubscribersRepository, TopicsRepository, SubscribersService, TopicsService, ConsentLog],
-  exports: [SubscribersRepository, TopicsRepository, SubscribersService, TopicsService, ConsentLog, TypeOrmModule],
+  providers: [PublicSignupService, InboundMessagesRepository, SubscribersRepository, TopicsRepository, SubscribersService, TopicsService, ConsentLog, SubscriberImportService],
+  exports: [PublicSignupService, InboundMessagesRepository, SubscribersRepository, TopicsRepository, SubscribersService, TopicsService, ConsentLog, SubscriberImportService, TypeOrmModule],
 })
 export class SubscribersModule {}

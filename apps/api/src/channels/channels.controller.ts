@@ -1,0 +1,61 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { ApiConflictResponse, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ChannelsService } from '@app/channels';
+import { CurrentTenant, Role, Roles, TenantId } from '@app/core';
+import { mapPage, PageQueryDto } from '@app/database';
+import { ApiAuthenticated, ApiNotFound, ErrorResponseDto } from '../common/api-responses';
+import { IdParam } from '../common/id-param';
+import { ChannelDto, ChannelListDto, CreateChannelDto, splitChannelBody, toChannelResponse, UpdateChannelDto } from './channel.dto';
+
+@ApiTags('channels')
+@Controller('v1/channels')
+@ApiAuthenticated()
+export class ChannelsController {
+  constructor(private readonly channels: ChannelsService) {}
+
+  @Post()
+  @Roles(Role.TenantAdmin)
+  @ApiOperation({ summary: "Connect a WhatsApp number (or a sandbox) to the comune; secrets are stored encrypted and never returned" })
+  @ApiCreatedResponse({ type: ChannelDto })
+  @ApiConflictResponse({ description: 'phoneNumberId already connected', type: ErrorResponseDto })
+  async create(@CurrentTenant() tenantId: TenantId, @Body() body: CreateChannelDto): Promise<ChannelDto> {
+    const { fields, settings } = splitChannelBody(body);
+    return toChannelResponse(await this.channels.create(tenantId, { ...fields, settings }));
+  }
+
+  @Get()
+  @ApiOperation({ summary: "The comune's channels" })
+  @ApiOkResponse({ type: ChannelListDto })
+  async list(@CurrentTenant() tenantId: TenantId, @Query() page: PageQueryDto): Promise<ChannelListDto> {
+    return mapPage(await this.channels.list(tenantId, page), toChannelResponse);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'One channel' })
+  @ApiOkResponse({ type: ChannelDto })
+  @ApiNotFound('Channel')
+  async get(@CurrentTenant() tenantId: TenantId, @Param('id', IdParam('Channel')) id: string): Promise<ChannelDto> {
+    return toChannelResponse(await this.channels.getById(tenantId, id));
+  }
+
+  @Patch(':id')
+  @Roles(Role.TenantAdmin)
+  @ApiOperation({ summary: 'Change a channel: credentials, rate, keywords, texts, office hours, privacy link' })
+  @ApiOkResponse({ type: ChannelDto })
+  @ApiNotFound('Channel')
+  @ApiConflictResponse({ description: 'phoneNumberId already connected', type: ErrorResponseDto })
+  async update(@CurrentTenant() tenantId: TenantId, @Param('id', IdParam('Channel')) id: string, @Body() body: UpdateChannelDto): Promise<ChannelDto> {
+    const { fields, settings } = splitChannelBody(body);
+    return toChannelResponse(await this.channels.update(tenantId, id, { ...fields, settings }));
+  }
+
+  @Delete(':id')
+  @Roles(Role.TenantAdmin)
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Disconnect a channel (its subscribers and campaigns go with it)' })
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiNotFound('Channel')
+  async delete(@CurrentTenant() tenantId: TenantId, @Param('id', IdParam('Channel')) id: string): Promise<void> {
+    await this.channels.delete(tenantId, id);
+  }
+}

@@ -1,0 +1,109 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UploadedFile, UseInterceptors } from '@nestjs/common';
+import { FileInterceptor } from '@nestjs/platform-express';
+import { ApiBody, ApiConflictResponse, ApiConsumes, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { BadRequestError, CurrentTenant, TenantId } from '@app/core';
+import { mapPage } from '@app/database';
+import { ConsentSource, SubscriberImportService, SubscribersService, SubscriberStatus } from '@app/subscribers';
+import { ApiAuthenticated, ApiNotFound, ErrorResponseDto } from '../common/api-responses';
+import { IdParam } from '../common/id-param';
+import {
+  CreateSubscriberDto,
+  ImportResultDto,
+  ImportSubscribersDto,
+  SubscriberDto,
+  SubscriberExportDto,
+  SubscriberListDto,
+  SubscriberListQueryDto,
+  toSubscriberExport,
+  toSubscriberResponse,
+  UpdateSubscriberDto,
+} from './subscriber.dto';
+
+const MAX_IMPORT_BYTES = 50 * 1024 * 1024;
+
+@ApiTags('subscribers')
+@Controller('v1/subscribers')
+@ApiAuthenticated()
+export class SubscribersController {
+  constructor(
+    private readonly subscribers: SubscribersService,
+    private readonly imports: SubscriberImportService,
+  ) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Add a subscriber who gave consent to the comune (consent source api)' })
+  @ApiCreatedResponse({ type: SubscriberDto })
+  @ApiConflictResponse({ description: 'Same channel and phone already subscribed', type: ErrorResponseDto })
+  @ApiNotFound('Channel')
+  async create(@CurrentTenant() tenantId: TenantId, @Body() body: CreateSubscriberDto): Promise<SubscriberDto> {
+    return toSubscriberResponse(await this.subscribers.create(tenantId, { ...body, consentSource: ConsentSource.Api }));
+  }
+
+  @Post('import')
+  @HttpCode(200)
+  @UseInterceptors(FileInterceptor('file', { limits: { fileSize: MAX_IMPORT_BYTES, files: 1 } }))
+  @ApiOperation({ summary: 'Import subscribers from a CSV (header phone,name,topics; topics separated by |); duplicates are merged' })
+  @ApiConsumes('multipart/form-data')
+  @ApiBody({
+    schema: {
+      type: 'object',
+      required: ['file', 'channelId'],
+      properties: { file: { type: 'string', format: 'binary' }, channelId: { type: 'string', format: 'uuid' } },
+    },
+  })
+  @ApiOkResponse({ type: ImportResultDto })
+  @ApiNotFound('Channel')
+  async import(@CurrentTenant() tenantId: TenantId, @Body() body: ImportSubscribersDto, @UploadedFile() file: { buffer: Buffer } | undefined): Promise<ImportResultDto> {
+    if (!file) throw new BadRequestError('file is required (multipart field "file", a CSV)');
+    return this.imports.import(tenantId, body.channelId, file.buffer);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'Subscribers, filtered by channel, status and topic' })
+  @ApiOkResponse({ type: SubscriberListDto })
+  async list(@CurrentTenant() tenantId: TenantId, @Query() query: SubscriberListQueryDto): Promise<SubscriberListDto> {
+    return mapPage(await this.subscribers.list(tenantId, { ...query, status: query.status as SubscriberStatus | undefined }), toSubscriberResponse);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'One subscriber' })
+  @ApiOkResponse({ type: SubscriberDto })
+  @ApiNotFound('Subscriber')
+  async get(@CurrentTenant() tenantId: TenantId, @Param('id', IdParam('Subscriber')) id: string): Promise<SubscriberDto> {
+    return toSubscriberResponse(await this.subscribers.get(tenantId, id));
+  }
+
+  @Get(':id/export')
+  @ApiOperation({ summary: 'Every datum held about the subscriber, consent history included (GDPR access)' })
+  @ApiOkResponse({ type: SubscriberExportDto })
+  @ApiNotFound('Subscriber')
+  async export(@CurrentTenant() tenantId: TenantId, @Param('id', IdParam('Subscriber')) id: string): Promise<SubscriberExportDto> {
+    return toSubscriberExport(await this.subscribers.export(tenantId, id));
+  }
+
+  @Patch(':id')
+  @ApiOperation({ summary: "Change a subscriber's name or topics" })
+  @ApiOkResponse({ type: SubscriberDto })
+  @ApiNotFound('Subscriber')
+  async update(@CurrentTenant() tenantId: TenantId, @Param('id', IdParam('Subscriber')) id: string, @Body() body: UpdateSubscriberDto): Promise<SubscriberDto> {
+    return toSubscriberResponse(await this.subscribers.update(tenantId, id, body));
+  }
+
+  @Post(':id/unsubscribe')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Unsubscribe at once (a request made to the comune off WhatsApp)' })
+  @ApiOkResponse({ type: SubscriberDto })
+  @ApiNotFound('Subscriber')
+  async unsubscribe(@CurrentTenant() tenantId: TenantId, @Param('id', IdParam('Subscriber')) id: string): Promise<SubscriberDto> {
+    return toSubscriberResponse(await this.subscribers.unsubscribe(tenantId, id));
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiOperation({ summary: "Erase the person's data (GDPR); only a keyed hash stays, so that they are not re-added without a new opt-in" })
+  @ApiNoContentResponse({ description: 'Erased' })
+  @ApiNotFound('Subscriber')
+  async erase(@CurrentTenant() tenantId: TenantId, @Param('id', IdParam('Subscriber')) id: string): Promise<void> {
+    await this.subscribers.erase(tenantId, id);
+  }
+}

@@ -1,0 +1,61 @@
+import { Controller, Get, Header, Headers, HttpCode, Param, Post, Query, RawBodyRequest, Req } from '@nestjs/common';
+import { ApiForbiddenResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import type { Request } from 'express';
+import { WebhookIngestionService } from '@app/channels';
+import { Public } from '@app/core';
+import { ApiNotFound, ErrorResponseDto } from '../common/api-responses';
+
+/**
+ * WhatsApp webhooks (whatsapp-cloud-api.md §6): the handshake, and notifications verified on the
+ * raw body, stored and queued before the 200. Processing happens in the worker.
+ */
+@ApiTags('webhooks')
+@Controller('v1/webhooks/whatsapp')
+@Public()
+export class WebhooksController {
+  constructor(private readonly ingestion: WebhookIngestionService) {}
+
+  @Get(':channelId')
+  @Header('Content-Type', 'text/plain; charset=utf-8')
+  @Header('Cache-Control', 'no-store')
+  @ApiOperation({ summary: "Meta's verification handshake: answers hub.challenge when hub.verify_token is the channel's" })
+  @ApiQuery({ name: 'hub.mode', example: 'subscribe' })
+  @ApiQuery({ name: 'hub.verify_token' })
+  @ApiQuery({ name: 'hub.challenge' })
+  @ApiProduces('text/plain')
+  @ApiOkResponse({ description: 'The challenge, as plain text', schema: { type: 'string' } })
+  @ApiForbiddenResponse({ description: 'Wrong verify token or unknown channel', type: ErrorResponseDto })
+  async handshake(@Param('channelId') channelId: string, @Query() query: Record<string, unknown>): Promise<string> {
+    const pick = (key: string) => (typeof query[key] === 'string' ? (query[key] as string) : undefined);
+    return this.ingestion.handshake(channelId, pick('hub.mode'), pick('hub.verify_token'), pick('hub.challenge'));
+  }
+
+  @Post(':channelId')
+  @HttpCode(200)
+  @ApiOperation({ summary: "A channel's notifications, signed with X-Hub-Signature-256 over the raw body (the channel's app secret)" })
+  @ApiHeader({ name: 'X-Hub-Signature-256', required: true, description: 'sha256=<hex HMAC-SHA256 of the raw body>' })
+  @ApiOkResponse({ description: 'Received; processed asynchronously', schema: { type: 'object', properties: { received: { type: 'boolean' } } } })
+  @ApiUnauthorizedResponse({ description: 'Missing or wrong signature: nothing stored', type: ErrorResponseDto })
+  @ApiNotFound('Channel')
+  async receive(
+    @Param('channelId') channelId: string,
+    @Req() request: RawBodyRequest<Request>,
+    @Headers('x-hub-signature-256') signature: string | undefined,
+  ): Promise<{ received: true }> {
+    await this.ingestion.receiveForChannel(channelId, request.rawBody, signature);
+    return { received: true };
+  }
+
+  @Post()
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Platform-level notifications: each change is routed by metadata.phone_number_id, only to channels whose app secret verifies the signature',
+  })
+  @ApiHeader({ name: 'X-Hub-Signature-256', required: true })
+  @ApiOkResponse({ description: 'Received; processed asynchronously', schema: { type: 'object', properties: { received: { type: 'boolean' } } } })
+  @ApiUnauthorizedResponse({ description: 'No channel concerned verifies the signature: nothing stored', type: ErrorResponseDto })
+  async receivePlatform(@Req() request: RawBodyRequest<Request>, @Headers('x-hub-signature-256') signature: string | undefined): Promise<{ received: true }> {
+    await this.ingestion.receivePlatform(request.rawBody, signature);
+    return { received: true };
+  }
+}

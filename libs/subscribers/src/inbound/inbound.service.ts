@@ -1,0 +1,305 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { asTenantId, Clock, TenantId } from '@app/core';
+import { Channel, ChannelMessenger, ChannelSettings, matchKeyword, renderChannelText, resolveSettings } from '@app/channels';
+import { QueueName, QueueProducer } from '@app/queue';
+import { TenantsService } from '@app/tenants';
+import { DeliveryStatusesJob, ErrorDisposition, GraphApiError, InboundMessageEvent, StatusEvent, UserPreferenceEvent, WebhookChange } from '@app/whatsapp';
+import { ConsentLog } from '../consent-log';
+import { waIdToE164 } from '../phone';
+import { ConsentSource, Subscriber, SubscriberStatus } from '../subscriber.entity';
+import { SubscribersRepository } from '../subscribers.repository';
+import { SubscribersService } from '../subscribers.service';
+import { parsePollReply } from './poll-reply';
+
+const AUTO_REPLY_INTERVAL_MS = 24 * 3600 * 1000;
+
+type Handling = 'subscribe' | 'unsubscribe' | 'poll_vote' | 'reaction' | 'button_reply' | 'system' | 'question';
+
+interface Sender {
+  phone: string | null;
+  waId: string | null;
+  userId: string | null;
+  name: string | null;
+}
+
+/**
+ * What happens when a citizen writes to a channel (issue 3 §5): keywords subscribe and
+ * unsubscribe, poll answers are counted, reactions and replies are linked to the campaign they
+ * answer, anything else gets the automatic answer (at most once a day) and waits in the inbox.
+ * Each message is handled once: the unique (channel_id, provider_message_id) claims it.
+ */
+@Injectable()
+export class InboundService {
+  private readonly logger = new Logger(InboundService.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly subscribers: SubscribersRepository,
+    private readonly subscribersService: SubscribersService,
+    private readonly consent: ConsentLog,
+    private readonly messenger: ChannelMessenger,
+    private readonly tenants: TenantsService,
+    private readonly producer: QueueProducer,
+    private readonly clock: Clock,
+  ) {}
+
+  /** One change routed to `channel`: statuses go to the delivery engine, messages are handled here. */
+  async handleChange(channel: Channel, change: WebhookChange, eventId: string): Promise<void> {
+    for (const message of change.messages) await this.handleMessage(channel, message);
+    for (const preference of change.userPreferences) await this.handlePreference(channel, preference);
+    if (change.errors.length) this.logger.warn(`channel ${channel.id}: WhatsApp reported errors ${change.errors.map((e) => e.code).join(',')}`);
+    if (change.statuses.length) await this.forwardStatuses(channel, change.statuses, `${eventId}:${change.wabaId ?? ''}:${change.statuses[0].wamid}:${change.statuses.length}`);
+  }
+
+  async forwardStatuses(channel: Channel, statuses: StatusEvent[], key: string): Promise<void> {
+    const job: DeliveryStatusesJob = { tenantId: channel.tenantId, channelId: channel.id, statuses };
+    await this.producer.enqueue(QueueName.DeliveryStatuses, { name: 'apply-statuses', data: job, options: { jobId: `statuses:${channel.id}:${key}` } });
+  }
+
+  async handleMessage(channel: Channel, message: InboundMessageEvent): Promise<void> {
+    const tenantId = asTenantId(channel.tenantId);
+    const settings = resolveSettings(channel);
+    const sender: Sender = { phone: waIdToE164(message.fromWaId), waId: message.fromWaId, userId: message.fromUserId, name: message.profileName };
+    if (!sender.phone && !sender.userId) {
+      this.logger.warn(`channel ${channel.id}: inbound ${message.wamid} without a sender, ignored`);
+      return;
+    }
+    await this.dataSource.transaction(async (manager) => {
+      const handling = this.classify(message, settings);
+      const poll = parsePollReply(message.replyId);
+      const campaignId = poll
+        ? await this.campaignOfTenant(manager, tenantId, poll.campaignId)
+        : message.contextWamid
+          ? await this.campaignOfMessage(manager, tenantId, message.contextWamid)
+          : null;
+      const inboundId = await this.claim(manager, channel, message, sender, campaignId, handling);
+      if (!inboundId) return; // already handled: a re-delivery
+      let subscriber = await this.subscribers.findByContact(tenantId, channel.id, sender, manager);
+      let handledAs: string = handling;
+      const comune = async () => (await this.tenants.get(tenantId)).name;
+      switch (handling) {
+        case 'subscribe':
+          subscriber = await this.subscribe(manager, channel, settings, subscriber, sender, message);
+          await this.reply(channel, sender, renderChannelText(settings.welcomeText, settings, await comune()));
+          break;
+        case 'unsubscribe':
+          if (subscriber) await this.unsubscribe(manager, subscriber, 'keyword', message.wamid, message.occurredAt);
+          await this.reply(channel, sender, renderChannelText(settings.goodbyeText, settings, await comune()));
+          break;
+        case 'poll_vote':
+          if (subscriber && poll && campaignId) {
+            await manager.query(
+              `INSERT INTO poll_votes (tenant_id, campaign_id, subscriber_id, option_index, answered_at) VALUES ($1, $2, $3, $4, $5)
+               ON CONFLICT (tenant_id, campaign_id, subscriber_id)
+               DO UPDATE SET option_index = EXCLUDED.option_index, answered_at = EXCLUDED.answered_at WHERE poll_votes.answered_at <= EXCLUDED.answered_at`,
+              [tenantId, campaignId, subscriber.id, poll.optionIndex, message.occurredAt],
+            );
+          } else {
+            handledAs = 'poll_vote_ignored';
+          }
+          break;
+        case 'system':
+          if (subscriber) await this.applySystemChange(manager, tenantId, channel, subscriber, message);
+          break;
+        case 'question':
+          if (await this.mayAutoReply(manager, tenantId, channel, sender)) {
+            await this.reply(channel, sender, renderChannelText(settings.autoReplyText, settings, await comune()));
+            handledAs = 'auto_reply';
+            if (subscriber) await manager.query(`UPDATE subscribers SET last_auto_reply_at = $2 WHERE id = $1`, [subscriber.id, this.clock.now()]);
+          }
+          break;
+        default:
+          break;
+      }
+      if (subscriber) await this.touch(manager, subscriber, sender, message.occurredAt);
+      await manager.query(`UPDATE inbound_messages SET subscriber_id = $2, handled_as = $3 WHERE id = $1`, [inboundId, subscriber?.id ?? null, handledAs]);
+    });
+  }
+
+  private classify(message: InboundMessageEvent, settings: ChannelSettings): Handling {
+    switch (message.kind) {
+      case 'text':
+        return matchKeyword(message.text, settings) ?? 'question';
+      case 'quick_reply':
+      case 'button_reply':
+      case 'list_reply':
+        if (parsePollReply(message.replyId)) return 'poll_vote';
+        return matchKeyword(message.replyId, settings) ?? matchKeyword(message.text, settings) ?? 'button_reply';
+      case 'reaction':
+        return 'reaction';
+      case 'system':
+        return 'system';
+      default:
+        return 'question';
+    }
+  }
+
+  /** Inserts the inbound row unless this message was already seen; returns its id when new. */
+  private async claim(manager: EntityManager, channel: Channel, message: InboundMessageEvent, sender: Sender, campaignId: string | null, handling: Handling): Promise<string | null> {
+    const rows = (await manager.query(
+      `INSERT INTO inbound_messages (tenant_id, channel_id, provider_message_id, type, from_phone, from_user_id, text, context_message_id, campaign_id, payload, handled_as, received_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+       ON CONFLICT (channel_id, provider_message_id) DO NOTHING RETURNING id`,
+      [
+        channel.tenantId,
+        channel.id,
+        message.wamid,
+        message.kind === 'other' ? message.type.slice(0, 32) : message.kind,
+        sender.phone,
+        sender.userId,
+        message.text ?? message.emoji ?? message.replyId,
+        message.contextWamid,
+        campaignId,
+        JSON.stringify(message.raw),
+        handling,
+        message.occurredAt,
+      ],
+    )) as { id: string }[];
+    return rows[0]?.id ?? null;
+  }
+
+  private async subscribe(manager: EntityManager, channel: Channel, settings: ChannelSettings, existing: Subscriber | null, sender: Sender, message: InboundMessageEvent): Promise<Subscriber> {
+    const tenantId = asTenantId(channel.tenantId);
+    const now = this.clock.now();
+    let subscriber = existing;
+    let changed = true;
+    if (!subscriber) {
+      subscriber = await this.subscribers.insert(
+        tenantId,
+        {
+          channelId: channel.id,
+          phone: sender.phone,
+          waId: sender.waId,
+          userId: sender.userId,
+          name: sender.name,
+          status: SubscriberStatus.Active,
+          consentSource: ConsentSource.Keyword,
+          subscribedAt: now,
+        },
+        manager,
+      );
+    } else if (subscriber.status !== SubscriberStatus.Active) {
+      subscriber.status = SubscriberStatus.Active;
+      subscriber.consentSource = ConsentSource.Keyword;
+      subscriber.subscribedAt = now;
+      subscriber.unsubscribedAt = null;
+      subscriber.name ??= sender.name;
+      subscriber = await this.subscribers.save(tenantId, subscriber, manager);
+    } else {
+      changed = false;
+    }
+    if (changed) {
+      await this.consent.record(manager, {
+        tenantId,
+        channelId: channel.id,
+        subscriberId: subscriber.id,
+        action: 'subscribed',
+        source: ConsentSource.Keyword,
+        messageId: message.wamid,
+        privacyNoticeVersion: settings.privacyNoticeVersion,
+        details: { text: message.text ?? message.replyId, sentAt: message.occurredAt },
+        occurredAt: now,
+      });
+      await this.consent.lift(manager, tenantId, channel.id, this.subscribersService.contactHashes(sender));
+    }
+    return subscriber;
+  }
+
+  private async unsubscribe(manager: EntityManager, subscriber: Subscriber, source: string, messageId: string | null, sentAt: string, details?: Record<string, unknown>): Promise<void> {
+    if (subscriber.status === SubscriberStatus.Unsubscribed) return;
+    const now = this.clock.now();
+    subscriber.status = SubscriberStatus.Unsubscribed;
+    subscriber.unsubscribedAt = now;
+    await this.subscribers.save(asTenantId(subscriber.tenantId), subscriber, manager);
+    await this.consent.record(manager, {
+      tenantId: subscriber.tenantId,
+      channelId: subscriber.channelId,
+      subscriberId: subscriber.id,
+      action: 'unsubscribed',
+      source,
+      messageId,
+      details: { ...details, sentAt },
+      occurredAt: now,
+    });
+  }
+
+  /** `user_preferences`: a citizen who stops the business's messages in WhatsApp is unsubscribed. */
+  async handlePreference(channel: Channel, preference: UserPreferenceEvent): Promise<void> {
+    if (preference.value !== 'stop') {
+      this.logger.log(`channel ${channel.id}: user preference "${preference.value}" noted; a new subscription needs the keyword`);
+      return;
+    }
+    await this.dataSource.transaction(async (manager) => {
+      const subscriber = await this.subscribers.findByContact(asTenantId(channel.tenantId), channel.id, { phone: waIdToE164(preference.waId), userId: preference.userId }, manager);
+      if (subscriber) await this.unsubscribe(manager, subscriber, 'user_prefs', null, preference.occurredAt, { category: preference.category, value: preference.value });
+    });
+  }
+
+  /** `system` messages: a changed number or BSUID moves the subscription to the new identity. */
+  private async applySystemChange(manager: EntityManager, tenantId: TenantId, channel: Channel, subscriber: Subscriber, message: InboundMessageEvent): Promise<void> {
+    const change = message.system;
+    if (!change) return;
+    if (change.type === 'user_changed_number' && change.newWaId) {
+      const phone = waIdToE164(change.newWaId);
+      const clash = phone ? await this.subscribers.findByContact(tenantId, channel.id, { phone }, manager) : null;
+      if (phone && !clash) {
+        subscriber.phone = phone;
+        subscriber.waId = change.newWaId;
+      }
+    } else if (change.type === 'user_changed_user_id' && change.newUserId) {
+      const clash = await this.subscribers.findByContact(tenantId, channel.id, { userId: change.newUserId }, manager);
+      if (!clash) subscriber.userId = change.newUserId;
+    }
+    await this.subscribers.save(tenantId, subscriber, manager);
+  }
+
+  /** Every message opens the 24-hour window; the latest identity details are kept. */
+  private async touch(manager: EntityManager, subscriber: Subscriber, sender: Sender, occurredAt: string): Promise<void> {
+    await manager.query(
+      `UPDATE subscribers s SET
+         last_inbound_at = GREATEST(COALESCE(s.last_inbound_at, $2::timestamptz), $2::timestamptz),
+         wa_id = CASE WHEN s.phone IS NOT NULL AND $3::text IS NOT NULL AND s.phone = '+' || $3::text THEN $3::text ELSE s.wa_id END,
+         user_id = CASE WHEN s.user_id IS NULL AND $4::text IS NOT NULL AND NOT EXISTS (
+                     SELECT 1 FROM subscribers o WHERE o.tenant_id = s.tenant_id AND o.channel_id = s.channel_id AND o.user_id = $4::text)
+                   THEN $4::text ELSE s.user_id END,
+         updated_at = now()
+       WHERE s.id = $1`,
+      [subscriber.id, occurredAt, sender.waId, sender.userId],
+    );
+  }
+
+  private async mayAutoReply(manager: EntityManager, tenantId: TenantId, channel: Channel, sender: Sender): Promise<boolean> {
+    const since = new Date(this.clock.now().getTime() - AUTO_REPLY_INTERVAL_MS);
+    const rows = (await manager.query(
+      `SELECT 1 FROM inbound_messages WHERE tenant_id = $1 AND channel_id = $2 AND handled_as = 'auto_reply' AND created_at > $3
+         AND (($4::text IS NOT NULL AND from_phone = $4) OR ($5::text IS NOT NULL AND from_user_id = $5)) LIMIT 1`,
+      [tenantId, channel.id, since, sender.phone, sender.userId],
+    )) as unknown[];
+    return rows.length === 0;
+  }
+
+  private async campaignOfMessage(manager: EntityManager, tenantId: TenantId, wamid: string): Promise<string | null> {
+    const rows = (await manager.query(`SELECT campaign_id FROM deliveries WHERE provider_message_id = $1 AND tenant_id = $2 LIMIT 1`, [wamid, tenantId])) as { campaign_id: string }[];
+    return rows[0]?.campaign_id ?? null;
+  }
+
+  private async campaignOfTenant(manager: EntityManager, tenantId: TenantId, campaignId: string): Promise<string | null> {
+    const rows = (await manager.query(`SELECT id FROM campaigns WHERE id = $1 AND tenant_id = $2`, [campaignId, tenantId])) as { id: string }[];
+    return rows[0]?.id ?? null;
+  }
+
+  /** A free-form answer inside the window the citizen just opened. Retryable failures retry the job. */
+  private async reply(channel: Channel, sender: Sender, text: string): Promise<void> {
+    try {
+      await this.messenger.send(channel, { to: sender.phone, recipientUserId: sender.phone ? null : sender.userId, message: { type: 'text', text, previewUrl: false } });
+    } catch (error) {
+      if (error instanceof GraphApiError && error.disposition !== ErrorDisposition.Retry) {
+        this.logger.warn(`channel ${channel.id}: reply not sent, WhatsApp error ${error.code ?? 'unknown'}`);
+        return;
+      }
+      throw error;
+    }
+  }
+}

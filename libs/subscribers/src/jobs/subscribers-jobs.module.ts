@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { ChannelsModule } from '@app/channels';
+import { TenantsModule } from '@app/tenants';
+import { InboundService } from '../inbound/inbound.service';
+import { SubscribersModule } from '../subscribers.module';
+import { WebhookEventsProcessor } from './webhook-events.processor';
+
+/** The worker's part of channels and subscribers: webhook events (inbound handling) and their retention. */
+@Module({
+  imports: [SubscribersModule, ChannelsModule, TenantsModule],
+  providers: [InboundService, WebhookEventsProcessor],
+  exports: [InboundService],
+})
+export class SubscribersJobsModule {}

@@ -1,0 +1,76 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { In, Repository } from 'typeorm';
+import { AppConfig, Clock } from '@app/core';
+import { Channel, PROCESS_WEBHOOK_EVENT, PURGE_WEBHOOK_EVENTS, WebhookEvent, WebhookEventJob, WebhookIngestionService } from '@app/channels';
+import { QueueJob, QueueName, QueueProducer, QueueTransport } from '@app/queue';
+import { parseWebhookPayload } from '@app/whatsapp';
+import { InboundService } from '../inbound/inbound.service';
+
+const PURGE_EVERY_MS = 6 * 3600 * 1000;
+
+/**
+ * Consumes QueueName.WebhookEvents: parses a stored raw event and routes each change by its
+ * phone_number_id, acting only on the channels that verified the event's signature (a comune's
+ * webhook URL never acts on another comune's channel). Also purges raw events past retention.
+ */
+@Injectable()
+export class WebhookEventsProcessor implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(WebhookEventsProcessor.name);
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly transport: QueueTransport,
+    private readonly producer: QueueProducer,
+    private readonly inbound: InboundService,
+    private readonly ingestion: WebhookIngestionService,
+    @InjectRepository(WebhookEvent) private readonly events: Repository<WebhookEvent>,
+    @InjectRepository(Channel) private readonly channels: Repository<Channel>,
+    private readonly config: AppConfig,
+    private readonly clock: Clock,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.transport.process<WebhookEventJob | Record<string, never>>(QueueName.WebhookEvents, 4, (job) => this.handle(job));
+    const schedulePurge = () =>
+      this.producer
+        .enqueue(QueueName.WebhookEvents, { name: PURGE_WEBHOOK_EVENTS, data: {}, options: { jobId: `${PURGE_WEBHOOK_EVENTS}:${Math.floor(Date.now() / PURGE_EVERY_MS)}`, attempts: 2 } })
+        .catch((error: unknown) => this.logger.warn(`could not schedule the webhook-event purge: ${String(error)}`));
+    void schedulePurge();
+    this.timer = setInterval(schedulePurge, PURGE_EVERY_MS);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  async handle(job: QueueJob<WebhookEventJob | Record<string, never>>): Promise<void> {
+    if (job.name === PURGE_WEBHOOK_EVENTS) {
+      await this.ingestion.purgeOlderThan(this.config.webhookRetentionDays);
+      return;
+    }
+    await this.process(job.data as WebhookEventJob);
+  }
+
+  async process(job: WebhookEventJob): Promise<void> {
+    const event = await this.events.findOneBy({ id: job.eventId });
+    if (!event) return; // purged
+    const channels = job.channelIds.length ? await this.channels.findBy({ id: In(job.channelIds) }) : [];
+    const byPhoneNumberId = new Map(channels.map((c) => [c.phoneNumberId, c]));
+    try {
+      for (const change of parseWebhookPayload(event.payload, this.clock.now())) {
+        const channel = change.phoneNumberId ? byPhoneNumberId.get(change.phoneNumberId) : undefined;
+        if (!channel) {
+          if (change.phoneNumberId) this.logger.warn(`webhook event ${event.id}: change for phone_number_id ${change.phoneNumberId} not routed (not a verified channel)`);
+          continue;
+        }
+        await this.inbound.handleChange(channel, change, String(event.id));
+      }
+      await this.events.update({ id: event.id }, { processedAt: this.clock.now(), error: null });
+    } catch (error) {
+      await this.events.update({ id: event.id }, { error: String(error instanceof Error ? error.message : error).slice(0, 1000) }).catch(() => undefined);
+      throw error;
+    }
+  }
+}
