@@ -6,6 +6,7 @@ import { AuthModule } from '@app/auth';
 import { TenantsModule } from '@app/tenants';
 import { AnalyticsHttpModule } from './analytics/analytics-http.module';
 import { ApiKeysController } from './api-keys/api-keys.controller';
+import { CampaignsHttpModule } from './campaigns/campaigns-http.module';
 import { ChannelsHttpModule } from './channels/channels-http.module';
 import { AuditController } from './audit/audit.controller';
 import { AuthController } from './auth/auth.controller';
@@ -26,6 +27,7 @@ import { UsersController } from './users/users.controller';
     TenantsModule,
     AnalyticsHttpModule,
     ChannelsHttpModule,
+    CampaignsHttpModule,
     TerminusModule.forRoot({ logger: false }),
     // Limits are set per route (login, signup, public pages); this is only the storage.
     ThrottlerModule.forRoot([{ name: 'default', ttl: 60_000, limit: 600 }]),

@@ -1,0 +1,115 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiConflictResponse, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CampaignsService } from '@app/campaigns';
+import { CurrentPrincipal, CurrentTenant, Principal, Role, Roles, TenantId } from '@app/core';
+import { mapPage } from '@app/database';
+import { ApiAuthenticated, ApiNotFound, ErrorResponseDto } from '../common/api-responses';
+import { IdParam } from '../common/id-param';
+import {
+  CampaignDto,
+  CampaignListDto,
+  CampaignListQueryDto,
+  CreateCampaignDto,
+  DeliveryListDto,
+  DeliveryQueryDto,
+  PollResultsDto,
+  ReactionsDto,
+  SendCampaignResponseDto,
+  toCampaignMessage,
+  toCampaignResponse,
+  toDeliveryResponse,
+} from './campaign.dto';
+
+@ApiTags('campaigns')
+@Controller('v1/campaigns')
+@ApiAuthenticated()
+export class CampaignsController {
+  constructor(private readonly campaigns: CampaignsService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Draft a campaign (editors and tenant admins)' })
+  @ApiCreatedResponse({ type: CampaignDto })
+  @ApiNotFound('Channel')
+  async create(@CurrentTenant() tenantId: TenantId, @CurrentPrincipal() principal: Principal, @Body() body: CreateCampaignDto): Promise<CampaignDto> {
+    const campaign = await this.campaigns.create(
+      tenantId,
+      {
+        channelId: body.channelId,
+        title: body.title,
+        message: toCampaignMessage(body.message),
+        topics: body.topics,
+        priority: body.priority,
+        scheduledAt: body.scheduledAt ? new Date(body.scheduledAt) : null,
+      },
+      principal.id,
+    );
+    return toCampaignResponse(campaign);
+  }
+
+  @Get()
+  @ApiOperation({ summary: "The comune's campaigns, oldest first" })
+  @ApiOkResponse({ type: CampaignListDto })
+  async list(@CurrentTenant() tenantId: TenantId, @Query() query: CampaignListQueryDto): Promise<CampaignListDto> {
+    return mapPage(await this.campaigns.list(tenantId, query, query.status), toCampaignResponse);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'A campaign with its delivery stats' })
+  @ApiOkResponse({ type: CampaignDto })
+  @ApiNotFound('Campaign')
+  async get(@CurrentTenant() tenantId: TenantId, @Param('id', IdParam('Campaign')) id: string): Promise<CampaignDto> {
+    return toCampaignResponse(await this.campaigns.get(tenantId, id));
+  }
+
+  @Post(':id/send')
+  @HttpCode(202)
+  @Roles(Role.TenantAdmin)
+  @ApiOperation({
+    summary: 'Send a draft campaign (tenant admins and API keys)',
+    description: 'Starts at once, or schedules it for its scheduledAt or, for normal campaigns, the end of quiet hours. 403 when the comune may not send.',
+  })
+  @ApiAcceptedResponse({ type: SendCampaignResponseDto })
+  @ApiConflictResponse({ description: 'The campaign was already sent', type: ErrorResponseDto })
+  @ApiNotFound('Campaign')
+  async send(@CurrentTenant() tenantId: TenantId, @CurrentPrincipal() principal: Principal, @Param('id', IdParam('Campaign')) id: string): Promise<SendCampaignResponseDto> {
+    const campaign = await this.campaigns.send(tenantId, id, principal.id);
+    // A campaign whose audience was entirely skipped completes at once; it was still sent.
+    const status = campaign.status === 'scheduled' ? 'scheduled' : 'sending';
+    return { id: campaign.id, status, scheduledAt: campaign.status === 'scheduled' ? (campaign.scheduledAt?.toISOString() ?? null) : null };
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(200)
+  @Roles(Role.TenantAdmin)
+  @ApiOperation({ summary: 'Cancel a campaign: deliveries not yet handed to WhatsApp are not sent' })
+  @ApiOkResponse({ type: CampaignDto })
+  @ApiConflictResponse({ description: 'The campaign is already completed, cancelled or failed', type: ErrorResponseDto })
+  @ApiNotFound('Campaign')
+  async cancel(@CurrentTenant() tenantId: TenantId, @Param('id', IdParam('Campaign')) id: string): Promise<CampaignDto> {
+    return toCampaignResponse(await this.campaigns.cancel(tenantId, id));
+  }
+
+  @Get(':id/deliveries')
+  @ApiOperation({ summary: "A campaign's deliveries, one per recipient" })
+  @ApiOkResponse({ type: DeliveryListDto })
+  @ApiNotFound('Campaign')
+  async deliveries(@CurrentTenant() tenantId: TenantId, @Param('id', IdParam('Campaign')) id: string, @Query() query: DeliveryQueryDto): Promise<DeliveryListDto> {
+    return mapPage(await this.campaigns.deliveriesOf(tenantId, id, query, query.status), toDeliveryResponse);
+  }
+
+  @Get(':id/poll-results')
+  @ApiOperation({ summary: "A poll's votes per option (each citizen once, last answer wins)" })
+  @ApiOkResponse({ type: PollResultsDto })
+  @ApiNotFound('Campaign')
+  async pollResults(@CurrentTenant() tenantId: TenantId, @Param('id', IdParam('Campaign')) id: string): Promise<PollResultsDto> {
+    return this.campaigns.pollResults(tenantId, id);
+  }
+
+  @Get(':id/reactions')
+  @ApiOperation({ summary: "Emoji reactions to a campaign's messages (each citizen's latest)" })
+  @ApiOkResponse({ type: ReactionsDto })
+  @ApiNotFound('Campaign')
+  async reactions(@CurrentTenant() tenantId: TenantId, @Param('id', IdParam('Campaign')) id: string): Promise<ReactionsDto> {
+    return { data: await this.campaigns.reactions(tenantId, id) };
+  }
+}

@@ -1,0 +1,141 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { Clock, ConflictError, TenantId } from '@app/core';
+import { DispatchScheduler, quietHoursEnd, SERVICE_WINDOW_MS, startOfMonth } from '@app/delivery';
+import { QueueName, QueueProducer } from '@app/queue';
+import { Tenant } from '@app/tenants';
+import type { Campaign, CampaignStatus } from './campaign.entity';
+import { CampaignsRepository } from './campaigns.repository';
+
+export const LAUNCH_CAMPAIGN_JOB = 'launch-campaign';
+
+export interface LaunchCampaignJob {
+  tenantId: string;
+  campaignId: string;
+}
+
+export interface LaunchResult {
+  campaign: Campaign;
+  /** dispatch jobs enqueued (0 when scheduled or nothing to send) */
+  batches: number;
+}
+
+/**
+ * Takes a campaign out of draft or scheduled. When its time has come (and, for normal campaigns,
+ * outside the tenant's quiet hours) it resolves the audience in SQL, writing one delivery per
+ * recipient (skipped ones with their reason) in the transaction that marks it `sending`, then
+ * enqueues the dispatch batches. Otherwise it is (re)scheduled for its time.
+ */
+@Injectable()
+export class CampaignLauncher {
+  private readonly logger = new Logger(CampaignLauncher.name);
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly campaigns: CampaignsRepository,
+    private readonly scheduler: DispatchScheduler,
+    private readonly producer: QueueProducer,
+    private readonly clock: Clock,
+  ) {}
+
+  async launch(tenantId: TenantId, campaignId: string, from: CampaignStatus[], sentBy: string | null = null): Promise<LaunchResult> {
+    const outcome = await this.dataSource.transaction(async (manager) => {
+      const campaign = await this.campaigns.lockById(tenantId, campaignId, manager);
+      if (!from.includes(campaign.status)) throw new ConflictError(`Campaign is already ${campaign.status}`, 'campaign_not_draft');
+      if (sentBy) campaign.sentBy = sentBy;
+      const tenant = await manager.getRepository(Tenant).findOneByOrFail({ id: tenantId });
+      const now = this.clock.now();
+      let startAt: Date | null = campaign.scheduledAt && campaign.scheduledAt > now ? campaign.scheduledAt : null;
+      if (!startAt && campaign.priority !== 'emergency') {
+        startAt = quietHoursEnd(now, { timezone: tenant.timezone, start: tenant.quietHoursStart, end: tenant.quietHoursEnd });
+      }
+      if (startAt) {
+        campaign.status = 'scheduled';
+        campaign.scheduledAt = startAt;
+        await manager.save(campaign);
+        return { campaign, launch: startAt };
+      }
+      const channel = (await manager.query(`SELECT provider, fallback_template FROM channels WHERE tenant_id = $1 AND id = $2`, [tenantId, campaign.channelId])) as {
+        provider: string;
+        fallback_template: unknown;
+      }[];
+      if (channel.length === 0) {
+        campaign.status = 'failed';
+        campaign.failureReason = 'The channel no longer exists';
+        await manager.save(campaign);
+        return { campaign, launch: null };
+      }
+      const message = campaign.message;
+      const windowApplies =
+        channel[0].provider !== 'sandbox' && (message.type === 'poll' || message.type === 'image' || (message.type === 'text' && !channel[0].fallback_template));
+      const capApplies = campaign.priority !== 'emergency';
+      const [rows] = (await manager.query(
+        `WITH audience AS (
+           SELECT s.id, s.phone, s.user_id, s.last_inbound_at FROM subscribers s
+            WHERE s.tenant_id = $1 AND s.channel_id = $2 AND s.status = 'active'
+              AND (cardinality($3::text[]) = 0 OR EXISTS (
+                    SELECT 1 FROM subscriber_topics st JOIN topics t ON t.id = st.topic_id
+                     WHERE st.tenant_id = $1 AND st.subscriber_id = s.id AND t.tenant_id = $1 AND t.key = ANY($3::text[])))
+         ), usage AS (
+           SELECT d.subscriber_id, count(*) AS n FROM deliveries d
+            WHERE $7::boolean AND d.tenant_id = $1 AND d.kind = 'campaign'
+              AND (d.sent_at >= $8::timestamptz OR (d.status IN ('queued','sending') AND d.created_at >= $8::timestamptz))
+            GROUP BY d.subscriber_id
+         ), inserted AS (
+           INSERT INTO deliveries (tenant_id, campaign_id, channel_id, subscriber_id, recipient, status, reason)
+           SELECT $1::uuid, $4::uuid, $2::uuid, a.id, COALESCE(a.phone, a.user_id),
+                  CASE WHEN $5::boolean AND (a.last_inbound_at IS NULL OR a.last_inbound_at <= $6::timestamptz) THEN 'skipped'
+                       WHEN $7::boolean AND COALESCE(u.n, 0) >= $9::int THEN 'skipped'
+                       ELSE 'queued' END,
+                  CASE WHEN $5::boolean AND (a.last_inbound_at IS NULL OR a.last_inbound_at <= $6::timestamptz) THEN 'outside_window'
+                       WHEN $7::boolean AND COALESCE(u.n, 0) >= $9::int THEN 'monthly_cap' END
+             FROM audience a LEFT JOIN usage u ON u.subscriber_id = a.id
+           ON CONFLICT DO NOTHING
+           RETURNING status
+         ), counts AS (
+           SELECT count(*)::int AS recipients, (count(*) FILTER (WHERE status = 'queued'))::int AS queued FROM inserted
+         )
+         UPDATE campaigns c SET
+           recipients = c.recipients + counts.recipients,
+           queued_count = c.queued_count + counts.queued,
+           skipped_count = c.skipped_count + counts.recipients - counts.queued,
+           status = CASE WHEN c.queued_count + counts.queued = 0 THEN 'completed' ELSE 'sending' END,
+           completed_at = CASE WHEN c.queued_count + counts.queued = 0 THEN now() END,
+           started_at = $10::timestamptz, sent_by = COALESCE($11::uuid, c.sent_by), updated_at = now()
+          FROM counts
+         WHERE c.tenant_id = $1 AND c.id = $4
+         RETURNING c.status`,
+        [
+          tenantId,
+          campaign.channelId,
+          campaign.topics ?? [],
+          campaign.id,
+          windowApplies,
+          new Date(now.getTime() - SERVICE_WINDOW_MS),
+          capApplies,
+          startOfMonth(now, tenant.timezone),
+          tenant.monthlyMessageCap,
+          now,
+          campaign.sentBy,
+        ],
+      )) as [{ status: CampaignStatus }[], number];
+      return { campaign, launch: null, status: rows[0]?.status };
+    });
+
+    if (outcome.launch) {
+      await this.producer.enqueue<LaunchCampaignJob>(QueueName.Campaigns, {
+        name: LAUNCH_CAMPAIGN_JOB,
+        data: { tenantId, campaignId },
+        options: { jobId: `launch:${campaignId}:${outcome.launch.getTime()}`, delayMs: Math.max(0, outcome.launch.getTime() - this.clock.now().getTime()) },
+      });
+      return { campaign: outcome.campaign, batches: 0 };
+    }
+    const campaign = await this.campaigns.getById(tenantId, campaignId);
+    let batches = 0;
+    if (campaign.status === 'sending') {
+      batches = await this.scheduler.enqueueCampaign(tenantId, campaign.id, campaign.channelId, campaign.priority === 'emergency');
+    }
+    this.logger.log({ tenantId, campaignId, recipients: campaign.recipients, queued: campaign.queuedCount, batches }, 'campaign launched');
+    return { campaign, batches };
+  }
+}

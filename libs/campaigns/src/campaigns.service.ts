@@ -1,0 +1,118 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { BadRequestError, ConflictError, NotFoundError, TenantId } from '@app/core';
+import { ChannelsRepository } from '@app/channels';
+import { Page, PageQueryDto } from '@app/database';
+import { CampaignMessage, CampaignPriority, DeliveryStatus } from '@app/delivery';
+import { TopicsRepository } from '@app/subscribers';
+import { TenantsService } from '@app/tenants';
+import { Campaign, CampaignStatus } from './campaign.entity';
+import { CampaignLauncher } from './campaign-launcher';
+import { CampaignsRepository } from './campaigns.repository';
+import { DeliveriesRepository, DeliveryRow } from './deliveries.repository';
+
+export interface NewCampaign {
+  channelId: string;
+  title: string;
+  message: CampaignMessage;
+  topics?: string[];
+  priority?: CampaignPriority;
+  scheduledAt?: Date | null;
+}
+
+export interface PollResults {
+  options: { title: string; votes: number }[];
+}
+
+@Injectable()
+export class CampaignsService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly campaigns: CampaignsRepository,
+    private readonly deliveries: DeliveriesRepository,
+    private readonly channels: ChannelsRepository,
+    private readonly topics: TopicsRepository,
+    private readonly tenants: TenantsService,
+    private readonly launcher: CampaignLauncher,
+  ) {}
+
+  async create(tenantId: TenantId, input: NewCampaign, createdBy: string | null): Promise<Campaign> {
+    await this.channels.getById(tenantId, input.channelId);
+    const topics = [...new Set(input.topics ?? [])];
+    if (topics.length > 0) {
+      const known = new Set((await this.topics.findByKeys(tenantId, topics)).map((topic) => topic.key));
+      const unknown = topics.filter((key) => !known.has(key));
+      if (unknown.length > 0) throw new BadRequestError(`topics contains unknown topic keys: ${unknown.join(', ')}`);
+    }
+    return this.campaigns.insert(tenantId, {
+      channelId: input.channelId,
+      title: input.title,
+      message: input.message,
+      topics,
+      priority: input.priority ?? 'normal',
+      status: 'draft',
+      scheduledAt: input.scheduledAt ?? null,
+      createdBy,
+    });
+  }
+
+  list(tenantId: TenantId, page: PageQueryDto, status?: CampaignStatus): Promise<Page<Campaign>> {
+    return this.campaigns.list(tenantId, page, (qb) => {
+      if (status) qb.andWhere('campaigns.status = :status', { status });
+    });
+  }
+
+  get(tenantId: TenantId, id: string): Promise<Campaign> {
+    return this.campaigns.getById(tenantId, id);
+  }
+
+  /** draft → sending (or scheduled, for a future time or quiet hours); 403 for a comune that may not send, 409 twice. */
+  async send(tenantId: TenantId, id: string, sentBy: string | null): Promise<Campaign> {
+    const campaign = await this.campaigns.getById(tenantId, id);
+    await this.tenants.assertCanSend(tenantId);
+    if (campaign.status !== 'draft') throw new ConflictError(`Campaign is already ${campaign.status}`, 'campaign_not_draft');
+    return (await this.launcher.launch(tenantId, id, ['draft'], sentBy)).campaign;
+  }
+
+  /** Stops everything not yet handed to WhatsApp: queued deliveries become skipped (`cancelled`). */
+  async cancel(tenantId: TenantId, id: string): Promise<Campaign> {
+    await this.dataSource.transaction(async (manager) => {
+      const campaign = await this.campaigns.lockById(tenantId, id, manager);
+      if (!['draft', 'scheduled', 'sending'].includes(campaign.status)) throw new ConflictError(`Campaign is already ${campaign.status}`, 'campaign_finished');
+      await manager.query(
+        `WITH moved AS (
+           UPDATE deliveries SET status = 'skipped', reason = 'cancelled', updated_at = now()
+            WHERE tenant_id = $1 AND campaign_id = $2 AND status = 'queued'
+           RETURNING 1
+         ), n AS (SELECT count(*)::int AS n FROM moved)
+         UPDATE campaigns c SET status = 'cancelled', cancelled_at = now(), updated_at = now(),
+                queued_count = c.queued_count - n.n, skipped_count = c.skipped_count + n.n
+           FROM n WHERE c.tenant_id = $1 AND c.id = $2`,
+        [tenantId, id],
+      );
+    });
+    return this.campaigns.getById(tenantId, id);
+  }
+
+  async deliveriesOf(tenantId: TenantId, id: string, page: PageQueryDto, status?: DeliveryStatus): Promise<Page<DeliveryRow>> {
+    await this.campaigns.getById(tenantId, id);
+    return this.deliveries.listOfCampaign(tenantId, id, page, status);
+  }
+
+  async pollResults(tenantId: TenantId, id: string): Promise<PollResults> {
+    const campaign = await this.campaigns.getById(tenantId, id);
+    if (campaign.message.type !== 'poll') throw new BadRequestError('Campaign is not a poll');
+    const votes = await this.deliveries.pollVotes(tenantId, id);
+    return { options: campaign.message.options.map((title, index) => ({ title, votes: votes.get(index) ?? 0 })) };
+  }
+
+  async reactions(tenantId: TenantId, id: string): Promise<{ emoji: string; count: number }[]> {
+    await this.campaigns.getById(tenantId, id);
+    return this.deliveries.reactions(tenantId, id);
+  }
+
+  /** Throws NotFound for an unknown campaign (used by routes that only need existence). */
+  async assertExists(tenantId: TenantId, id: string): Promise<void> {
+    if (!(await this.campaigns.findById(tenantId, id))) throw new NotFoundError('Campaign');
+  }
+}
