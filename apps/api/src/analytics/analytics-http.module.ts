@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
 import { AnalyticsModule } from '@app/analytics';
 import { AdminHealthController } from '../admin-health/admin-health.controller';
+import { ConsoleController } from '../console/console.controller';
 import { AnalyticsController } from './analytics.controller';
 
-/** Analytics for comuni and the operator's health view (HTTP side). */
+/** Analytics for comuni, the operator's health view and the web console that shows them (HTTP side). */
 @Module({
   imports: [AnalyticsModule],
-  controllers: [AnalyticsController, AdminHealthController],
+  controllers: [AnalyticsController, AdminHealthController, ConsoleController],
 })
 export class AnalyticsHttpModule {}

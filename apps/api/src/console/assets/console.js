@@ -1,0 +1,449 @@
+/* Filodiretto console: a small single-page app over the public REST API (/v1). The access token
+ * from POST /v1/auth/login is kept in sessionStorage (gone when the tab closes). Every text coming
+ * from the API is inserted as text, never as HTML. */
+(function () {
+  'use strict';
+
+  var TOKEN_KEY = 'filodiretto.accessToken';
+  var app = document.getElementById('app');
+  var nav = document.getElementById('nav');
+  var who = document.getElementById('who');
+  var logoutButton = document.getElementById('logout');
+  var charts = [];
+  var me = null;
+
+  // ---------- helpers ----------
+  function h(tag, attrs) {
+    var el = document.createElement(tag);
+    if (attrs) {
+      Object.keys(attrs).forEach(function (key) {
+        var value = attrs[key];
+        if (value === undefined || value === null || value === false) return;
+        if (key === 'text') el.textContent = value;
+        else if (key.slice(0, 2) === 'on') el.addEventListener(key.slice(2), value);
+        else if (key === 'style') el.style.cssText = value; // CSSOM: allowed by the page's CSP, unlike style attributes
+        else el.setAttribute(key, value === true ? '' : value);
+      });
+    }
+    for (var i = 2; i < arguments.length; i++) append(el, arguments[i]);
+    return el;
+  }
+  function append(el, child) {
+    if (child === undefined || child === null || child === false) return;
+    if (Array.isArray(child)) child.forEach(function (c) { append(el, c); });
+    else el.appendChild(typeof child === 'string' || typeof child === 'number' ? document.createTextNode(String(child)) : child);
+  }
+  function render() {
+    charts.forEach(function (c) { c.destroy(); });
+    charts = [];
+    app.replaceChildren();
+    for (var i = 0; i < arguments.length; i++) append(app, arguments[i]);
+  }
+  var nf = new Intl.NumberFormat('it-IT');
+  function num(n) { return n === null || n === undefined ? '—' : nf.format(n); }
+  function pct(r) { return r === null || r === undefined ? '—' : (Math.round(r * 1000) / 10).toLocaleString('it-IT') + '%'; }
+  function dateTime(iso) { return iso ? new Date(iso).toLocaleString('it-IT', { dateStyle: 'short', timeStyle: 'short' }) : '—'; }
+  var STATUS = { draft: 'bozza', scheduled: 'programmata', sending: 'in invio', completed: 'completata', cancelled: 'annullata', failed: 'fallita', active: 'attivo', paused: 'in pausa', pending: 'in attesa' };
+  function badge(status) { return h('span', { class: 'badge ' + status, text: STATUS[status] || status }); }
+  function notice(text, isError) { return h('div', { class: 'notice' + (isError ? ' error' : ''), role: isError ? 'alert' : 'status', text: text }); }
+
+  function token() { return sessionStorage.getItem(TOKEN_KEY); }
+
+  function api(method, path, body) {
+    var headers = { Accept: 'application/json' };
+    if (token()) headers.Authorization = 'Bearer ' + token();
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    return fetch(path, { method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body) }).then(function (response) {
+      if (response.status === 401 && path !== '/v1/auth/login') { logout(); throw new Error('Sessione scaduta: accedi di nuovo.'); }
+      var type = response.headers.get('content-type') || '';
+      var parse = type.indexOf('application/json') >= 0 ? response.json() : response.text();
+      return parse.then(function (data) {
+        if (!response.ok) {
+          var message = data && data.message ? (Array.isArray(data.message) ? data.message.join('; ') : data.message) : 'Errore ' + response.status;
+          var error = new Error(message);
+          error.status = response.status;
+          throw error;
+        }
+        return data;
+      });
+    });
+  }
+
+  function chart(canvas, config) {
+    if (!window.Chart) return;
+    config.options = Object.assign({ responsive: true, maintainAspectRatio: false, animation: false }, config.options || {});
+    charts.push(new window.Chart(canvas, config));
+  }
+
+  // ---------- session ----------
+  function logout() {
+    sessionStorage.removeItem(TOKEN_KEY);
+    me = null;
+    location.hash = '#/accesso';
+    route();
+  }
+  logoutButton.addEventListener('click', logout);
+
+  function loginPage() {
+    nav.replaceChildren();
+    who.textContent = '';
+    logoutButton.hidden = true;
+    var message = h('div');
+    var email = h('input', { type: 'email', id: 'email', name: 'email', autocomplete: 'username', required: true });
+    var password = h('input', { type: 'password', id: 'password', name: 'password', autocomplete: 'current-password', required: true });
+    var form = h('form', { class: 'panel login', onsubmit: function (event) {
+      event.preventDefault();
+      api('POST', '/v1/auth/login', { email: email.value, password: password.value })
+        .then(function (session) { sessionStorage.setItem(TOKEN_KEY, session.accessToken); me = null; location.hash = '#/'; route(); })
+        .catch(function (error) { message.replaceChildren(notice(error.status === 401 ? 'Email o password errate.' : error.message, true)); });
+    } },
+      h('h1', { text: 'Accedi alla console' }),
+      h('label', { for: 'email', text: 'Email' }), email,
+      h('label', { for: 'password', text: 'Password' }), password,
+      h('p', null, h('button', { type: 'submit', id: 'login-submit', text: 'Accedi' })),
+      message);
+    render(form);
+  }
+
+  // ---------- navigation ----------
+  var TENANT_PAGES = [
+    ['#/', 'Panoramica', dashboardPage],
+    ['#/campagne', 'Campagne', campaignsPage],
+    ['#/nuova', 'Nuova campagna', composePage],
+    ['#/canali', 'Canali e parole chiave', channelsPage],
+    ['#/messaggi', 'Messaggi dei cittadini', inboxPage],
+  ];
+  var OPERATOR_PAGES = [
+    ['#/', 'Stato della piattaforma', operatorPage],
+    ['#/comuni', 'Comuni da approvare', pendingTenantsPage],
+  ];
+
+  function pages() { return me && me.role === 'platform_admin' ? OPERATOR_PAGES : TENANT_PAGES; }
+
+  function drawNav(current) {
+    nav.replaceChildren();
+    pages().forEach(function (page) {
+      nav.appendChild(h('a', { href: page[0], class: page[0] === current ? 'active' : null, text: page[1] }));
+    });
+    who.textContent = me ? (me.email || '') + (me.role === 'platform_admin' ? ' · operatore' : '') : '';
+    logoutButton.hidden = false;
+  }
+
+  function route() {
+    if (!token()) return loginPage();
+    var ensureMe = me ? Promise.resolve(me) : api('GET', '/v1/auth/me').then(function (m) { me = m; return m; });
+    ensureMe.then(function () {
+      var hash = location.hash || '#/';
+      var base = hash.split('?')[0];
+      if (base.indexOf('#/campagne/') === 0) { drawNav('#/campagne'); return campaignDetailPage(base.slice('#/campagne/'.length)); }
+      var page = pages().filter(function (p) { return p[0] === base; })[0] || pages()[0];
+      drawNav(page[0]);
+      return page[2]();
+    }).catch(function (error) { render(notice(error.message, true)); });
+  }
+  window.addEventListener('hashchange', route);
+
+  // ---------- comune: overview ----------
+  function dashboardPage() {
+    render(h('h1', { text: 'Panoramica' }), h('p', { class: 'muted', text: 'Caricamento…' }));
+    return Promise.all([
+      api('GET', '/v1/analytics/overview'),
+      api('GET', '/v1/analytics/subscribers?interval=day'),
+      api('GET', '/v1/analytics/campaigns?limit=10'),
+      api('GET', '/v1/analytics/usage'),
+      api('GET', '/v1/analytics/subscribers/by-source'),
+    ]).then(function (r) {
+      var overview = r[0], series = r[1].data, campaigns = r[2].data, usage = r[3], sources = r[4].data;
+      var seriesCanvas = h('canvas', { id: 'chart-subscribers', 'aria-label': 'Iscritti nel tempo' });
+      var sourceCanvas = h('canvas', { id: 'chart-sources', 'aria-label': 'Iscritti per canale di adesione' });
+      render(
+        h('h1', { text: 'Panoramica' }),
+        h('div', { class: 'cards' },
+          card('Iscritti attivi', num(overview.subscribers.active), num(overview.subscribers.pending) + ' in attesa di conferma'),
+          card('Adesione', pct(overview.adoptionRate), overview.population ? 'su ' + num(overview.population) + ' residenti' : 'popolazione non indicata'),
+          card('Messaggi consegnati', num(overview.messages.delivered), num(overview.messages.sent) + ' inviati a WhatsApp'),
+          card('Messaggi letti', num(overview.messages.read), num(overview.messages.failed) + ' non consegnati'),
+          card('Questo mese', usage.normalCampaigns + ' / ' + usage.monthlyMessageCap, 'campagne ordinarie sul limite mensile; ' + usage.emergencyCampaigns + ' emergenze')),
+        h('div', { class: 'panel' }, h('h2', { text: 'Iscritti negli ultimi 30 giorni' }), h('div', { class: 'chart-box' }, seriesCanvas)),
+        h('div', { class: 'panel' }, h('h2', { text: 'Come si sono iscritti' }), h('div', { class: 'chart-box', style: 'height:220px' }, sourceCanvas)),
+        h('h2', { text: 'Ultime campagne' }),
+        campaignTable(campaigns));
+      chart(seriesCanvas, {
+        data: {
+          labels: series.map(function (p) { return p.date.slice(8, 10) + '/' + p.date.slice(5, 7); }),
+          datasets: [
+            { type: 'line', label: 'Attivi', data: series.map(function (p) { return p.active; }), borderColor: '#075e54', backgroundColor: '#075e54', yAxisID: 'y', tension: 0.2 },
+            { type: 'bar', label: 'Nuovi iscritti', data: series.map(function (p) { return p.joined; }), backgroundColor: '#25d366', yAxisID: 'y1' },
+            { type: 'bar', label: 'Cancellati', data: series.map(function (p) { return -p.left; }), backgroundColor: '#c0392b', yAxisID: 'y1' },
+          ],
+        },
+        options: { scales: { y: { position: 'left', beginAtZero: true }, y1: { position: 'right', grid: { drawOnChartArea: false } } } },
+      });
+      var SOURCE = { keyword: 'Parola chiave su WhatsApp', web_form: 'Modulo sul sito', import: 'Importazione', api: 'Integrazione (API)' };
+      chart(sourceCanvas, {
+        type: 'bar',
+        data: { labels: sources.map(function (s) { return SOURCE[s.source] || s.source; }), datasets: [{ label: 'Attivi', data: sources.map(function (s) { return s.active; }), backgroundColor: '#128c7e' }] },
+        options: { indexAxis: 'y', plugins: { legend: { display: false } } },
+      });
+    });
+  }
+
+  function card(label, value, detail) {
+    return h('div', { class: 'card' }, h('div', { class: 'label', text: label }), h('div', { class: 'value', text: value }), detail ? h('div', { class: 'muted', text: detail }) : null);
+  }
+
+  function funnelBar(c) {
+    var total = Math.max(c.recipients, 1);
+    var part = function (n) { return (100 * n / total).toFixed(2) + '%'; };
+    return h('div', { class: 'funnel', title: 'letti ' + c.read + ', consegnati ' + c.delivered + ', inviati ' + c.sent + ', non consegnati ' + c.failed + ', saltati ' + c.skipped },
+      h('span', { class: 'f-read', style: 'width:' + part(c.read) }),
+      h('span', { class: 'f-delivered', style: 'width:' + part(c.delivered - c.read) }),
+      h('span', { class: 'f-sent', style: 'width:' + part(c.sent - c.delivered) }),
+      h('span', { class: 'f-failed', style: 'width:' + part(c.failed) }),
+      h('span', { class: 'f-skipped', style: 'width:' + part(c.skipped) }));
+  }
+
+  function campaignTable(campaigns) {
+    if (!campaigns.length) return h('p', { class: 'muted', text: 'Nessuna campagna ancora. Creane una da «Nuova campagna».' });
+    return h('table', { class: 'campaigns' },
+      h('thead', null, h('tr', null, ['Campagna', 'Stato', 'Destinatari', 'Consegnati', 'Letti', 'Andamento'].map(function (t) { return h('th', { text: t }); }))),
+      h('tbody', null, campaigns.map(function (c) {
+        return h('tr', { 'data-campaign-id': c.id },
+          h('td', null, h('a', { href: '#/campagne/' + c.id, text: c.title }), c.priority === 'emergency' ? h('span', { class: 'badge failed', text: ' emergenza' }) : null),
+          h('td', null, badge(c.status)),
+          h('td', { text: num(c.recipients) }),
+          h('td', { text: num(c.delivered) + ' (' + pct(c.deliveryRate) + ')' }),
+          h('td', { text: num(c.read) + ' (' + pct(c.readRate) + ')' }),
+          h('td', null, funnelBar(c)));
+      })));
+  }
+
+  // ---------- comune: campaigns ----------
+  function campaignsPage() {
+    return api('GET', '/v1/analytics/campaigns?limit=100').then(function (page) {
+      render(h('h1', { text: 'Campagne' }), h('p', null, h('a', { href: '#/nuova', text: '+ Nuova campagna' })), campaignTable(page.data));
+    });
+  }
+
+  var REASONS = { outside_window: 'fuori dalla finestra di 24 ore', monthly_cap: 'limite mensile raggiunto', unsubscribed: 'cancellato nel frattempo', cancelled: 'campagna annullata', quiet_hours: 'fascia di silenzio' };
+
+  function campaignDetailPage(id) {
+    return api('GET', '/v1/analytics/campaigns/' + encodeURIComponent(id)).then(function (c) {
+      var funnelCanvas = h('canvas', { id: 'chart-funnel', 'aria-label': 'Imbuto della campagna' });
+      var pollCanvas = c.poll ? h('canvas', { id: 'chart-poll', 'aria-label': 'Risultati del sondaggio' }) : null;
+      var download = h('button', { class: 'secondary', text: 'Scarica i risultati (CSV)', onclick: function () { downloadCsv(c); } });
+      render(
+        h('h1', { text: c.title }),
+        h('p', null, badge(c.status), ' · avviata ' + dateTime(c.startedAt), ' ', download),
+        h('div', { class: 'cards' },
+          card('Destinatari', num(c.recipients)),
+          card('Inviati a WhatsApp', num(c.sent)),
+          card('Consegnati', num(c.delivered), pct(c.deliveryRate) + ' degli inviati'),
+          card('Letti', num(c.read), pct(c.readRate) + ' dei consegnati'),
+          card('Tempo di consegna', c.timeToDeliveredSeconds ? Math.round(c.timeToDeliveredSeconds.p50) + ' s' : '—', c.timeToDeliveredSeconds ? '95% entro ' + Math.round(c.timeToDeliveredSeconds.p95) + ' s' : null)),
+        h('div', { class: 'panel' }, h('h2', { text: 'Dall’invio alla lettura' }), h('div', { class: 'chart-box', style: 'height:240px' }, funnelCanvas)),
+        c.skippedReasons.length ? h('div', { class: 'panel' }, h('h2', { text: 'Non inviati' }), h('ul', null, c.skippedReasons.map(function (r) { return h('li', { text: num(r.count) + ' — ' + (REASONS[r.reason] || r.reason) }); }))) : null,
+        c.failedCodes.length ? h('div', { class: 'panel' }, h('h2', { text: 'Errori di WhatsApp' }), h('ul', null, c.failedCodes.map(function (f) { return h('li', { text: num(f.count) + ' — codice ' + (f.code === null ? 'sconosciuto' : f.code) }); }))) : null,
+        pollCanvas ? h('div', { class: 'panel' }, h('h2', { text: 'Risultati del sondaggio' }), h('div', { class: 'chart-box', style: 'height:200px' }, pollCanvas)) : null,
+        c.reactions.length ? h('div', { class: 'panel' }, h('h2', { text: 'Reazioni' }), h('p', { text: c.reactions.map(function (r) { return r.emoji + ' ' + r.count; }).join('   ') })) : null);
+      chart(funnelCanvas, {
+        type: 'bar',
+        data: {
+          labels: ['Destinatari', 'Inviati', 'Consegnati', 'Letti', 'Non consegnati', 'Saltati'],
+          datasets: [{ data: [c.recipients, c.sent, c.delivered, c.read, c.failed, c.skipped], backgroundColor: ['#9fb3ab', '#a8e6c1', '#25d366', '#128c7e', '#c0392b', '#c9d1ce'] }],
+        },
+        options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
+      });
+      if (pollCanvas) {
+        chart(pollCanvas, {
+          type: 'bar',
+          data: { labels: c.poll.options.map(function (o) { return o.title; }), datasets: [{ label: 'Voti', data: c.poll.options.map(function (o) { return o.votes; }), backgroundColor: '#25d366' }] },
+          options: { indexAxis: 'y', plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } },
+        });
+      }
+    });
+  }
+
+  function downloadCsv(c) {
+    fetch('/v1/analytics/campaigns/' + c.id + '/export.csv', { headers: { Authorization: 'Bearer ' + token() } })
+      .then(function (r) { if (!r.ok) throw new Error('Esportazione non riuscita'); return r.blob(); })
+      .then(function (blob) {
+        var url = URL.createObjectURL(blob);
+        var a = h('a', { href: url, download: 'campagna-' + c.id + '.csv' });
+        document.body.appendChild(a); a.click(); a.remove();
+        setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
+      })
+      .catch(function (error) { alert(error.message); });
+  }
+
+  // ---------- comune: compose and send ----------
+  function composePage() {
+    return Promise.all([api('GET', '/v1/channels?limit=100'), api('GET', '/v1/topics?limit=500').catch(function () { return { data: [] }; })]).then(function (r) {
+      var channels = r[0].data, topics = r[1].data;
+      if (!channels.length) { render(h('h1', { text: 'Nuova campagna' }), notice('Prima collega un canale WhatsApp (o un canale di prova) in «Canali e parole chiave».', true)); return; }
+      var message = h('div');
+      var channel = h('select', { id: 'campaign-channel', name: 'channelId' }, channels.map(function (c) { return h('option', { value: c.id, text: c.name + (c.provider === 'sandbox' ? ' (prova)' : '') + ' · ' + c.displayPhoneNumber }); }));
+      var title = h('input', { id: 'campaign-title', name: 'title', maxlength: '200', required: true, placeholder: 'Es. Allerta meteo arancione' });
+      var type = h('select', { id: 'campaign-type', name: 'type' }, h('option', { value: 'text', text: 'Messaggio di testo' }), h('option', { value: 'poll', text: 'Sondaggio (2-3 risposte)' }));
+      var text = h('textarea', { id: 'campaign-text', name: 'text', maxlength: '4096', required: true, placeholder: 'Il testo che riceveranno i cittadini' });
+      var options = [0, 1, 2].map(function (i) { return h('input', { class: 'poll-option', id: 'campaign-option-' + i, maxlength: '20', placeholder: 'Risposta ' + (i + 1) + (i === 2 ? ' (facoltativa)' : '') }); });
+      var optionsBox = h('div', { hidden: true }, h('label', { text: 'Risposte (pulsanti)' }), options);
+      var priority = h('select', { id: 'campaign-priority', name: 'priority' }, h('option', { value: 'normal', text: 'Ordinaria' }), h('option', { value: 'emergency', text: 'Emergenza (ignora fascia di silenzio e limite mensile)' }));
+      var topicBoxes = topics.map(function (t) { return h('label', { class: 'row', style: 'font-weight:400' }, h('input', { type: 'checkbox', value: t.key, style: 'width:auto' }), t.name); });
+      var preview = h('div', { class: 'phone', id: 'whatsapp-preview', 'aria-label': 'Anteprima su WhatsApp' });
+      function updatePreview() {
+        optionsBox.hidden = type.value !== 'poll';
+        var now = new Date().toLocaleTimeString('it-IT', { hour: '2-digit', minute: '2-digit' });
+        preview.replaceChildren();
+        append(preview, [
+          h('div', { class: 'bubble' }, text.value || h('span', { class: 'muted', text: 'Scrivi il messaggio per vederne l’anteprima' }), h('span', { class: 'time', text: now })),
+          type.value === 'poll' ? options.filter(function (o) { return o.value.trim(); }).map(function (o) { return h('div', { class: 'reply-button', text: o.value.trim() }); }) : null]);
+      }
+      [text, type].concat(options).forEach(function (el) { el.addEventListener('input', updatePreview); el.addEventListener('change', updatePreview); });
+      var send = h('button', { type: 'submit', id: 'campaign-send', text: 'Invia ora' });
+      var form = h('form', { class: 'grid', onsubmit: function (event) {
+        event.preventDefault();
+        var body = { channelId: channel.value, title: title.value.trim(), priority: priority.value };
+        body.message = type.value === 'poll'
+          ? { type: 'poll', text: text.value, options: options.map(function (o) { return o.value.trim(); }).filter(Boolean) }
+          : { type: 'text', text: text.value };
+        var chosen = topicBoxes.map(function (l) { return l.querySelector('input'); }).filter(function (i) { return i.checked; }).map(function (i) { return i.value; });
+        if (chosen.length) body.topics = chosen;
+        send.disabled = true;
+        api('POST', '/v1/campaigns', body)
+          .then(function (campaign) { return api('POST', '/v1/campaigns/' + campaign.id + '/send').then(function (sent) { return [campaign, sent]; }); })
+          .then(function (r) {
+            message.replaceChildren(notice('Campagna «' + body.title + '» ' + (r[1].status === 'scheduled' ? 'programmata.' : 'in invio.')), h('a', { href: '#/campagne/' + r[0].id, id: 'campaign-link', text: 'Segui l’andamento' }));
+          })
+          .catch(function (error) { message.replaceChildren(notice(error.message, true)); })
+          .then(function () { send.disabled = false; });
+      } },
+        h('div', null,
+          h('label', { for: 'campaign-channel', text: 'Canale' }), channel,
+          h('label', { for: 'campaign-title', text: 'Titolo (interno)' }), title,
+          h('label', { for: 'campaign-type', text: 'Tipo' }), type,
+          h('label', { for: 'campaign-text', text: 'Messaggio' }), text,
+          optionsBox,
+          h('label', { for: 'campaign-priority', text: 'Priorità' }), priority,
+          topics.length ? h('div', null, h('label', { text: 'Argomenti (nessuno = tutti gli iscritti)' }), topicBoxes) : null,
+          h('p', null, send), message),
+        h('div', null, h('label', { text: 'Anteprima su WhatsApp' }), preview));
+      render(h('h1', { text: 'Nuova campagna' }), form);
+      updatePreview();
+    });
+  }
+
+  // ---------- comune: channels and keywords ----------
+  function channelsPage() {
+    return api('GET', '/v1/channels?limit=100').then(function (page) {
+      var message = h('div');
+      var list = page.data.map(function (c) {
+        var subscribe = h('input', { value: (c.subscribeKeywords || []).join(', '), 'aria-label': 'Parole per iscriversi' });
+        var unsubscribe = h('input', { value: (c.unsubscribeKeywords || []).join(', '), 'aria-label': 'Parole per cancellarsi' });
+        var split = function (v) { return v.split(',').map(function (s) { return s.trim(); }).filter(Boolean); };
+        return h('div', { class: 'panel' },
+          h('h2', null, c.name + ' ', badge(c.status)),
+          h('p', { class: 'muted', text: (c.provider === 'sandbox' ? 'Canale di prova' : 'WhatsApp Cloud API') + ' · ' + c.displayPhoneNumber + ' · ' + c.messagesPerSecond + ' messaggi al secondo' }),
+          c.pausedReason ? notice('In pausa: ' + c.pausedReason, true) : null,
+          h('label', { text: 'Parole per iscriversi (separate da virgola)' }), subscribe,
+          h('label', { text: 'Parole per cancellarsi' }), unsubscribe,
+          h('p', null, h('button', { class: 'secondary', text: 'Salva parole chiave', onclick: function () {
+            api('PATCH', '/v1/channels/' + c.id, { subscribeKeywords: split(subscribe.value), unsubscribeKeywords: split(unsubscribe.value) })
+              .then(function () { message.replaceChildren(notice('Parole chiave salvate.')); })
+              .catch(function (error) { message.replaceChildren(notice(error.message, true)); });
+          } })));
+      });
+      var name = h('input', { id: 'sandbox-name', value: 'Canale di prova' });
+      var phone = h('input', { id: 'sandbox-phone', value: '390000000000' });
+      var create = h('form', { class: 'panel', onsubmit: function (event) {
+        event.preventDefault();
+        var id = 'sandbox-' + Math.random().toString(36).slice(2, 10);
+        api('POST', '/v1/channels', { name: name.value, provider: 'sandbox', phoneNumberId: id, wabaId: id, displayPhoneNumber: phone.value, accessToken: id, appSecret: id, verifyToken: id })
+          .then(function () { route(); })
+          .catch(function (error) { message.replaceChildren(notice(error.message, true)); });
+      } }, h('h2', { text: 'Aggiungi un canale di prova' }), h('p', { class: 'muted', text: 'Il canale di prova registra i messaggi senza inviarli a WhatsApp: utile per provare il servizio.' }),
+        h('label', { for: 'sandbox-name', text: 'Nome' }), name, h('label', { for: 'sandbox-phone', text: 'Numero mostrato' }), phone, h('p', null, h('button', { type: 'submit', text: 'Crea canale di prova' })));
+      render(h('h1', { text: 'Canali e parole chiave' }), message, list.length ? list : h('p', { class: 'muted', text: 'Nessun canale.' }), create);
+    });
+  }
+
+  // ---------- comune: inbox ----------
+  var HANDLED = { question: 'domanda', auto_reply: 'risposta automatica', subscribe: 'iscrizione', unsubscribe: 'cancellazione', poll_vote: 'voto', reaction: 'reazione' };
+  function inboxPage() {
+    return api('GET', '/v1/inbox?limit=100').then(function (page) {
+      var rows = page.data;
+      render(h('h1', { text: 'Messaggi dei cittadini' }),
+        h('p', { class: 'muted', text: 'Il numero non è una chat: chi scrive riceve una risposta automatica che indica l’ufficio giusto. Qui trovi cosa hanno scritto.' }),
+        rows.length ? h('table', null,
+          h('thead', null, h('tr', null, ['Quando', 'Da', 'Tipo', 'Testo'].map(function (t) { return h('th', { text: t }); }))),
+          h('tbody', null, rows.map(function (m) {
+            return h('tr', null, h('td', { text: dateTime(m.receivedAt) }), h('td', { text: m.fromPhone || m.fromUserId || '—' }), h('td', { text: HANDLED[m.handledAs] || m.handledAs || m.type }), h('td', { text: m.text || '' }));
+          }))) : h('p', { class: 'muted', text: 'Nessun messaggio.' }));
+    });
+  }
+
+  // ---------- operator ----------
+  function operatorPage() {
+    return Promise.all([api('GET', '/v1/admin/health'), api('GET', '/v1/admin/tenants?status=pending&limit=500')]).then(function (r) {
+      var health = r[0], pending = r[1].data;
+      var queueCanvas = h('canvas', { id: 'chart-queues', 'aria-label': 'Code' });
+      var waiting = health.queues.reduce(function (s, q) { return s + q.waiting + q.delayed; }, 0);
+      var failedJobs = health.queues.reduce(function (s, q) { return s + q.failed; }, 0);
+      var errors = health.providerErrors.reduce(function (s, e) { return s + e.count; }, 0);
+      var paused = health.channels.filter(function (c) { return c.status === 'paused'; }).length;
+      render(
+        h('h1', { text: 'Stato della piattaforma' }),
+        h('p', { class: 'muted', text: 'Aggiornato ' + dateTime(health.generatedAt) }),
+        h('div', { class: 'cards' },
+          card('Inviati nell’ultimo minuto', num(health.throughput.lastMinute), num(health.throughput.last5Minutes) + ' negli ultimi 5 minuti'),
+          card('In coda', num(waiting), num(failedJobs) + ' lavori falliti'),
+          card('Errori WhatsApp (24 h)', num(errors)),
+          card('Canali in pausa', num(paused), 'su ' + num(health.channels.length)),
+          card('Campagne bloccate', num(health.stuckCampaigns.length)),
+          card('Comuni da approvare', num(pending.length))),
+        h('div', { class: 'panel' }, h('h2', { text: 'Code' }), h('div', { class: 'chart-box', style: 'height:220px' }, queueCanvas)),
+        health.stuckCampaigns.length ? h('div', { class: 'panel' }, h('h2', { text: 'Campagne bloccate' }), h('ul', null, health.stuckCampaigns.map(function (c) { return h('li', { text: c.title + ' — ' + num(c.pending) + ' in attesa dal ' + dateTime(c.lastProgressAt) }); }))) : null,
+        h('div', { class: 'panel' }, h('h2', { text: 'Errori per codice (24 h)' }),
+          health.providerErrors.length ? h('ul', null, health.providerErrors.map(function (e) { return h('li', { text: 'codice ' + (e.code === null ? 'sconosciuto' : e.code) + ': ' + num(e.count) }); })) : h('p', { class: 'muted', text: 'Nessun errore.' })),
+        h('h2', { text: 'Canali' }),
+        h('table', null,
+          h('thead', null, h('tr', null, ['Comune', 'Canale', 'Stato', 'Qualità', 'Limite', 'Inviati 5 min', 'Errori 1 h'].map(function (t) { return h('th', { text: t }); }))),
+          h('tbody', null, health.channels.map(function (c) {
+            return h('tr', null, h('td', { text: c.tenantName }), h('td', { text: c.name + ' · ' + c.displayPhoneNumber }),
+              h('td', null, badge(c.status), c.pausedReason ? h('div', { class: 'muted', text: c.pausedReason }) : null),
+              h('td', null, c.qualityRating ? h('span', { class: 'badge ' + c.qualityRating, text: c.qualityRating }) : '—'), h('td', { text: c.messagingLimitTier || '—' }),
+              h('td', { text: num(c.sentLast5Minutes) }), h('td', { text: num(c.failedLastHour) + (c.errorRate !== null ? ' (' + pct(c.errorRate) + ')' : '') }));
+          }))));
+      chart(queueCanvas, {
+        type: 'bar',
+        data: {
+          labels: health.queues.map(function (q) { return q.name; }),
+          datasets: [
+            { label: 'In attesa', data: health.queues.map(function (q) { return q.waiting; }), backgroundColor: '#a8e6c1' },
+            { label: 'In corso', data: health.queues.map(function (q) { return q.active; }), backgroundColor: '#25d366' },
+            { label: 'Rimandati', data: health.queues.map(function (q) { return q.delayed; }), backgroundColor: '#d68910' },
+            { label: 'Falliti', data: health.queues.map(function (q) { return q.failed; }), backgroundColor: '#c0392b' },
+          ],
+        },
+        options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } },
+      });
+    });
+  }
+
+  function pendingTenantsPage() {
+    return api('GET', '/v1/admin/tenants?status=pending&limit=500').then(function (page) {
+      var message = h('div');
+      render(h('h1', { text: 'Comuni da approvare' }), message,
+        page.data.length ? h('table', null,
+          h('thead', null, h('tr', null, ['Comune', 'Indirizzo', 'Abitanti', 'Registrato', ''].map(function (t) { return h('th', { text: t }); }))),
+          h('tbody', null, page.data.map(function (t) {
+            return h('tr', { 'data-tenant-id': t.id }, h('td', { text: t.name }), h('td', { text: '/c/' + t.slug }), h('td', { text: num(t.population) }), h('td', { text: dateTime(t.createdAt) }),
+              h('td', null, h('button', { text: 'Approva', onclick: function () {
+                api('POST', '/v1/admin/tenants/' + t.id + '/approve').then(function () { route(); }).catch(function (error) { message.replaceChildren(notice(error.message, true)); });
+              } })));
+          }))) : h('p', { class: 'muted', text: 'Nessun comune in attesa.' }));
+    });
+  }
+
+  route();
+})();
