@@ -1,0 +1,290 @@
+import { randomBytes } from 'crypto';
+import { createTestApp, FakeGraphApi, fixtureBytes, signedWebhook, TenantSession, TestApp, waitFor } from '@app/testing';
+
+const FIXTURE_PNID_A = '118204937561023';
+const FIXTURE_PNID_B = '112983746501928';
+const uniqueId = () => String(100_000_000_000_000 + (randomBytes(6).readUIntBE(0, 6) % 800_000_000_000_000));
+
+interface Comune {
+  session: TenantSession;
+  channelId: string;
+  phoneNumberId: string;
+  appSecret: string;
+  verifyToken: string;
+}
+
+describe('WhatsApp webhooks: signature, inbound handling, isolation', () => {
+  let testApp: TestApp;
+  const fake = new FakeGraphApi();
+
+  beforeAll(async () => {
+    await fake.start();
+    testApp = await createTestApp({ env: { WHATSAPP_GRAPH_URL: fake.url } });
+  });
+
+  afterAll(async () => {
+    await testApp.close();
+    await fake.stop();
+  });
+
+  beforeEach(() => fake.reset());
+
+  async function comune(appSecret = `secret-${randomBytes(6).toString('hex')}`): Promise<Comune> {
+    const session = await TenantSession.create(testApp);
+    const phoneNumberId = uniqueId();
+    const verifyToken = `verify-${randomBytes(4).toString('hex')}`;
+    const created = await session
+      .as('post', '/v1/channels')
+      .send({
+        name: 'WhatsApp del Comune',
+        provider: 'whatsapp_cloud',
+        phoneNumberId,
+        wabaId: '104938275610492',
+        displayPhoneNumber: '390587123450',
+        accessToken: `token-${phoneNumberId}`,
+        appSecret,
+        verifyToken,
+      })
+      .expect(201);
+    return { session, channelId: created.body.id, phoneNumberId, appSecret, verifyToken };
+  }
+
+  /** A fixture's bytes with its phone_number_ids replaced (each test file's channels are unique platform-wide). */
+  const fixtureFor = (name: string, a: Comune, b?: Comune): Buffer => {
+    let text = fixtureBytes(name).toString('utf8').replaceAll(FIXTURE_PNID_A, a.phoneNumberId);
+    if (b) text = text.replaceAll(FIXTURE_PNID_B, b.phoneNumberId);
+    return Buffer.from(text);
+  };
+
+  const post = (c: Comune, bytes: Buffer, secret = c.appSecret, path = `/v1/webhooks/whatsapp/${c.channelId}`) => {
+    const { signature } = signedWebhook(bytes, secret);
+    return testApp.http().post(path).set('Content-Type', 'application/json').set('X-Hub-Signature-256', signature).send(bytes.toString('utf8'));
+  };
+
+  const subscribers = async (c: Comune, query = '') => (await c.session.as('get', `/v1/subscribers?channelId=${c.channelId}${query}`).expect(200)).body.data;
+  const processedEvents = async (channelId: string) =>
+    Number((await testApp.dataSource.query(`SELECT count(*) FROM webhook_events WHERE channel_id = $1 AND processed_at IS NOT NULL`, [channelId]))[0].count);
+  const storedEvents = async (channelId: string) => Number((await testApp.dataSource.query(`SELECT count(*) FROM webhook_events WHERE channel_id = $1`, [channelId]))[0].count);
+
+  describe('handshake', () => {
+    it('answers the challenge as text to the right verify token, 403 otherwise', async () => {
+      const a = await comune();
+      const ok = await testApp.http().get(`/v1/webhooks/whatsapp/${a.channelId}`).query({ 'hub.mode': 'subscribe', 'hub.verify_token': a.verifyToken, 'hub.challenge': '1158201444' }).expect(200);
+      expect(ok.text).toBe('1158201444');
+      expect(ok.headers['content-type']).toMatch(/^text\/plain/);
+      await testApp.http().get(`/v1/webhooks/whatsapp/${a.channelId}`).query({ 'hub.mode': 'subscribe', 'hub.verify_token': 'wrong', 'hub.challenge': 'x' }).expect(403);
+      await testApp.http().get(`/v1/webhooks/whatsapp/${a.channelId}`).query({ 'hub.mode': 'subscribe', 'hub.challenge': 'x' }).expect(403);
+      await testApp.http().get(`/v1/webhooks/whatsapp/00000000-0000-4000-8000-000000000000`).query({ 'hub.mode': 'subscribe', 'hub.verify_token': a.verifyToken, 'hub.challenge': 'x' }).expect(403);
+    });
+  });
+
+  describe('signature', () => {
+    it('refuses a missing or wrong signature with 401 and stores nothing', async () => {
+      const a = await comune();
+      const bytes = fixtureFor('webhook-text-inbound.json', a);
+      await testApp.http().post(`/v1/webhooks/whatsapp/${a.channelId}`).set('Content-Type', 'application/json').send(bytes.toString('utf8')).expect(401);
+      await post(a, bytes, 'not-the-secret').expect(401);
+      // Signed over other bytes (a re-serialised body): refused.
+      const reserialised = Buffer.from(JSON.stringify(JSON.parse(bytes.toString('utf8'))));
+      await testApp.http().post(`/v1/webhooks/whatsapp/${a.channelId}`).set('Content-Type', 'application/json').set('X-Hub-Signature-256', signedWebhook(reserialised, a.appSecret).signature).send(bytes.toString('utf8')).expect(401);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await storedEvents(a.channelId)).toBe(0);
+      expect(await subscribers(a)).toEqual([]);
+      expect(fake.requests).toHaveLength(0);
+    });
+  });
+
+  describe('keywords', () => {
+    it('subscribes on ATTIVA ISCRIZIONE with a consent event and a welcome, once even if delivered twice', async () => {
+      const a = await comune();
+      const bytes = fixtureFor('webhook-text-inbound.json', a);
+      const first = await post(a, bytes).expect(200);
+      expect(first.body).toEqual({ received: true });
+      await post(a, bytes).expect(200);
+      await waitFor(async () => expect(await processedEvents(a.channelId)).toBe(2));
+      const [giulia, ...others] = await subscribers(a);
+      expect(others).toEqual([]);
+      expect(giulia).toMatchObject({ phone: '+393478215604', userId: 'IT.20817365940218273645', name: 'Giulia Bianchi', status: 'active', consentSource: 'keyword', topics: [] });
+      expect(giulia.lastInboundAt).toBe('2026-10-06T07:12:41.000Z');
+      const welcome = fake.sentTo('+393478215604');
+      expect(welcome).toHaveLength(1);
+      expect(welcome[0].phoneNumberId).toBe(a.phoneNumberId);
+      expect(welcome[0].authorization).toBe(`Bearer token-${a.phoneNumberId}`);
+      expect(welcome[0].body).toMatchObject({ type: 'text', text: { body: expect.stringContaining('DISATTIVA ISCRIZIONE') } });
+      const exported = await a.session.as('get', `/v1/subscribers/${giulia.id}/export`).expect(200);
+      expect(exported.body.consentHistory).toEqual([
+        expect.objectContaining({ action: 'subscribed', source: 'keyword', messageId: 'wamid.HBgMMzkzNDc4MjE1NjA0FQIAEhgUM0FGMjk5NjcxMzA3MzI4RURCNjAA', privacyNoticeVersion: '1' }),
+      ]);
+    });
+
+    it('unsubscribes on DISATTIVA ISCRIZIONE at once and says goodbye', async () => {
+      const a = await comune();
+      const marco = await a.session.as('post', '/v1/subscribers').send({ channelId: a.channelId, phone: '+39 340 198 7233' }).expect(201);
+      await post(a, fixtureFor('webhook-text-inbound-stop.json', a)).expect(200);
+      await waitFor(async () => expect((await a.session.as('get', `/v1/subscribers/${marco.body.id}`).expect(200)).body.status).toBe('unsubscribed'));
+      await waitFor(() => expect(fake.sentTo('+393401987233')).toHaveLength(1));
+      expect(fake.sentTo('+393401987233')[0].body).toMatchObject({ text: { body: expect.stringContaining('cancellato') } });
+      const history = (await a.session.as('get', `/v1/subscribers/${marco.body.id}/export`).expect(200)).body.consentHistory;
+      expect(history.map((e: { action: string; source: string }) => `${e.action}:${e.source}`)).toEqual(['subscribed:api', 'unsubscribed:keyword']);
+    });
+
+    it('subscribes a username-only citizen by BSUID and answers to the BSUID', async () => {
+      const a = await comune();
+      await post(a, fixtureFor('webhook-text-inbound-bsuid-only.json', a)).expect(200);
+      await waitFor(async () => expect(await subscribers(a)).toHaveLength(1));
+      const [chiara] = await subscribers(a);
+      expect(chiara).toMatchObject({ phone: null, userId: 'IT.15510293847561029384', name: 'Chiara', status: 'active' });
+      await waitFor(() => expect(fake.sentTo('IT.15510293847561029384')).toHaveLength(1));
+      expect(fake.sentTo('IT.15510293847561029384')[0].body.to).toBeUndefined();
+    });
+
+    it('activates a pending web signup when the citizen writes the keyword', async () => {
+      const a = await comune();
+      await testApp.http().post(`/v1/public/${a.session.slug}/subscriptions`).send({ phone: '347 821 5604', privacyAccepted: true }).expect(202);
+      expect((await subscribers(a, '&status=pending')).map((s: { phone: string }) => s.phone)).toEqual(['+393478215604']);
+      await post(a, fixtureFor('webhook-text-inbound.json', a)).expect(200);
+      await waitFor(async () => expect(await subscribers(a, '&status=active')).toHaveLength(1));
+      const [giulia] = await subscribers(a);
+      const history = (await a.session.as('get', `/v1/subscribers/${giulia.id}/export`).expect(200)).body.consentHistory;
+      expect(history.map((e: { action: string; source: string }) => `${e.action}:${e.source}`)).toEqual(['requested:web_form', 'subscribed:keyword']);
+    });
+  });
+
+  describe('other messages', () => {
+    it('stores reactions and button replies with their context, and answers questions once a day', async () => {
+      const a = await comune();
+      await post(a, fixtureFor('webhook-text-inbound.json', a)).expect(200);
+      await waitFor(async () => expect(await subscribers(a)).toHaveLength(1));
+      await post(a, fixtureFor('webhook-reaction.json', a)).expect(200);
+      await post(a, fixtureFor('webhook-interactive-button-reply.json', a)).expect(200);
+      await waitFor(async () => expect(await processedEvents(a.channelId)).toBe(3));
+      const inbox = (await a.session.as('get', `/v1/inbox?channelId=${a.channelId}`).expect(200)).body.data;
+      const byType = Object.fromEntries(inbox.map((m: { type: string }) => [m.type, m]));
+      expect(byType.reaction).toMatchObject({ handledAs: 'reaction', text: '\u{1F44D}', contextMessageId: 'wamid.HBgMMzkzNDc4MjE1NjA0FQIAERgSM0ExOTlGNUY0MTQzRTEzRjdGAA==', fromPhone: '+393478215604' });
+      expect(byType.button_reply).toMatchObject({ handledAs: 'button_reply', contextMessageId: 'wamid.HBgMMzkzNDc4MjE1NjA0FQIAERgSMjVGNDY0NUUxMDNEMjU4M0NGAA==' });
+      expect(byType.reaction.subscriberId).toBe(byType.text.subscriberId);
+      expect(fake.sentTo('+393478215604')).toHaveLength(1); // only the welcome
+
+      const question = (id: string, body: string) =>
+        Buffer.from(
+          JSON.stringify({
+            object: 'whatsapp_business_account',
+            entry: [{ id: '1', changes: [{ field: 'messages', value: { metadata: { phone_number_id: a.phoneNumberId }, contacts: [{ wa_id: '393478215604' }], messages: [{ from: '393478215604', id, timestamp: '1791448295', type: 'text', text: { body } }] } }] }],
+          }),
+        );
+      await post(a, question('wamid.q1', "L'acqua torna alle 14?")).expect(200);
+      await post(a, question('wamid.q2', 'E domani?')).expect(200);
+      await waitFor(async () => expect(await processedEvents(a.channelId)).toBe(5));
+      const sent = fake.sentTo('+393478215604');
+      expect(sent).toHaveLength(2);
+      expect(sent[1].body).toMatchObject({ text: { body: expect.stringContaining('URP') } });
+      const questions = (await a.session.as('get', `/v1/inbox?channelId=${a.channelId}`).expect(200)).body.data.filter((m: { text: string }) => m.text?.includes('?'));
+      expect(questions.map((m: { handledAs: string }) => m.handledAs).sort()).toEqual(['auto_reply', 'question']);
+    });
+
+    it('unsubscribes on a user_preferences stop', async () => {
+      const a = await comune();
+      const greco = await a.session.as('post', '/v1/subscribers').send({ channelId: a.channelId, phone: '+393389914420' }).expect(201);
+      await post(a, fixtureFor('webhook-user-preferences-stop.json', a)).expect(200);
+      await waitFor(async () => expect((await a.session.as('get', `/v1/subscribers/${greco.body.id}`).expect(200)).body.status).toBe('unsubscribed'));
+    });
+  });
+
+  describe('batches and isolation', () => {
+    it('handles a batched payload and never acts on another comune through this comune\'s URL', async () => {
+      const a = await comune();
+      const sharedSecret = a.appSecret; // even with the same app secret, comune B's change is not B's to act on via A's URL
+      const b = await comune(sharedSecret);
+      // The batched fixture, with comune B's change carrying an inbound keyword as well.
+      const payload = JSON.parse(fixtureFor('webhook-batched.json', a, b).toString('utf8'));
+      payload.entry[1].changes[0].value.messages = [{ from: '393405566771', id: 'wamid.b-keyword', timestamp: '1791448266', type: 'text', text: { body: 'ATTIVA ISCRIZIONE' } }];
+      const bytes = Buffer.from(JSON.stringify(payload));
+      await post(a, bytes).expect(200);
+      await waitFor(async () => expect(await processedEvents(a.channelId)).toBe(1));
+      await waitFor(async () => expect(fake.sentTo('+393335120987')).toHaveLength(1)); // Francesca's question: auto answer
+      const subsA = await subscribers(a);
+      expect(subsA.map((s: { phone: string; status: string }) => `${s.phone}:${s.status}`)).toEqual(['+393479906612:active']); // Giovanni
+      expect(fake.sentTo('+393479906612')).toHaveLength(1);
+      expect(await subscribers(b)).toEqual([]);
+      expect(fake.sentTo('+393405566771')).toHaveLength(0);
+      const inboxB = (await b.session.as('get', '/v1/inbox').expect(200)).body.data;
+      expect(inboxB).toEqual([]);
+    });
+
+    it('routes the platform-level URL by phone_number_id, only to channels whose secret verifies', async () => {
+      const a = await comune();
+      const b = await comune(); // its own secret
+      const payload = JSON.parse(fixtureFor('webhook-batched.json', a, b).toString('utf8'));
+      payload.entry[1].changes[0].value.messages = [{ from: '393405566771', id: 'wamid.b-keyword-2', timestamp: '1791448266', type: 'text', text: { body: 'ATTIVA ISCRIZIONE' } }];
+      const bytes = Buffer.from(JSON.stringify(payload));
+      await post(a, bytes, 'nobody-secret', '/v1/webhooks/whatsapp').expect(401);
+      await post(a, bytes, a.appSecret, '/v1/webhooks/whatsapp').expect(200);
+      await waitFor(async () => expect(await subscribers(a)).toHaveLength(1));
+      await waitFor(() => expect(fake.sentTo('+393335120987')).toHaveLength(1));
+      expect(await subscribers(b)).toEqual([]);
+      // Signed by B, the same body acts on B only; A's messages are duplicates anyway.
+      await post(b, bytes, b.appSecret, '/v1/webhooks/whatsapp').expect(200);
+      await waitFor(async () => expect(await subscribers(b)).toHaveLength(1));
+      expect(await subscribers(a)).toHaveLength(1);
+      expect(fake.sentTo('+393479906612')).toHaveLength(1);
+    });
+
+    it("keeps a comune's channels, subscribers and inbox out of another comune's reach (404)", async () => {
+      const a = await comune();
+      const b = await comune();
+      await post(a, fixtureFor('webhook-text-inbound.json', a)).expect(200);
+      await waitFor(async () => expect(await subscribers(a)).toHaveLength(1));
+      const [giulia] = await subscribers(a);
+      await b.session.as('get', `/v1/channels/${a.channelId}`).expect(404);
+      await b.session.as('patch', `/v1/channels/${a.channelId}`).send({ name: 'presa' }).expect(404);
+      await b.session.as('delete', `/v1/channels/${a.channelId}`).expect(404);
+      await b.session.as('get', `/v1/subscribers/${giulia.id}`).expect(404);
+      await b.session.as('patch', `/v1/subscribers/${giulia.id}`).send({ name: 'x' }).expect(404);
+      await b.session.as('post', `/v1/subscribers/${giulia.id}/unsubscribe`).expect(404);
+      await b.session.as('get', `/v1/subscribers/${giulia.id}/export`).expect(404);
+      await b.session.as('delete', `/v1/subscribers/${giulia.id}`).expect(404);
+      expect((await b.session.as('get', '/v1/subscribers').expect(200)).body.data).toEqual([]);
+      expect((await b.session.as('get', `/v1/subscribers?channelId=${a.channelId}`).expect(200)).body.data).toEqual([]);
+      expect((await b.session.as('get', '/v1/channels').expect(200)).body.data.map((c: { id: string }) => c.id)).toEqual([b.channelId]);
+      await b.session.as('post', '/v1/subscribers').send({ channelId: a.channelId, phone: '3471234567' }).expect(404);
+      // B's secret cannot drive A's webhook.
+      await post(a, fixtureFor('webhook-text-inbound-stop.json', a), b.appSecret).expect(401);
+      expect((await a.session.as('get', `/v1/subscribers/${giulia.id}`).expect(200)).body.status).toBe('active');
+    });
+  });
+
+  describe('channels', () => {
+    it('never returns secrets, defaults to 80 messages per second and refuses a duplicate phoneNumberId', async () => {
+      const a = await comune();
+      const channel = (await a.session.as('get', `/v1/channels/${a.channelId}`).expect(200)).body;
+      expect(channel).toMatchObject({ provider: 'whatsapp_cloud', phoneNumberId: a.phoneNumberId, messagesPerSecond: 80, subscribeKeywords: ['ATTIVA ISCRIZIONE'], unsubscribeKeywords: ['DISATTIVA ISCRIZIONE', 'STOP'] });
+      const text = JSON.stringify(channel);
+      for (const secret of [a.appSecret, a.verifyToken, `token-${a.phoneNumberId}`]) expect(text).not.toContain(secret);
+      expect(Object.keys(channel)).not.toEqual(expect.arrayContaining(['accessToken']));
+      const sealed = await testApp.dataSource.query(`SELECT access_token_sealed, app_secret_sealed FROM channels WHERE id = $1`, [a.channelId]);
+      expect(sealed[0].access_token_sealed).not.toContain('token-');
+      expect(sealed[0].app_secret_sealed).not.toContain(a.appSecret);
+      const other = await TenantSession.create(testApp);
+      await other
+        .as('post', '/v1/channels')
+        .send({ name: 'x', provider: 'whatsapp_cloud', phoneNumberId: a.phoneNumberId, wabaId: '1', displayPhoneNumber: '390587000000', accessToken: 't', appSecret: 's', verifyToken: 'v' })
+        .expect(409);
+      const patched = await a.session
+        .as('patch', `/v1/channels/${a.channelId}`)
+        .send({ messagesPerSecond: 40, welcomeText: 'Benvenuto in {comune}!', fallbackTemplate: { name: 'avviso_generico', language: 'it' }, appSecret: 'new-secret' })
+        .expect(200);
+      expect(patched.body).toMatchObject({ messagesPerSecond: 40, welcomeText: 'Benvenuto in {comune}!', fallbackTemplate: { name: 'avviso_generico', language: 'it' } });
+      expect(JSON.stringify(patched.body)).not.toContain('new-secret');
+      // The new app secret is in force at once.
+      await post(a, fixtureFor('webhook-text-inbound.json', a)).expect(401);
+      await post(a, fixtureFor('webhook-text-inbound.json', a), 'new-secret').expect(200);
+      await waitFor(() => expect(fake.sentTo('+393478215604')).toHaveLength(1));
+      expect(fake.sentTo('+393478215604')[0].body).toMatchObject({ text: { body: expect.stringMatching(/^Benvenuto in Comune /) } });
+      const viewer = await a.session.member('viewer');
+      await testApp.http().post('/v1/channels').set('Authorization', `Bearer ${viewer}`).send({ name: 'x', provider: 'sandbox' }).expect(403);
+      await a.session.as('post', '/v1/channels').send({ name: 'x', provider: 'whatsapp_cloud' }).expect(400);
+      await a.session.as('delete', `/v1/channels/${a.channelId}`).expect(204);
+      await a.session.as('get', `/v1/channels/${a.channelId}`).expect(404);
+    });
+  });
+});
