@@ -1,0 +1,159 @@
+import { randomBytes } from 'crypto';
+import { createTestApp, TenantSession, TestApp } from '@app/testing';
+
+describe('Topics, subscribers, import, public signup', () => {
+  let testApp: TestApp;
+
+  beforeAll(async () => {
+    testApp = await createTestApp({ worker: false });
+  });
+
+  afterAll(async () => {
+    await testApp.close();
+  });
+
+  async function comune(): Promise<{ session: TenantSession; channelId: string }> {
+    const session = await TenantSession.create(testApp);
+    const channel = await session.as('post', '/v1/channels').send({ name: 'Prova', provider: 'sandbox', privacyPolicyUrl: 'https://comune.example/privacy' }).expect(201);
+    return { session, channelId: channel.body.id };
+  }
+
+  it('creates topics and refuses a duplicate key', async () => {
+    const { session } = await comune();
+    const topic = await session.as('post', '/v1/topics').send({ key: 'protezione-civile', name: 'Protezione civile' }).expect(201);
+    expect(topic.body).toMatchObject({ id: expect.any(String), key: 'protezione-civile', name: 'Protezione civile' });
+    await session.as('post', '/v1/topics').send({ key: 'protezione-civile', name: 'Altro' }).expect(409);
+    await session.as('post', '/v1/topics').send({ key: 'Non Valida', name: 'x' }).expect(400);
+    expect((await session.as('get', '/v1/topics').expect(200)).body).toMatchObject({ data: [{ key: 'protezione-civile' }], nextCursor: null });
+    const other = await comune();
+    expect((await other.session.as('get', '/v1/topics').expect(200)).body.data).toEqual([]);
+    await other.session.as('post', '/v1/topics').send({ key: 'protezione-civile', name: 'Protezione civile' }).expect(201);
+  });
+
+  it('creates subscribers from Italian phone forms, 409 on a duplicate, 400 naming phone', async () => {
+    const { session, channelId } = await comune();
+    await session.as('post', '/v1/topics').send({ key: 'viabilita', name: 'Viabilità' }).expect(201);
+    const created = await session.as('post', '/v1/subscribers').send({ channelId, phone: '347 123 4567', name: 'Giulia', topics: ['viabilita'] }).expect(201);
+    expect(created.body).toMatchObject({ id: expect.any(String), channelId, phone: '+393471234567', userId: null, name: 'Giulia', status: 'active', topics: ['viabilita'], consentSource: 'api' });
+    expect(new Date(created.body.subscribedAt).toISOString()).toBe(created.body.subscribedAt);
+    await session.as('post', '/v1/subscribers').send({ channelId, phone: '+39 347 123 4567' }).expect(409);
+    await session.as('post', '/v1/subscribers').send({ channelId, phone: '0039 347 1234567' }).expect(409);
+    const bad = await session.as('post', '/v1/subscribers').send({ channelId, phone: '12' }).expect(400);
+    expect(JSON.stringify(bad.body.message)).toContain('phone');
+    const missing = await session.as('post', '/v1/subscribers').send({ channelId }).expect(400);
+    expect(JSON.stringify(missing.body.message)).toContain('phone');
+    await session.as('post', '/v1/subscribers').send({ channelId, phone: '3281112222', topics: ['sconosciuto'] }).expect(400);
+    await session.as('post', '/v1/subscribers').send({ channelId: '00000000-0000-4000-8000-000000000000', phone: '3281112222' }).expect(404);
+  });
+
+  it('lists with filters and keyset pages, patches, unsubscribes, exports and erases', async () => {
+    const { session, channelId } = await comune();
+    await session.as('post', '/v1/topics').send({ key: 'meteo', name: 'Meteo' }).expect(201);
+    await session.as('post', '/v1/topics').send({ key: 'eventi', name: 'Eventi' }).expect(201);
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const body = await session.as('post', '/v1/subscribers').send({ channelId, phone: `34710000${10 + i}`, topics: i % 2 ? ['meteo'] : [] }).expect(201);
+      ids.push(body.body.id);
+    }
+    const page1 = await session.as('get', `/v1/subscribers?channelId=${channelId}&limit=2`).expect(200);
+    expect(page1.body.data).toHaveLength(2);
+    const page2 = await session.as('get', `/v1/subscribers?channelId=${channelId}&limit=2&cursor=${page1.body.nextCursor}`).expect(200);
+    const page3 = await session.as('get', `/v1/subscribers?channelId=${channelId}&limit=2&cursor=${page2.body.nextCursor}`).expect(200);
+    expect(page3.body.nextCursor).toBeNull();
+    expect(new Set([...page1.body.data, ...page2.body.data, ...page3.body.data].map((s: { id: string }) => s.id))).toEqual(new Set(ids));
+    expect((await session.as('get', '/v1/subscribers?topic=meteo').expect(200)).body.data).toHaveLength(2);
+
+    const patched = await session.as('patch', `/v1/subscribers/${ids[0]}`).send({ name: 'Marco', topics: ['eventi', 'meteo'] }).expect(200);
+    expect(patched.body).toMatchObject({ name: 'Marco', topics: ['eventi', 'meteo'] });
+    const unsubscribed = await session.as('post', `/v1/subscribers/${ids[0]}/unsubscribe`).expect(200);
+    expect(unsubscribed.body.status).toBe('unsubscribed');
+    expect((await session.as('get', '/v1/subscribers?status=unsubscribed').expect(200)).body.data.map((s: { id: string }) => s.id)).toEqual([ids[0]]);
+    expect((await session.as('get', '/v1/subscribers?status=active').expect(200)).body.data).toHaveLength(4);
+    await session.as('get', '/v1/subscribers?status=gone').expect(400);
+
+    const exported = await session.as('get', `/v1/subscribers/${ids[0]}/export`).expect(200);
+    expect(exported.body.subscriber).toMatchObject({ id: ids[0], phone: '+393471000010', name: 'Marco' });
+    expect(exported.body.consentHistory.map((e: { action: string }) => e.action)).toEqual(['subscribed', 'unsubscribed']);
+
+    const viewer = await session.member('viewer');
+    await testApp.http().delete(`/v1/subscribers/${ids[0]}`).set('Authorization', `Bearer ${viewer}`).expect(403);
+    await session.as('delete', `/v1/subscribers/${ids[0]}`).expect(204);
+    await session.as('get', `/v1/subscribers/${ids[0]}`).expect(404);
+    const rows = await testApp.dataSource.query(`SELECT count(*)::int AS n FROM subscribers WHERE phone = '+393471000010'`);
+    expect(rows[0].n).toBe(0);
+    const suppressed = await testApp.dataSource.query(`SELECT count(*)::int AS n FROM suppressed_contacts WHERE channel_id = $1`, [channelId]);
+    expect(suppressed[0].n).toBe(1);
+    // An import cannot bring an erased person back; only their own opt-in can.
+    const csv = 'phone,name,topics\n347 100 0010,Marco,\n';
+    const imported = await session.as('post', '/v1/subscribers/import').field('channelId', channelId).attach('file', Buffer.from(csv), 'lista.csv').expect(200);
+    expect(imported.body).toMatchObject({ imported: 0, updated: 0, rejected: [{ line: 2, reason: expect.stringContaining('erased') }] });
+  });
+
+  it('imports a CSV: merged duplicates, rejected lines with reasons, existing subscribers updated', async () => {
+    const { session, channelId } = await comune();
+    await session.as('post', '/v1/topics').send({ key: 'meteo', name: 'Meteo' }).expect(201);
+    await session.as('post', '/v1/topics').send({ key: 'eventi', name: 'Eventi' }).expect(201);
+    const existing = await session.as('post', '/v1/subscribers').send({ channelId, phone: '3470000001' }).expect(201);
+    await session.as('post', `/v1/subscribers/${existing.body.id}/unsubscribe`).expect(200);
+    const csv = [
+      'phone,name,topics',
+      '347 000 0001,Anna,meteo', // existing (unsubscribed): updated, stays unsubscribed
+      '+39 347 000 0002,Bruno,meteo|eventi',
+      '0039 347 0000002,Bruno B.,eventi', // duplicate of the line above: merged
+      'non-un-numero,Carla,',
+      '3470000003,Dario,sport', // unknown topic
+      '3470000004,,',
+    ].join('\n');
+    const result = await session.as('post', '/v1/subscribers/import').field('channelId', channelId).attach('file', Buffer.from(csv), 'lista.csv').expect(200);
+    expect(result.body).toEqual({
+      imported: 2,
+      updated: 1,
+      rejected: [
+        { line: 5, reason: 'invalid phone number' },
+        { line: 6, reason: expect.stringContaining('sport') },
+      ],
+    });
+    const all = (await session.as('get', `/v1/subscribers?channelId=${channelId}`).expect(200)).body.data;
+    const byPhone = Object.fromEntries(all.map((s: { phone: string }) => [s.phone, s]));
+    expect(byPhone['+393470000001']).toMatchObject({ name: 'Anna', status: 'unsubscribed', topics: ['meteo'] });
+    expect(byPhone['+393470000002']).toMatchObject({ name: 'Bruno B.', status: 'active', consentSource: 'import', topics: ['eventi', 'meteo'] });
+    expect(byPhone['+393470000004']).toMatchObject({ name: null, status: 'active' });
+    await session.as('post', '/v1/subscribers/import').field('channelId', channelId).expect(400);
+    await session.as('post', '/v1/subscribers/import').field('channelId', channelId).attach('file', Buffer.from('nome,cognome\na,b\n'), 'x.csv').expect(400);
+    const other = await comune();
+    await other.session.as('post', '/v1/subscribers/import').field('channelId', channelId).attach('file', Buffer.from(csv), 'lista.csv').expect(404);
+  });
+
+  it('serves the public page and takes web signups as pending (privacy required, honeypot, unknown comune)', async () => {
+    const { session, channelId } = await comune();
+    await session.as('post', '/v1/topics').send({ key: 'farmacie', name: 'Farmacie di turno' }).expect(201);
+    const page = await testApp.http().get(`/c/${session.slug}`).expect(200);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(page.text).toContain('<html lang="it">');
+    expect(page.text).toContain('Farmacie di turno');
+    expect(page.text).toContain('https://comune.example/privacy');
+    await testApp.http().get('/c/comune-che-non-esiste').expect(404);
+
+    const accepted = await testApp.http().post(`/v1/public/${session.slug}/subscriptions`).send({ phone: '+39 333 512 0987', name: 'Francesca', topics: ['farmacie'], privacyAccepted: true }).expect(202);
+    expect(accepted.body).toMatchObject({ status: 'pending' });
+    await testApp.http().post(`/v1/public/${session.slug}/subscriptions`).send({ phone: '3335120988', privacyAccepted: false }).expect(400);
+    await testApp.http().post(`/v1/public/${session.slug}/subscriptions`).send({ phone: '3335120988' }).expect(400);
+    const badPhone = await testApp.http().post(`/v1/public/${session.slug}/subscriptions`).send({ phone: 'abc', privacyAccepted: true }).expect(400);
+    expect(JSON.stringify(badPhone.body.message)).toContain('phone');
+    await testApp.http().post(`/v1/public/${session.slug}/subscriptions`).send({ phone: '3335120989', privacyAccepted: true, website: 'http://spam.example' }).expect(202);
+    await testApp.http().post('/v1/public/comune-che-non-esiste/subscriptions').send({ phone: '3335120989', privacyAccepted: true }).expect(404);
+    const listed = (await session.as('get', `/v1/subscribers?channelId=${channelId}`).expect(200)).body.data;
+    expect(listed).toEqual([expect.objectContaining({ phone: '+393335120987', name: 'Francesca', status: 'pending', consentSource: 'web_form', topics: ['farmacie'] })]);
+  });
+
+  it('keeps topics and subscribers of one comune invisible to another', async () => {
+    const a = await comune();
+    const b = await comune();
+    const sub = await a.session.as('post', '/v1/subscribers').send({ channelId: a.channelId, phone: `34${randomBytes(4).readUInt32BE(0) % 100_000_000}`.padEnd(10, '1') }).expect(201);
+    await b.session.as('get', `/v1/subscribers/${sub.body.id}`).expect(404);
+    await b.session.as('delete', `/v1/subscribers/${sub.body.id}`).expect(404);
+    await b.session.as('get', '/v1/subscribers/not-a-uuid').expect(404);
+    expect((await b.session.as('get', '/v1/subscribers').expect(200)).body.data).toEqual([]);
+    expect((await a.session.as('get', `/v1/subscribers/${sub.body.id}`).expect(200)).body.status).toBe('active');
+  });
+});
