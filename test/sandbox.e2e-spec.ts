@@ -1,0 +1,62 @@
+import { createTestApp, FakeGraphApi, TenantSession, TestApp, waitFor } from '@app/testing';
+
+describe('Sandbox channel: the simulated phone goes through the real inbound handling', () => {
+  let testApp: TestApp;
+  const fake = new FakeGraphApi();
+
+  beforeAll(async () => {
+    await fake.start();
+    testApp = await createTestApp({ env: { WHATSAPP_GRAPH_URL: fake.url } });
+  });
+
+  afterAll(async () => {
+    await testApp.close();
+    await fake.stop();
+  });
+
+  it('subscribes from the simulated phone, shows the welcome, answers questions, unsubscribes', async () => {
+    const session = await TenantSession.create(testApp);
+    const channel = (await session.as('post', '/v1/channels').send({ name: 'Prova sandbox', provider: 'sandbox' }).expect(201)).body;
+    expect(channel).toMatchObject({ provider: 'sandbox', messagesPerSecond: 80 });
+    const conversation = async () => (await session.as('get', `/v1/sandbox/${channel.id}/conversations/${encodeURIComponent('+39 347 000 0001')}`).expect(200)).body;
+
+    const sent = await session.as('post', `/v1/sandbox/${channel.id}/inbound`).send({ from: '347 000 0001', name: 'Giulia', text: '  attiva   iscrizione ' }).expect(202);
+    expect(sent.body).toMatchObject({ wamid: expect.stringMatching(/^wamid\.sandbox\./), contact: '+393470000001' });
+    await waitFor(async () => expect((await conversation()).data).toHaveLength(2));
+    const [inbound, welcome] = (await conversation()).data;
+    expect(inbound).toMatchObject({ direction: 'inbound', text: '  attiva   iscrizione ' });
+    expect(welcome).toMatchObject({ direction: 'outbound', contact: '+393470000001', wamid: expect.stringMatching(/^wamid\.sandbox\./), text: expect.stringContaining(`Comune`) });
+    expect(welcome.text).toContain('DISATTIVA ISCRIZIONE');
+    const subscribers = (await session.as('get', `/v1/subscribers?channelId=${channel.id}`).expect(200)).body.data;
+    expect(subscribers).toEqual([expect.objectContaining({ phone: '+393470000001', name: 'Giulia', status: 'active', consentSource: 'keyword' })]);
+
+    await session.as('post', `/v1/sandbox/${channel.id}/inbound`).send({ from: '+393470000001', text: 'A che ora chiude il comune?' }).expect(202);
+    await waitFor(async () => expect((await conversation()).data).toHaveLength(4));
+    expect((await conversation()).data[3].text).toContain('URP');
+
+    await session.as('post', `/v1/sandbox/${channel.id}/inbound`).send({ from: '+393470000001', text: 'DISATTIVA ISCRIZIONE' }).expect(202);
+    await waitFor(async () => expect((await conversation()).data).toHaveLength(6));
+    expect((await session.as('get', `/v1/subscribers/${subscribers[0].id}`).expect(200)).body.status).toBe('unsubscribed');
+    expect(fake.requests).toHaveLength(0); // nothing went to Meta
+
+    const contacts = (await session.as('get', `/v1/sandbox/${channel.id}/conversations`).expect(200)).body.data;
+    expect(contacts).toEqual([expect.objectContaining({ contact: '+393470000001', messages: 6 })]);
+    const page = await testApp.http().get(`/sandbox/${channel.id}`).expect(200);
+    expect(page.text).toContain('Telefono simulato');
+  });
+
+  it('refuses bad input and other comuni, and only works on sandbox channels', async () => {
+    const a = await TenantSession.create(testApp);
+    const b = await TenantSession.create(testApp);
+    const id = (await a.as('post', '/v1/channels').send({ name: 'Prova', provider: 'sandbox' }).expect(201)).body.id;
+    await a.as('post', `/v1/sandbox/${id}/inbound`).send({ from: 'xyz', text: 'ciao' }).expect(400);
+    await a.as('post', `/v1/sandbox/${id}/inbound`).send({ from: '3470000002' }).expect(400);
+    await b.as('post', `/v1/sandbox/${id}/inbound`).send({ from: '3470000002', text: 'ATTIVA ISCRIZIONE' }).expect(404);
+    await b.as('get', `/v1/sandbox/${id}/conversations/3470000002`).expect(404);
+    const cloud = await a
+      .as('post', '/v1/channels')
+      .send({ name: 'Vero', provider: 'whatsapp_cloud', phoneNumberId: `pn${Date.now()}`, wabaId: '1', displayPhoneNumber: '390587000001', accessToken: 't', appSecret: 's', verifyToken: 'v' })
+      .expect(201);
+    await a.as('post', `/v1/sandbox/${cloud.body.id}/inbound`).send({ from: '3470000002', text: 'ciao' }).expect(400);
+  });
+});
