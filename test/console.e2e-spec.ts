@@ -1,0 +1,167 @@
+import { mkdirSync } from 'fs';
+import { join } from 'path';
+import { Browser, chromium, Page } from 'playwright-core';
+import { createTestApp, TenantSession, TestApp, waitFor } from '@app/testing';
+
+/**
+ * The console in headless Chromium (Debian's /usr/bin/chromium): a comune logs in, sees its
+ * charts, composes a campaign with the WhatsApp preview and sends it through a sandbox channel;
+ * the operator sees delivery health and approves a comune. Screenshots go to test-artifacts/.
+ */
+jest.setTimeout(90_000);
+
+describe('Console in a browser', () => {
+  const ARTIFACTS = join(__dirname, '..', 'test-artifacts');
+  let testApp: TestApp;
+  let browser: Browser;
+  let baseUrl: string;
+  let comune: TenantSession;
+
+  const query = <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => testApp.dataSource.query(sql, params) as Promise<T[]>;
+
+  async function login(page: Page, email: string, password: string): Promise<void> {
+    await page.goto(`${baseUrl}/console`);
+    await page.fill('#email', email);
+    await page.fill('#password', password);
+    await page.click('#login-submit');
+  }
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    testApp = await createTestApp();
+    const address = testApp.app.getHttpServer().address() as { port: number };
+    baseUrl = `http://127.0.0.1:${address.port}`;
+    comune = await TenantSession.create(testApp, { population: 400 });
+
+    const channel = await comune
+      .as('post', '/v1/channels')
+      .send({ name: 'WhatsApp del Comune', provider: 'sandbox', phoneNumberId: `sandbox-${comune.slug}`, wabaId: 'sandbox', displayPhoneNumber: '390571000000', accessToken: 'sandbox', appSecret: 'sandbox-secret', verifyToken: 'sandbox-verify' })
+      .expect(201);
+    for (const phone of ['347 111 2233', '347 111 2234', '347 111 2235']) {
+      await comune.as('post', '/v1/subscribers').send({ channelId: channel.body.id, phone }).expect(201);
+    }
+    // History for the chart: 25 citizens subscribed over the last 20 days, 5 of whom left again
+    // (subscriber rows and their consent events, as the platform writes them).
+    await query(
+      `WITH people AS (
+         INSERT INTO subscribers (tenant_id, channel_id, phone, status, consent_source, subscribed_at, unsubscribed_at)
+         SELECT $1, $2, '+39348' || lpad(g::text, 7, '0'), CASE WHEN g <= 5 THEN 'unsubscribed' ELSE 'active' END, 'keyword',
+                now() - make_interval(days => 1 + g % 20), CASE WHEN g <= 5 THEN now() - make_interval(days => g % 3) END
+         FROM generate_series(1, 30) g RETURNING id, subscribed_at, unsubscribed_at)
+       INSERT INTO consent_events (tenant_id, channel_id, subscriber_id, action, source, occurred_at)
+       SELECT $1, $2, id, 'subscribed', 'keyword', subscribed_at FROM people
+       UNION ALL SELECT $1, $2, id, 'unsubscribed', 'keyword', unsubscribed_at FROM people WHERE unsubscribed_at IS NOT NULL`,
+      [comune.tenantId, channel.body.id],
+    );
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await testApp.close();
+  });
+
+  it('serves the page with a strict content security policy and Chart.js from this origin', async () => {
+    const page = await testApp.http().get('/console').expect(200);
+    expect(page.headers['content-type']).toMatch(/text\/html/);
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(page.text).toContain('/console/assets/chart.umd.min.js');
+    const chartJs = await testApp.http().get('/console/assets/chart.umd.min.js').expect(200);
+    expect(chartJs.headers['content-type']).toMatch(/javascript/);
+    expect(chartJs.text).toContain('Chart');
+    await testApp.http().get('/console/assets/..%2F..%2Fconsole.controller.ts').expect(404);
+    await testApp.http().get('/console/assets/package.json').expect(404);
+  });
+
+  it('lets a comune log in, see its charts, compose with a WhatsApp preview and send through the sandbox', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    try {
+      await login(page, comune.adminEmail, 'wrong-password');
+      await page.waitForSelector('text=Email o password errate.');
+      await page.fill('#password', comune.adminPassword);
+      await page.click('#login-submit');
+
+      await page.waitForSelector('#chart-subscribers');
+      // Chart.js has drawn the chart on the canvas.
+      await page.waitForFunction("!!window.Chart && !!window.Chart.getChart(document.querySelector('#chart-subscribers'))");
+      const cards = await page.locator('.card').allInnerTexts();
+      expect(cards[0]).toContain('Iscritti attivi');
+      expect(cards[0]).toContain('28'); // 25 by keyword + 3 by API
+      expect(cards[1]).toContain('7%'); // 28 of 400 residents
+      await page.screenshot({ path: join(ARTIFACTS, 'console-panoramica.png'), fullPage: true });
+
+      await page.click('a[href="#/nuova"]');
+      await page.waitForSelector('#campaign-title');
+      await page.fill('#campaign-title', 'Chiusura ponte');
+      await page.fill('#campaign-text', 'Domani il ponte sull’Arno resta chiuso dalle 8 alle 18.');
+      await page.selectOption('#campaign-type', 'poll');
+      await page.fill('#campaign-option-0', 'Ho capito');
+      await page.fill('#campaign-option-1', 'Più info');
+      const preview = await page.locator('#whatsapp-preview').innerText();
+      expect(preview).toContain('Domani il ponte sull’Arno resta chiuso');
+      expect(preview).toContain('Ho capito');
+      expect(preview).toContain('Più info');
+      await page.screenshot({ path: join(ARTIFACTS, 'console-nuova-campagna.png'), fullPage: true });
+
+      await page.selectOption('#campaign-type', 'text');
+      // An emergency: exempt from quiet hours and the monthly cap, so it leaves now whatever the hour.
+      await page.selectOption('#campaign-priority', 'emergency');
+      await page.click('#campaign-send');
+      await page.waitForSelector('text=in invio.', { timeout: 15_000 });
+      await page.waitForSelector('#campaign-link', { timeout: 15_000 });
+      const href = await page.getAttribute('#campaign-link', 'href');
+      const campaignId = href!.split('/').pop()!;
+
+      // The sandbox "sends" to the 28 active subscribers; the funnel follows.
+      await waitFor(
+        async () => {
+          const report = await comune.as('get', `/v1/analytics/campaigns/${campaignId}`).expect(200);
+          expect(report.body).toMatchObject({ recipients: 28, sent: 28, failed: 0 });
+        },
+        { timeoutMs: 20_000, intervalMs: 200 },
+      );
+      await page.click('#campaign-link');
+      await page.waitForSelector('#chart-funnel');
+      await page.waitForSelector('text=Inviati a WhatsApp');
+      await page.screenshot({ path: join(ARTIFACTS, 'console-campagna.png'), fullPage: true });
+
+      await page.click('a[href="#/campagne"]');
+      await page.waitForSelector(`tr[data-campaign-id="${campaignId}"]`);
+      expect(await page.locator(`tr[data-campaign-id="${campaignId}"]`).innerText()).toContain('Chiusura ponte');
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('shows the operator delivery health and the comuni awaiting approval', async () => {
+    const waiting = await TenantSession.create(testApp, { approve: false });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    try {
+      await login(page, testApp.config.platformAdmin.email, testApp.config.platformAdmin.password!);
+      await page.waitForSelector('#chart-queues');
+      expect(await page.locator('h1').innerText()).toBe('Stato della piattaforma');
+      expect(await page.locator('.card').first().innerText()).toContain('Inviati nell’ultimo minuto');
+      await page.screenshot({ path: join(ARTIFACTS, 'console-operatore.png'), fullPage: true });
+
+      await page.click('a[href="#/comuni"]');
+      const row = page.locator(`tr[data-tenant-id="${waiting.tenantId}"]`);
+      await row.waitFor();
+      await page.screenshot({ path: join(ARTIFACTS, 'console-comuni-da-approvare.png'), fullPage: true });
+      await row.locator('button').click();
+      await row.waitFor({ state: 'detached' });
+      const tenants = await testApp.http().get('/v1/admin/tenants?status=active&limit=500').set('Authorization', `Bearer ${await TenantSession.operatorToken(testApp)}`).expect(200);
+      expect(tenants.body.data.map((t: { id: string }) => t.id)).toContain(waiting.tenantId);
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+});
