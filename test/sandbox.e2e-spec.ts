@@ -45,6 +45,32 @@ describe('Sandbox channel: the simulated phone goes through the real inbound han
     expect(page.text).toContain('Telefono simulato');
   });
 
+  it('counts poll answers (reply buttons and quick replies), one per citizen, last answer wins', async () => {
+    const session = await TenantSession.create(testApp);
+    const channel = (await session.as('post', '/v1/channels').send({ name: 'Sondaggi', provider: 'sandbox' }).expect(201)).body;
+    await session.as('post', `/v1/sandbox/${channel.id}/inbound`).send({ from: '3470000009', text: 'ATTIVA ISCRIZIONE' }).expect(202);
+    await waitFor(async () => expect((await session.as('get', `/v1/subscribers?channelId=${channel.id}&status=active`).expect(200)).body.data).toHaveLength(1));
+    const [campaign] = await testApp.dataSource.query(
+      `INSERT INTO campaigns (tenant_id, channel_id, title, message, status) VALUES ($1, $2, 'Orario avvisi', $3, 'completed') RETURNING id`,
+      [session.tenantId, channel.id, JSON.stringify({ type: 'poll', text: 'Quando?', options: ['Mattina', 'Sera'] })],
+    );
+    const votes = () => testApp.dataSource.query(`SELECT option_index FROM poll_votes WHERE campaign_id = $1`, [campaign.id]);
+    await session.as('post', `/v1/sandbox/${channel.id}/inbound`).send({ from: '3470000009', buttonReplyId: `poll:${campaign.id}:0`, buttonTitle: 'Mattina' }).expect(202);
+    await waitFor(async () => expect(await votes()).toEqual([{ option_index: 0 }]));
+    await session.as('post', `/v1/sandbox/${channel.id}/inbound`).send({ from: '3470000009', quickReplyPayload: `poll:${campaign.id}:1`, buttonTitle: 'Sera' }).expect(202);
+    await waitFor(async () => expect(await votes()).toEqual([{ option_index: 1 }]));
+    const inbox = (await session.as('get', `/v1/inbox?channelId=${channel.id}&handledAs=poll_vote`).expect(200)).body.data;
+    expect(inbox).toHaveLength(2);
+    expect(inbox.every((m: { campaignId: string }) => m.campaignId === campaign.id)).toBe(true);
+    // Another comune's campaign id in a payload counts nothing.
+    const other = await TenantSession.create(testApp);
+    const otherChannel = (await other.as('post', '/v1/channels').send({ name: 'Altro', provider: 'sandbox' }).expect(201)).body;
+    await other.as('post', `/v1/sandbox/${otherChannel.id}/inbound`).send({ from: '3470000009', text: 'ATTIVA ISCRIZIONE' }).expect(202);
+    await other.as('post', `/v1/sandbox/${otherChannel.id}/inbound`).send({ from: '3470000009', buttonReplyId: `poll:${campaign.id}:0` }).expect(202);
+    await waitFor(async () => expect((await other.as('get', `/v1/inbox?channelId=${otherChannel.id}`).expect(200)).body.data).toHaveLength(2));
+    expect(await votes()).toEqual([{ option_index: 1 }]);
+  });
+
   it('refuses bad input and other comuni, and only works on sandbox channels', async () => {
     const a = await TenantSession.create(testApp);
     const b = await TenantSession.create(testApp);
