@@ -113,18 +113,20 @@ export class DispatchProcessor implements OnApplicationBootstrap {
 
   /** queued → sending for the next chunk, re-checking campaign, subscriber and wamid in the same statement. */
   private async claim(tenantId: TenantId, campaignId: string, range: { from: number; to: number }, limit: number): Promise<ClaimedDelivery[]> {
+    // The statement's command is UPDATE: TypeORM answers [rows, affected].
     const [rows] = (await this.dataSource.query(
-      `UPDATE deliveries d SET status = 'sending', attempts = d.attempts + 1, updated_at = now()
-         FROM subscribers s
-        WHERE d.id IN (
-                SELECT q.id FROM deliveries q JOIN subscribers qs ON qs.id = q.subscriber_id AND qs.status = 'active'
-                 WHERE q.tenant_id = $1 AND q.campaign_id = $2 AND q.id BETWEEN $3 AND $4
-                   AND q.status = 'queued' AND q.provider_message_id IS NULL
-                   AND (q.next_attempt_at IS NULL OR q.next_attempt_at <= now())
-                   AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = $2 AND c.tenant_id = $1 AND c.status = 'sending')
-                 ORDER BY q.id LIMIT $5
-                 FOR UPDATE OF q SKIP LOCKED)
-          AND d.status = 'queued' AND s.id = d.subscriber_id AND s.status = 'active'
+      `WITH picked AS MATERIALIZED (
+         SELECT q.id FROM deliveries q JOIN subscribers qs ON qs.id = q.subscriber_id AND qs.status = 'active'
+          WHERE q.tenant_id = $1 AND q.campaign_id = $2 AND q.id BETWEEN $3 AND $4
+            AND q.status = 'queued' AND q.provider_message_id IS NULL
+            AND (q.next_attempt_at IS NULL OR q.next_attempt_at <= now())
+            AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = $2 AND c.tenant_id = $1 AND c.status = 'sending')
+          ORDER BY q.id LIMIT $5
+          FOR UPDATE OF q SKIP LOCKED
+       )
+       UPDATE deliveries d SET status = 'sending', attempts = d.attempts + 1, updated_at = now()
+         FROM picked, subscribers s
+        WHERE d.id = picked.id AND d.status = 'queued' AND s.id = d.subscriber_id AND s.status = 'active'
         RETURNING d.id::text AS id, d.attempts, s.phone, s.user_id, s.last_inbound_at`,
       [tenantId, campaignId, range.from, range.to, limit],
     )) as [ClaimedDelivery[], number];

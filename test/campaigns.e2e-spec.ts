@@ -1,0 +1,281 @@
+import { FakeGraphApi, createTestApp, TenantSession, TestApp, waitFor } from '@app/testing';
+import {
+  allDeliveries,
+  campaignOf,
+  createCampaign,
+  createChannel,
+  disableQuietHours,
+  pushStatuses,
+  seedSubscribers,
+} from './campaign-fixtures';
+
+jest.setTimeout(60_000);
+
+describe('Campaigns over HTTP', () => {
+  let testApp: TestApp;
+  let fake: FakeGraphApi;
+  let session: TenantSession;
+
+  beforeAll(async () => {
+    fake = await new FakeGraphApi().start();
+    testApp = await createTestApp({ env: { WHATSAPP_GRAPH_URL: fake.url, RECONCILE_INTERVAL_MS: '500', STUCK_DELIVERY_SECONDS: '30' } });
+    session = await TenantSession.create(testApp);
+    await disableQuietHours(session);
+  });
+
+  afterAll(async () => {
+    await testApp.close();
+    await fake.stop();
+  });
+
+  beforeEach(() => fake.reset());
+
+  it('drafts, sends, completes and tracks statuses that never move backwards', async () => {
+    const channel = await createChannel(session);
+    const subscribers = await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 5);
+    const id = await createCampaign(session, { channelId: channel.id, message: { type: 'text', text: 'Domani chiusura scuole per allerta meteo.' } });
+    const draft = await campaignOf(session, id);
+    expect(draft).toMatchObject({ id, status: 'draft', priority: 'normal', stats: { recipients: 0, queued: 0, sent: 0, delivered: 0, read: 0, failed: 0, skipped: 0 } });
+
+    const sent = await session.as('post', `/v1/campaigns/${id}/send`).expect(202);
+    expect(sent.body).toMatchObject({ id, status: 'sending' });
+    await session.as('post', `/v1/campaigns/${id}/send`).expect(409);
+
+    const done = await waitFor(async () => {
+      const campaign = await campaignOf(session, id);
+      expect(campaign.status).toBe('completed');
+      return campaign;
+    });
+    expect(done.stats).toEqual({ recipients: 5, queued: 0, sent: 5, delivered: 0, read: 0, failed: 0, skipped: 0 });
+    expect(fake.sent).toHaveLength(5);
+    for (const subscriber of subscribers) expect(fake.sentTo(subscriber.phone)).toHaveLength(1);
+    const request = fake.sentTo(subscribers[0].phone)[0];
+    expect(request.phoneNumberId).toBe(channel.phoneNumberId);
+    expect(request.authorization).toBe('Bearer EAAG-test-token');
+    expect(request.body).toMatchObject({ messaging_product: 'whatsapp', to: subscribers[0].phone, type: 'text', text: { body: 'Domani chiusura scuole per allerta meteo.' } });
+    expect(request.body.biz_opaque_callback_data).toMatch(/^\d+$/);
+
+    const deliveries = await allDeliveries(session, id);
+    expect(deliveries).toHaveLength(5);
+    const first = deliveries.find((d) => d.phone === subscribers[0].phone)!;
+    expect(first).toMatchObject({ subscriberId: subscribers[0].id, status: 'sent', providerMessageId: request.wamid, errorCode: null, reason: null });
+
+    const wamids = fake.sent.map((r) => r.wamid!);
+    await pushStatuses(testApp, session.tenantId, channel.id, [
+      { wamid: wamids[0], status: 'read' },
+      { wamid: wamids[1], status: 'delivered' },
+      { wamid: wamids[2], status: 'failed', errorCode: 131026, errorTitle: 'Message undeliverable' },
+    ]);
+    await waitFor(async () => expect((await campaignOf(session, id)).stats).toMatchObject({ sent: 2, delivered: 1, read: 1, failed: 1 }));
+    // Late and out-of-order events: delivered after read, failed after delivered, sent after failed.
+    await pushStatuses(testApp, session.tenantId, channel.id, [
+      { wamid: wamids[0], status: 'delivered' },
+      { wamid: wamids[1], status: 'failed', errorCode: 131026 },
+      { wamid: wamids[2], status: 'sent' },
+      { wamid: wamids[3], status: 'delivered' },
+    ]);
+    await waitFor(async () => expect((await campaignOf(session, id)).stats).toEqual({ recipients: 5, queued: 0, sent: 1, delivered: 2, read: 1, failed: 1, skipped: 0 }));
+    const byWamid = new Map((await allDeliveries(session, id)).map((d) => [d.providerMessageId, d]));
+    expect(byWamid.get(wamids[0])).toMatchObject({ status: 'read' });
+    expect(byWamid.get(wamids[1])).toMatchObject({ status: 'delivered', errorCode: null });
+    expect(byWamid.get(wamids[2])).toMatchObject({ status: 'failed', errorCode: 131026 });
+    expect((await allDeliveries(session, id, 'read')).map((d) => d.providerMessageId)).toEqual([wamids[0]]);
+    expect((await campaignOf(session, id)).status).toBe('completed');
+
+    const list = await session.as('get', '/v1/campaigns?limit=500').expect(200);
+    expect(list.body.data.map((c: { id: string }) => c.id)).toContain(id);
+    expect(list.body).toHaveProperty('nextCursor');
+  });
+
+  it('validates campaigns and names what is wrong', async () => {
+    const channel = await createChannel(session);
+    const bad = async (body: Record<string, unknown>, status = 400) =>
+      (await session.as('post', '/v1/campaigns').send({ title: 'x', channelId: channel.id, ...body }).expect(status)).body;
+    expect(await bad({ message: { type: 'text', text: '' } })).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+    await bad({ message: { type: 'text', text: 'x'.repeat(4097) } });
+    await bad({ message: { type: 'text' } });
+    await bad({ message: { type: 'poll', text: 'Ti piace?', options: ['Sì'] } });
+    await bad({ message: { type: 'poll', text: 'Ti piace?', options: ['a', 'b', 'c', 'd'] } });
+    await bad({ message: { type: 'poll', text: 'Ti piace?', options: ['Sì', 'Sì'] } });
+    await bad({ message: { type: 'poll', text: 'Ti piace?', options: ['Sì', 'Un titolo davvero troppo lungo'] } });
+    await bad({ message: { type: 'image', url: 'ftp://example.org/a.jpg' } });
+    await bad({ message: { type: 'template' } });
+    await bad({ message: { type: 'fax', text: 'x' } });
+    await bad({ message: { type: 'text', text: 'x' }, priority: 'urgent' });
+    await bad({ message: { type: 'text', text: 'x' }, scheduledAt: 'domani' });
+    await bad({ message: { type: 'text', text: 'x', options: ['a', 'b'] } });
+    const unknown = await bad({ message: { type: 'text', text: 'x' }, topics: ['meteo', 'nessuno', 'altro'] });
+    expect(String(unknown.message)).toContain('nessuno');
+    expect(String(unknown.message)).toContain('altro');
+    await bad({ channelId: 'not-a-uuid', message: { type: 'text', text: 'x' } });
+
+    const other = await TenantSession.create(testApp);
+    const foreign = await createChannel(other);
+    expect(await bad({ channelId: foreign.id, message: { type: 'text', text: 'x' } }, 404)).toMatchObject({ message: 'Channel not found' });
+    await session.as('get', '/v1/campaigns/00000000-0000-4000-8000-000000000000').expect(404);
+    await session.as('get', '/v1/campaigns/nope').expect(404);
+  });
+
+  it('reaches only followers of the chosen topics', async () => {
+    const channel = await createChannel(session);
+    const meteo = await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 3, { topicKeys: ['meteo'] });
+    const traffico = await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 2, { topicKeys: ['traffico'] });
+    await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 4);
+    const id = await createCampaign(session, { channelId: channel.id, topics: ['meteo', 'traffico'], message: { type: 'text', text: 'Neve in arrivo' } });
+    await session.as('post', `/v1/campaigns/${id}/send`).expect(202);
+    await waitFor(async () => expect(await campaignOf(session, id)).toMatchObject({ status: 'completed', stats: { recipients: 5, sent: 5 } }));
+    expect(new Set(fake.sent.map((r) => r.body.to))).toEqual(new Set([...meteo, ...traffico].map((s) => s.phone)));
+  });
+
+  it('applies the 24-hour rule: fallback template for text, skips polls and images outside the window', async () => {
+    const plain = await createChannel(session);
+    const withFallback = await createChannel(session, { fallbackTemplate: { name: 'avviso_generico', language: 'it' } });
+    const old = new Date(Date.now() - 3 * 24 * 3600 * 1000);
+    for (const channel of [plain, withFallback]) {
+      await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 2);
+      await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 3, { lastInboundAt: old });
+    }
+    const text = await createCampaign(session, { channelId: plain.id, message: { type: 'text', text: 'Solo chi ci ha scritto' } });
+    const fallback = await createCampaign(session, { channelId: withFallback.id, message: { type: 'text', text: 'A tutti' } });
+    const poll = await createCampaign(session, { channelId: withFallback.id, message: { type: 'poll', text: 'Vi piace la nuova piazza?', options: ['Sì', 'No', 'Non so'] } });
+    const image = await createCampaign(session, { channelId: withFallback.id, message: { type: 'image', url: 'https://www.comune.example/mappa.jpg', caption: 'Mappa' } });
+    const template = await createCampaign(session, {
+      channelId: plain.id,
+      message: { type: 'template', template: { name: 'allerta_meteo', language: 'it', bodyParameters: ['arancione'] } },
+    });
+    for (const id of [text, fallback, poll, image, template]) await session.as('post', `/v1/campaigns/${id}/send`).expect(202);
+    for (const id of [text, fallback, poll, image, template]) await waitFor(async () => expect((await campaignOf(session, id)).status).toBe('completed'));
+
+    expect((await campaignOf(session, text)).stats).toMatchObject({ recipients: 5, sent: 2, skipped: 3 });
+    expect((await allDeliveries(session, text, 'skipped')).map((d) => d.reason)).toEqual(['outside_window', 'outside_window', 'outside_window']);
+    expect((await campaignOf(session, fallback)).stats).toMatchObject({ recipients: 5, sent: 5, skipped: 0 });
+    expect((await campaignOf(session, poll)).stats).toMatchObject({ recipients: 5, sent: 2, skipped: 3 });
+    expect((await campaignOf(session, image)).stats).toMatchObject({ recipients: 5, sent: 2, skipped: 3 });
+    expect((await campaignOf(session, template)).stats).toMatchObject({ recipients: 5, sent: 5, skipped: 0 });
+
+    const bodies = fake.sent.map((r) => r.body);
+    const fallbackTemplates = bodies.filter((b) => b.type === 'template' && (b.template as { name: string }).name === 'avviso_generico');
+    expect(fallbackTemplates).toHaveLength(3);
+    expect(fallbackTemplates[0].template).toEqual({ name: 'avviso_generico', language: { code: 'it' }, components: [{ type: 'body', parameters: [{ type: 'text', text: 'A tutti' }] }] });
+    const interactive = bodies.filter((b) => b.type === 'interactive');
+    expect(interactive).toHaveLength(2);
+    expect(interactive[0].interactive).toMatchObject({
+      type: 'button',
+      body: { text: 'Vi piace la nuova piazza?' },
+      action: { buttons: [0, 1, 2].map((i) => ({ type: 'reply', reply: { id: `poll:${poll}:${i}`, title: ['Sì', 'No', 'Non so'][i] } })) },
+    });
+    expect(bodies.filter((b) => b.type === 'image')[0].image).toEqual({ link: 'https://www.comune.example/mappa.jpg', caption: 'Mappa' });
+    expect(bodies.filter((b) => b.type === 'template' && (b.template as { name: string }).name === 'allerta_meteo')).toHaveLength(5);
+
+    // Poll results come from poll_votes (written by the inbound side): each citizen once.
+    const voters = (await testApp.dataSource.query(`SELECT subscriber_id FROM deliveries WHERE campaign_id = $1 AND status = 'sent'`, [poll])) as { subscriber_id: string }[];
+    await testApp.dataSource.query(
+      `INSERT INTO poll_votes (tenant_id, campaign_id, subscriber_id, option_index, answered_at) VALUES ($1, $2, $3, 0, now()), ($1, $2, $4, 2, now())`,
+      [session.tenantId, poll, voters[0].subscriber_id, voters[1].subscriber_id],
+    );
+    const results = await session.as('get', `/v1/campaigns/${poll}/poll-results`).expect(200);
+    expect(results.body).toEqual({ options: [{ title: 'Sì', votes: 1 }, { title: 'No', votes: 0 }, { title: 'Non so', votes: 1 }] });
+    await session.as('get', `/v1/campaigns/${text}/poll-results`).expect(400);
+  });
+
+  it('lets editors draft but only tenant admins and API keys send; a pending comune cannot send', async () => {
+    const channel = await createChannel(session);
+    await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 1);
+    const editor = await session.member('editor');
+    const viewer = await session.member('viewer');
+    const created = await testApp.http().post('/v1/campaigns').set('Authorization', `Bearer ${editor}`).send({ title: 't', channelId: channel.id, message: { type: 'text', text: 'x' } }).expect(201);
+    await testApp.http().post('/v1/campaigns').set('Authorization', `Bearer ${viewer}`).send({ title: 't', channelId: channel.id, message: { type: 'text', text: 'x' } }).expect(403);
+    await testApp.http().get(`/v1/campaigns/${created.body.id}`).set('Authorization', `Bearer ${viewer}`).expect(200);
+    await testApp.http().post(`/v1/campaigns/${created.body.id}/send`).set('Authorization', `Bearer ${editor}`).expect(403);
+    await testApp.http().post(`/v1/campaigns/${created.body.id}/cancel`).set('Authorization', `Bearer ${editor}`).expect(403);
+    const key = await session.apiKey();
+    await testApp.http().post(`/v1/campaigns/${created.body.id}/send`).set('X-API-Key', key).expect(202);
+
+    const pending = await TenantSession.create(testApp, { approve: false });
+    const pendingChannel = await createChannel(pending);
+    const draft = await createCampaign(pending, { channelId: pendingChannel.id, message: { type: 'text', text: 'x' } });
+    const refused = await pending.as('post', `/v1/campaigns/${draft}/send`).expect(403);
+    expect(refused.body).toMatchObject({ statusCode: 403, error: 'Forbidden', message: expect.stringContaining('approval') });
+    expect((await campaignOf(pending, draft)).status).toBe('draft');
+  });
+
+  it("answers 404 on every route for another comune's campaign", async () => {
+    const channel = await createChannel(session);
+    const id = await createCampaign(session, { channelId: channel.id, message: { type: 'poll', text: 'Sì o no?', options: ['Sì', 'No'] } });
+    const other = await TenantSession.create(testApp);
+    for (const [method, path] of [
+      ['get', `/v1/campaigns/${id}`],
+      ['post', `/v1/campaigns/${id}/send`],
+      ['post', `/v1/campaigns/${id}/cancel`],
+      ['get', `/v1/campaigns/${id}/deliveries`],
+      ['get', `/v1/campaigns/${id}/poll-results`],
+      ['get', `/v1/campaigns/${id}/reactions`],
+    ] as const) {
+      const response = await other.as(method, path).expect(404);
+      expect(response.body).toMatchObject({ statusCode: 404, message: 'Campaign not found' });
+    }
+    const list = await other.as('get', '/v1/campaigns').expect(200);
+    expect(list.body.data).toEqual([]);
+    expect((await campaignOf(session, id)).status).toBe('draft');
+  });
+
+  it('cancel stops what was not yet handed to WhatsApp', async () => {
+    const channel = await createChannel(session, { messagesPerSecond: 5 });
+    await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 40);
+    const id = await createCampaign(session, { channelId: channel.id, message: { type: 'text', text: 'Lento' } });
+    await session.as('post', `/v1/campaigns/${id}/send`).expect(202);
+    await waitFor(() => expect(fake.sent.length).toBeGreaterThanOrEqual(2));
+    const cancelled = await session.as('post', `/v1/campaigns/${id}/cancel`).expect(200);
+    expect(cancelled.body).toMatchObject({ id, status: 'cancelled' });
+    await session.as('post', `/v1/campaigns/${id}/cancel`).expect(409);
+    await session.as('post', `/v1/campaigns/${id}/send`).expect(409);
+    const settled = await waitFor(async () => {
+      const campaign = await campaignOf(session, id);
+      expect(campaign.stats.queued).toBe(0);
+      return campaign;
+    });
+    expect(settled.status).toBe('cancelled');
+    const handed = settled.stats.sent;
+    expect(handed).toBeLessThan(40);
+    expect(settled.stats.skipped).toBe(40 - handed);
+    expect((await allDeliveries(session, id, 'skipped')).every((d) => d.reason === 'cancelled')).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(fake.sent.length).toBe(handed);
+  });
+
+  it('skips subscribers over the monthly cap, except for emergencies', async () => {
+    await session.as('patch', '/v1/tenant').send({ monthlyMessageCap: 1 }).expect(200);
+    try {
+      const channel = await createChannel(session);
+      await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 3);
+      const first = await createCampaign(session, { channelId: channel.id, message: { type: 'text', text: 'Primo' } });
+      await session.as('post', `/v1/campaigns/${first}/send`).expect(202);
+      await waitFor(async () => expect(await campaignOf(session, first)).toMatchObject({ status: 'completed', stats: { sent: 3 } }));
+      const second = await createCampaign(session, { channelId: channel.id, message: { type: 'text', text: 'Secondo' } });
+      await session.as('post', `/v1/campaigns/${second}/send`).expect(202);
+      await waitFor(async () => expect(await campaignOf(session, second)).toMatchObject({ status: 'completed', stats: { recipients: 3, sent: 0, skipped: 3 } }));
+      expect((await allDeliveries(session, second)).map((d) => d.reason)).toEqual(['monthly_cap', 'monthly_cap', 'monthly_cap']);
+      const emergency = await createCampaign(session, { channelId: channel.id, priority: 'emergency', message: { type: 'text', text: 'Evacuazione' } });
+      await session.as('post', `/v1/campaigns/${emergency}/send`).expect(202);
+      await waitFor(async () => expect(await campaignOf(session, emergency)).toMatchObject({ status: 'completed', priority: 'emergency', stats: { sent: 3 } }));
+    } finally {
+      await session.as('patch', '/v1/tenant').send({ monthlyMessageCap: 5 }).expect(200);
+    }
+  });
+
+  it('lets an emergency overtake a normal campaign in flight on the same number', async () => {
+    const channel = await createChannel(session, { messagesPerSecond: 20 });
+    const crowd = await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 120);
+    const urgent = await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 3, { topicKeys: ['protezione-civile'] });
+    const normal = await createCampaign(session, { channelId: channel.id, message: { type: 'text', text: 'Notizie' } });
+    await session.as('post', `/v1/campaigns/${normal}/send`).expect(202);
+    await waitFor(() => expect(fake.sent.length).toBeGreaterThanOrEqual(5));
+    const emergency = await createCampaign(session, { channelId: channel.id, topics: ['protezione-civile'], priority: 'emergency', message: { type: 'text', text: 'Allerta rossa' } });
+    await session.as('post', `/v1/campaigns/${emergency}/send`).expect(202);
+    await waitFor(async () => expect((await campaignOf(session, emergency)).status).toBe('completed'));
+    const normalDone = fake.sent.filter((r) => (r.body.text as { body: string }).body === 'Notizie').length;
+    // The emergency went out while most of the normal campaign was still waiting.
+    expect(normalDone).toBeLessThan(crowd.length + urgent.length);
+    await session.as('post', `/v1/campaigns/${normal}/cancel`).expect(200);
+  });
+});
