@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AnalyticsModule } from '@app/analytics';
 import { AdminHealthController } from '../admin-health/admin-health.controller';
+import { QueueBoard } from '../admin-health/queue-board';
 import { ConsoleController } from '../console/console.controller';
 import { AnalyticsController } from './analytics.controller';
 
@@ -8,5 +9,6 @@ import { AnalyticsController } from './analytics.controller';
 @Module({
   imports: [AnalyticsModule],
   controllers: [AnalyticsController, AdminHealthController, ConsoleController],
+  providers: [QueueBoard],
 })
 export class AnalyticsHttpModule {}
