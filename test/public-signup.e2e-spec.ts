@@ -1,0 +1,43 @@
+import { Browser, chromium } from 'playwright-core';
+import { createTestApp, TenantSession, TestApp } from '@app/testing';
+
+/** The comune's signup page in headless Chromium (Debian's /usr/bin/chromium, package `chromium`). */
+describe('Public signup page in a browser', () => {
+  let testApp: TestApp;
+  let browser: Browser;
+  let base: string;
+
+  beforeAll(async () => {
+    testApp = await createTestApp({ worker: false });
+    const address = testApp.app.getHttpServer().address() as { port: number };
+    base = `http://127.0.0.1:${address.port}`;
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await testApp.close();
+  });
+
+  it('lets a citizen ask to subscribe on a phone-sized screen, then says how to confirm on WhatsApp', async () => {
+    const session = await TenantSession.create(testApp);
+    const channel = (await session.as('post', '/v1/channels').send({ name: 'WhatsApp del Comune', provider: 'sandbox', privacyPolicyUrl: 'https://comune.example/privacy' }).expect(201)).body;
+    await session.as('post', '/v1/topics').send({ key: 'meteo', name: 'Allerte meteo' }).expect(201);
+    const page = await browser.newPage({ viewport: { width: 375, height: 740 } });
+    await page.goto(`${base}/c/${session.slug}`);
+    expect(await page.title()).toContain('avvisi WhatsApp');
+    // Without the privacy acceptance the form explains what is missing and sends nothing.
+    await page.getByLabel('Numero di cellulare (WhatsApp)').fill('347 821 5604');
+    await page.getByRole('button', { name: 'Iscrivimi' }).click();
+    await page.getByText("devi accettare l'informativa").waitFor();
+    await page.getByLabel('Allerte meteo').check();
+    await page.getByLabel('Nome (facoltativo)').fill('Giulia');
+    await page.getByRole('checkbox', { name: /informativa sulla privacy/ }).check();
+    await page.getByRole('button', { name: 'Iscrivimi' }).click();
+    await page.getByRole('heading', { name: 'Manca un ultimo passo' }).waitFor();
+    expect(await page.getByRole('link', { name: 'Apri WhatsApp e conferma' }).getAttribute('href')).toBe('https://wa.me/390000000000?text=ATTIVA%20ISCRIZIONE');
+    await page.close();
+    const subscribers = (await session.as('get', `/v1/subscribers?channelId=${channel.id}`).expect(200)).body.data;
+    expect(subscribers).toEqual([expect.objectContaining({ phone: '+393478215604', name: 'Giulia', status: 'pending', topics: ['meteo'], consentSource: 'web_form' })]);
+  });
+});
