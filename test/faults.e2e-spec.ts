@@ -1,0 +1,171 @@
+import { ChildProcess, spawn } from 'child_process';
+import { randomBytes } from 'crypto';
+import Redis from 'ioredis';
+import { join } from 'path';
+import { createTestApp, FakeGraphApi, graphError, TenantSession, TestApp, waitFor } from '@app/testing';
+import { allDeliveries, campaignOf, createCampaign, createChannel, disableQuietHours, seedSubscribers } from './campaign-fixtures';
+
+jest.setTimeout(90_000);
+
+/** Successful sends per recipient. */
+const sendsByRecipient = (fake: FakeGraphApi): Map<string, number> => {
+  const counts = new Map<string, number>();
+  for (const request of fake.sent) counts.set(String(request.body.to), (counts.get(String(request.body.to)) ?? 0) + 1);
+  return counts;
+};
+
+describe('Delivery under faults: provider errors, opt-outs, lost Redis', () => {
+  let testApp: TestApp;
+  let fake: FakeGraphApi;
+  let session: TenantSession;
+
+  beforeAll(async () => {
+    fake = await new FakeGraphApi().start();
+    testApp = await createTestApp({ env: { WHATSAPP_GRAPH_URL: fake.url, RECONCILE_INTERVAL_MS: '300', STUCK_DELIVERY_SECONDS: '2' } });
+    session = await TenantSession.create(testApp);
+    await disableQuietHours(session);
+    await session.as('patch', '/v1/tenant').send({ monthlyMessageCap: 100 }).expect(200);
+  });
+
+  afterAll(async () => {
+    await testApp.close();
+    await fake.stop();
+  });
+
+  beforeEach(() => fake.reset());
+
+  it('retries 5xx and 130429 until delivered, records 131026 as failed without retrying', async () => {
+    const channel = await createChannel(session);
+    const subscribers = await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 200);
+    const undeliverable = new Set(subscribers.slice(0, 3).map((s) => s.phone));
+    const index = new Map(subscribers.map((s, i) => [s.phone, i]));
+    fake.behave((request, attempt) => {
+      const to = String(request.body.to);
+      if (undeliverable.has(to)) return graphError(131026, 400, 'Message undeliverable');
+      const i = index.get(to)!;
+      if (attempt === 1 && i % 10 === 5) return { status: 503, body: 'Service Unavailable' };
+      if (attempt <= 2 && i % 20 === 7) return graphError(130429, 400, 'Rate limit hit');
+      return null;
+    });
+    const id = await createCampaign(session, { channelId: channel.id, message: { type: 'text', text: 'Avviso importante' } });
+    await session.as('post', `/v1/campaigns/${id}/send`).expect(202);
+    const done = await waitFor(
+      async () => {
+        const campaign = await campaignOf(session, id);
+        expect(campaign.status).toBe('completed');
+        return campaign;
+      },
+      { timeoutMs: 45_000, intervalMs: 200 },
+    );
+    expect(done.stats).toMatchObject({ recipients: 200, queued: 0, sent: 197, failed: 3 });
+    const counts = sendsByRecipient(fake);
+    for (const subscriber of subscribers) expect(counts.get(subscriber.phone) ?? 0).toBe(undeliverable.has(subscriber.phone) ? 0 : 1);
+    for (const phone of undeliverable) expect(fake.requests.filter((r) => r.body.to === phone)).toHaveLength(1);
+    expect(fake.requests.length).toBeGreaterThan(200);
+    const failed = await allDeliveries(session, id, 'failed');
+    expect(failed.map((d) => d.errorCode)).toEqual([131026, 131026, 131026]);
+  });
+
+  it('pauses the channel on an expired token instead of failing every delivery', async () => {
+    const channel = await createChannel(session);
+    await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 20);
+    fake.behave(() => graphError(190, 401, 'Error validating access token'));
+    const id = await createCampaign(session, { channelId: channel.id, message: { type: 'text', text: 'x' } });
+    await session.as('post', `/v1/campaigns/${id}/send`).expect(202);
+    await waitFor(async () => expect((await session.as('get', `/v1/channels/${channel.id}`).expect(200)).body.status).toBe('paused'));
+    const campaign = await campaignOf(session, id);
+    expect(campaign.stats).toMatchObject({ failed: 0, queued: 20 });
+    // Token fixed, channel resumed: the reconciler sends what was waiting.
+    fake.behave(() => null);
+    await session.as('patch', `/v1/channels/${channel.id}`).send({ status: 'active' }).expect(200);
+    await waitFor(async () => expect(await campaignOf(session, id)).toMatchObject({ status: 'completed', stats: { sent: 20 } }), { timeoutMs: 20_000 });
+  });
+
+  it('sends nothing to a subscriber after their opt-out is processed', async () => {
+    const channel = await createChannel(session, { messagesPerSecond: 20 });
+    const subscribers = await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 40);
+    const leaver = subscribers[subscribers.length - 1];
+    const id = await createCampaign(session, { channelId: channel.id, message: { type: 'text', text: 'Lungo' } });
+    await session.as('post', `/v1/campaigns/${id}/send`).expect(202);
+    await waitFor(() => expect(fake.sent.length).toBeGreaterThanOrEqual(3));
+    await session.as('post', `/v1/subscribers/${leaver.id}/unsubscribe`).expect(200);
+    await waitFor(async () => expect((await campaignOf(session, id)).status).toBe('completed'), { timeoutMs: 20_000 });
+    expect(fake.sentTo(leaver.phone)).toHaveLength(0);
+    const skipped = await allDeliveries(session, id, 'skipped');
+    expect(skipped).toEqual([expect.objectContaining({ subscriberId: leaver.id, reason: 'unsubscribed' })]);
+  });
+
+  it('delivers everything after Redis loses the queues halfway', async () => {
+    const channel = await createChannel(session, { messagesPerSecond: 100 });
+    const subscribers = await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 300);
+    const id = await createCampaign(session, { channelId: channel.id, message: { type: 'text', text: 'Dopo il guasto' } });
+    await session.as('post', `/v1/campaigns/${id}/send`).expect(202);
+    await waitFor(() => expect(fake.sent.length).toBeGreaterThanOrEqual(60));
+    const redis = new Redis(testApp.config.redisUrl!);
+    const keys = await redis.keys(`{${testApp.config.queuePrefix}}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    await redis.quit();
+    await waitFor(async () => expect((await campaignOf(session, id)).status).toBe('completed'), { timeoutMs: 45_000, intervalMs: 200 });
+    const counts = sendsByRecipient(fake);
+    for (const subscriber of subscribers) expect(counts.get(subscriber.phone) ?? 0).toBeGreaterThanOrEqual(1);
+    expect((await campaignOf(session, id)).stats).toMatchObject({ recipients: 300, sent: 300 });
+  });
+});
+
+describe('Delivery when the worker process is killed', () => {
+  const prefix = `fault-${randomBytes(4).toString('hex')}`;
+  const concurrency = 4;
+  let testApp: TestApp;
+  let fake: FakeGraphApi;
+  let worker: ChildProcess | null = null;
+
+  const startWorker = (): ChildProcess => {
+    const child = spawn(process.execPath, [join(__dirname, '../dist/apps/worker/src/main.js')], {
+      env: {
+        ...process.env,
+        QUEUE_PREFIX: prefix,
+        WHATSAPP_GRAPH_URL: fake.url,
+        RECONCILE_INTERVAL_MS: '300',
+        STUCK_DELIVERY_SECONDS: '2',
+        DISPATCH_CONCURRENCY: String(concurrency),
+        LOG_LEVEL: 'silent',
+      },
+      stdio: 'ignore',
+    });
+    return child;
+  };
+
+  beforeAll(async () => {
+    fake = await new FakeGraphApi().start();
+    testApp = await createTestApp({ worker: false, env: { QUEUE_PREFIX: prefix, WHATSAPP_GRAPH_URL: fake.url } });
+  });
+
+  afterAll(async () => {
+    if (worker && worker.exitCode === null) worker.kill('SIGKILL');
+    await testApp.close();
+    await fake.stop();
+  });
+
+  it('delivers to every recipient after a SIGKILL and restart, duplicating at most the in-flight sends', async () => {
+    const session = await TenantSession.create(testApp);
+    await disableQuietHours(session);
+    const channel = await createChannel(session, { messagesPerSecond: 200 });
+    const subscribers = await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 600);
+    worker = startWorker();
+    const id = await createCampaign(session, { channelId: channel.id, message: { type: 'text', text: 'Allerta' } });
+    await session.as('post', `/v1/campaigns/${id}/send`).expect(202);
+    await waitFor(() => expect(fake.sent.length).toBeGreaterThanOrEqual(150), { timeoutMs: 30_000 });
+    worker.kill('SIGKILL');
+    await new Promise((resolve) => worker!.once('exit', resolve));
+    const atKill = fake.sent.length;
+    expect(atKill).toBeLessThan(600);
+    worker = startWorker();
+    await waitFor(async () => expect((await campaignOf(session, id)).status).toBe('completed'), { timeoutMs: 45_000, intervalMs: 250 });
+    const counts = sendsByRecipient(fake);
+    for (const subscriber of subscribers) expect(counts.get(subscriber.phone) ?? 0).toBeGreaterThanOrEqual(1);
+    const duplicates = [...counts.values()].reduce((sum, n) => sum + n - 1, 0);
+    // At most one chunk per concurrent batch was in flight when the process died.
+    expect(duplicates).toBeLessThanOrEqual(concurrency * 50);
+    expect((await campaignOf(session, id)).stats).toMatchObject({ recipients: 600, sent: 600, queued: 0 });
+  });
+});
