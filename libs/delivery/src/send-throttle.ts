@@ -13,7 +13,9 @@ import { AppConfig } from '@app/core';
 @Injectable()
 export class SendThrottle implements OnModuleDestroy {
   /** Fraction of the configured rate actually used: keeps a margin below Meta's cap for bursts and clock jitter. */
-  static readonly HEADROOM = 0.97;
+  static readonly HEADROOM = 0.96;
+  /** Slots older than this when their holder wakes up are given up. */
+  static readonly MAX_LATENESS_MS = 25;
 
   private readonly redis: Redis | null;
   private readonly timelines = new Map<string, number>();
@@ -34,26 +36,36 @@ export class SendThrottle implements OnModuleDestroy {
     });
   }
 
-  /** Slots a caller should reserve at once: about 10 ms of the number's rate. */
+  /** Slots a caller should reserve at once: about 5 ms of the number's rate. */
   static groupSize(messagesPerSecond: number): number {
-    return Math.max(1, Math.floor((messagesPerSecond * SendThrottle.HEADROOM) / 100));
+    return Math.max(1, Math.floor((messagesPerSecond * SendThrottle.HEADROOM) / 200));
   }
 
-  /** Reserves `count` slots on the channel's timeline; resolves when the first one is due. */
+  /**
+   * Reserves `count` slots on the channel's timeline; resolves when the first one is due. A caller
+   * that wakes up late (a busy event loop) gives its stale slots up and reserves again rather than
+   * firing them in a burst that would exceed the rate.
+   */
   async acquire(channelId: string, messagesPerSecond: number, count: number): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const waitUs = await this.reserve(channelId, messagesPerSecond, count);
+      const due = Date.now() + waitUs / 1000;
+      // Waiting for a slot already granted (not polling): the reservation is the throttle.
+      if (waitUs > 500) await new Promise((resolve) => setTimeout(resolve, Math.round(waitUs / 1000)));
+      if (Date.now() - due < SendThrottle.MAX_LATENESS_MS || attempt >= 3) return;
+    }
+  }
+
+  private async reserve(channelId: string, messagesPerSecond: number, count: number): Promise<number> {
     const intervalUs = Math.ceil(1_000_000 / (messagesPerSecond * SendThrottle.HEADROOM));
-    let waitUs: number;
     if (this.redis) {
       const key = `{${this.config.queuePrefix}}:throttle:${channelId}`;
-      waitUs = Number(await (this.redis as Redis & { reserveSlots(key: string, interval: number, count: number): Promise<string> }).reserveSlots(key, intervalUs, count));
-    } else {
-      const now = Number(process.hrtime.bigint() / 1000n);
-      const tat = Math.max(this.timelines.get(channelId) ?? 0, now);
-      this.timelines.set(channelId, tat + intervalUs * count);
-      waitUs = tat - now;
+      return Number(await (this.redis as Redis & { reserveSlots(key: string, interval: number, count: number): Promise<string> }).reserveSlots(key, intervalUs, count));
     }
-    // Waiting for a slot already granted (not polling): the reservation is the throttle.
-    if (waitUs > 500) await new Promise((resolve) => setTimeout(resolve, Math.round(waitUs / 1000)));
+    const now = Number(process.hrtime.bigint() / 1000n);
+    const tat = Math.max(this.timelines.get(channelId) ?? 0, now);
+    this.timelines.set(channelId, tat + intervalUs * count);
+    return tat - now;
   }
 
   async onModuleDestroy(): Promise<void> {

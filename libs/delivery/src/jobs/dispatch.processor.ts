@@ -13,6 +13,8 @@ import { quietHoursEnd } from '../tenant-time';
 
 /** Attempts per delivery before a retryable error becomes final. */
 export const MAX_SEND_ATTEMPTS = 8;
+/** How long a normal batch keeps its worker slot before continuing in a new job. */
+const NORMAL_SLICE_MS = 1000;
 
 interface CampaignContext {
   status: string;
@@ -78,7 +80,14 @@ export class DispatchProcessor implements OnApplicationBootstrap {
     const range = { from: batch.bucket * DISPATCH_BUCKET, to: batch.bucket * DISPATCH_BUCKET + DISPATCH_BUCKET - 1 };
     const chunkSize = Math.min(50, Math.max(5, SendThrottle.groupSize(channel.messagesPerSecond) * 5));
     await this.skipInactive(tenantId, batch.campaignId, range);
+    const started = Date.now();
     for (;;) {
+      // Normal batches yield their worker slot now and then (the rest continues in a new job), so
+      // an emergency never waits behind a wall of long-running normal batches.
+      if (!batch.emergency && Date.now() - started > NORMAL_SLICE_MS) {
+        await this.scheduler.enqueueLater(batch, `:y${Date.now()}`, 0);
+        return;
+      }
       const claimed = await this.claim(tenantId, batch.campaignId, range, chunkSize);
       if (claimed.length === 0) break;
       const stop = await this.sendChunk(tenantId, batch, context, channel, claimed);
