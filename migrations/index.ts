@@ -2,6 +2,7 @@ import { CreatePlatformSchema1763798400000 } from './1763798400000-CreatePlatfor
 import { CreateAnalyticsRollups1795328262201 } from './1795328262201-CreateAnalyticsRollups';
 import { AddDeliveryRetryTiming1795328339001 } from './1795328339001-AddDeliveryRetryTiming';
 import { CreateAuditLog1795328600000 } from './1795328600000-CreateAuditLog';
+import { AddTopicFollowerRollup1795329389520 } from './1795329389520-AddTopicFollowerRollup';
 
 /** Every migration, in order. A new migration is added here; a merged one is never edited. */
-export const MIGRATIONS = [CreatePlatformSchema1763798400000, CreateAnalyticsRollups1795328262201, AddDeliveryRetryTiming1795328339001, CreateAuditLog1795328600000];
+export const MIGRATIONS = [CreatePlatformSchema1763798400000, CreateAnalyticsRollups1795328262201, AddDeliveryRetryTiming1795328339001, CreateAuditLog1795328600000, AddTopicFollowerRollup1795329389520];

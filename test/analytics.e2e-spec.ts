@@ -222,6 +222,27 @@ describe('Analytics: overview, subscribers over time, campaign funnels, export',
     expect(foreign.body.data).toEqual([]);
   });
 
+  it('keeps the topic counts right as people leave, come back, change topics and are erased', async () => {
+    const byTopic = async () => {
+      const response = await comune.as('get', '/v1/analytics/subscribers/by-topic').expect(200);
+      return Object.fromEntries(response.body.data.map((t: { key: string; active: number }) => [t.key, t.active]));
+    };
+    // A throwaway active subscriber following both topics.
+    const extra = await insertSubscriber(comune.tenantId, channelId, 'active', 'api');
+    await query(`INSERT INTO subscriber_topics (tenant_id, subscriber_id, topic_id) SELECT tenant_id, $2, id FROM topics WHERE tenant_id = $1`, [comune.tenantId, extra]);
+    expect(await byTopic()).toEqual({ meteo: 4, eventi: 2 });
+    await query(`UPDATE subscribers SET status = 'unsubscribed' WHERE id = $1`, [extra]);
+    expect(await byTopic()).toEqual({ meteo: 3, eventi: 1 });
+    await query(`UPDATE subscribers SET status = 'active', name = 'Di nuovo' WHERE id = $1`, [extra]);
+    expect(await byTopic()).toEqual({ meteo: 4, eventi: 2 });
+    await query(`DELETE FROM subscriber_topics st USING topics t WHERE st.topic_id = t.id AND t.key = 'eventi' AND st.subscriber_id = $1`, [extra]);
+    expect(await byTopic()).toEqual({ meteo: 4, eventi: 1 });
+    await query(`UPDATE subscribers SET name = 'Solo il nome' WHERE id = $1`, [extra]); // no status change, no count change
+    expect(await byTopic()).toEqual({ meteo: 4, eventi: 1 });
+    await query(`DELETE FROM subscribers WHERE id = $1`, [extra]); // erasure cascades to its topics
+    expect(await byTopic()).toEqual({ meteo: 3, eventi: 1 });
+  });
+
   it("reports a campaign's funnel with rates, skip reasons, errors, percentiles, poll results and reactions", async () => {
     const response = await comune.as('get', `/v1/analytics/campaigns/${pollCampaignId}`).expect(200);
     expect(response.body).toEqual({

@@ -113,15 +113,15 @@ export class TenantAnalyticsQueries {
     return [...bySource.values()].sort((a, b) => b.active - a.active || a.source.localeCompare(b.source));
   }
 
+  /** From the per-topic rollup kept by triggers (see migration AddTopicFollowerRollup). */
   async activeSubscribersByTopic(tenantId: TenantId): Promise<{ key: string; name: string; active: number }[]> {
-    const rows: { key: string; name: string; n: string }[] = await this.db.query(
-      `SELECT t.key, t.name,
-              (SELECT count(*) FROM subscriber_topics st JOIN subscribers s ON s.tenant_id = st.tenant_id AND s.id = st.subscriber_id
-                WHERE st.tenant_id = t.tenant_id AND st.topic_id = t.id AND s.status = 'active') AS n
-         FROM topics t WHERE t.tenant_id = $1 ORDER BY t.key`,
+    const rows: { key: string; name: string; n: number | null }[] = await this.db.query(
+      `SELECT t.key, t.name, c.active_count AS n
+         FROM topics t LEFT JOIN topic_follower_counts c ON c.tenant_id = t.tenant_id AND c.topic_id = t.id
+        WHERE t.tenant_id = $1`,
       [tenantId],
     );
-    return rows.map((row) => ({ key: row.key, name: row.name, active: int(row.n) })).sort((a, b) => b.active - a.active || a.key.localeCompare(b.key));
+    return rows.map((row) => ({ key: row.key, name: row.name, active: Math.max(int(row.n), 0) })).sort((a, b) => b.active - a.active || a.key.localeCompare(b.key));
   }
 
   /** Deliveries by where they are, summed over the campaigns' counters (no delivery scan). */
