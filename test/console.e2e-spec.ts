@@ -133,6 +133,26 @@ describe('Console in a browser', () => {
       await page.click('a[href="#/campagne"]');
       await page.waitForSelector(`tr[data-campaign-id="${campaignId}"]`);
       expect(await page.locator(`tr[data-campaign-id="${campaignId}"]`).innerText()).toContain('Chiusura ponte');
+
+      // Channel keywords, saved through PATCH /v1/channels/{id}.
+      await page.click('a[href="#/canali"]');
+      const subscribeKeywords = page.locator('input[aria-label="Parole per iscriversi"]');
+      await subscribeKeywords.fill('ATTIVA ISCRIZIONE, ISCRIVIMI');
+      await page.click('text=Salva parole chiave');
+      await page.waitForSelector('text=Parole chiave salvate.');
+      const channels = await comune.as('get', '/v1/channels').expect(200);
+      expect(channels.body.data[0].subscribeKeywords).toEqual(['ATTIVA ISCRIZIONE', 'ISCRIVIMI']);
+      await page.screenshot({ path: join(ARTIFACTS, 'console-canali.png'), fullPage: true });
+
+      // The inbox of what citizens wrote.
+      await query(
+        `INSERT INTO inbound_messages (tenant_id, channel_id, provider_message_id, type, from_phone, text, payload, handled_as, received_at)
+         VALUES ($1, $2, 'wamid.console.question', 'text', '+393471112233', 'A che ora apre l''anagrafe?', '{}', 'question', now())`,
+        [comune.tenantId, channels.body.data[0].id],
+      );
+      await page.click('a[href="#/messaggi"]');
+      await page.waitForSelector("text=A che ora apre l'anagrafe?");
+      await page.screenshot({ path: join(ARTIFACTS, 'console-messaggi.png'), fullPage: true });
       expect(errors).toEqual([]);
     } finally {
       await page.close();
