@@ -152,7 +152,6 @@ describe('Analytics: overview, subscribers over time, campaign funnels, export',
     expect(response.body).toEqual({
       subscribers: { active: 5, unsubscribed: 2, pending: 1 },
       adoptionRate: 0.005,
-      population: 1000,
       // sent is cumulative: handed to WhatsApp = sent + delivered + read (2 + 3 + 4, plus 1 read emergency)
       messages: { sent: 10, delivered: 8, read: 5, failed: 1 },
       campaigns: { total: 3, completed: 2 },

@@ -25,12 +25,16 @@ export class OverviewDto {
   @ApiProperty({ type: SubscriberCountsDto }) subscribers: SubscriberCountsDto;
   @ApiProperty({ nullable: true, type: Number, description: 'active / population (0..1); null when the population is unknown', example: 0.03 })
   adoptionRate: number | null;
-  @ApiProperty({ nullable: true, type: Number, description: "The comune's population (tenant settings)" }) population: number | null;
   @ApiProperty({ type: MessageTotalsDto }) messages: MessageTotalsDto;
   @ApiProperty({ type: CampaignTotalsDto }) campaigns: CampaignTotalsDto;
 }
 
-export const toOverviewResponse = (overview: Overview): OverviewDto => ({ ...overview });
+export const toOverviewResponse = (overview: Overview): OverviewDto => ({
+  subscribers: overview.subscribers,
+  adoptionRate: overview.adoptionRate,
+  messages: overview.messages,
+  campaigns: overview.campaigns,
+});
 
 export class SubscriberSeriesQueryDto {
   @ApiPropertyOptional({ description: 'First day (YYYY-MM-DD, in the comune timezone); default 29 days before `to`', example: '2025-01-01' })

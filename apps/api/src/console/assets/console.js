@@ -152,15 +152,16 @@
       api('GET', '/v1/analytics/campaigns?limit=10'),
       api('GET', '/v1/analytics/usage'),
       api('GET', '/v1/analytics/subscribers/by-source'),
+      api('GET', '/v1/tenant'),
     ]).then(function (r) {
-      var overview = r[0], series = r[1].data, campaigns = r[2].data, usage = r[3], sources = r[4].data;
+      var overview = r[0], series = r[1].data, campaigns = r[2].data, usage = r[3], sources = r[4].data, tenant = r[5];
       var seriesCanvas = h('canvas', { id: 'chart-subscribers', 'aria-label': 'Iscritti nel tempo' });
       var sourceCanvas = h('canvas', { id: 'chart-sources', 'aria-label': 'Iscritti per canale di adesione' });
       render(
         h('h1', { text: 'Panoramica' }),
         h('div', { class: 'cards' },
           card('Iscritti attivi', num(overview.subscribers.active), num(overview.subscribers.pending) + ' in attesa di conferma'),
-          card('Adesione', pct(overview.adoptionRate), overview.population ? 'su ' + num(overview.population) + ' residenti' : 'popolazione non indicata'),
+          card('Adesione', pct(overview.adoptionRate), tenant.population ? 'su ' + num(tenant.population) + ' residenti' : 'popolazione non indicata'),
           card('Messaggi consegnati', num(overview.messages.delivered), num(overview.messages.sent) + ' inviati a WhatsApp'),
           card('Messaggi letti', num(overview.messages.read), num(overview.messages.failed) + ' non consegnati'),
           card('Questo mese', usage.normalCampaigns + ' / ' + usage.monthlyMessageCap, 'campagne ordinarie sul limite mensile; ' + usage.emergencyCampaigns + ' emergenze')),
