@@ -1,0 +1,60 @@
+import { Clock } from '@app/core';
+import { createTestApp, FakeGraphApi, TenantSession, TestApp, waitFor } from '@app/testing';
+import { campaignOf, createCampaign, createChannel, FakeClock, seedSubscribers } from './campaign-fixtures';
+
+jest.setTimeout(60_000);
+
+describe('Campaign timing: quiet hours and scheduledAt, with an injected clock', () => {
+  // 22:30 in Rome (winter time): inside the default quiet hours 21:00-08:00.
+  const clock = new FakeClock(new Date('2026-01-15T21:30:00Z'));
+  let testApp: TestApp;
+  let fake: FakeGraphApi;
+  let session: TenantSession;
+
+  beforeAll(async () => {
+    fake = await new FakeGraphApi().start();
+    testApp = await createTestApp({
+      env: { WHATSAPP_GRAPH_URL: fake.url, RECONCILE_INTERVAL_MS: '200', STUCK_DELIVERY_SECONDS: '1' },
+      overrides: [{ provide: Clock, useValue: clock }],
+    });
+    session = await TenantSession.create(testApp);
+  });
+
+  afterAll(async () => {
+    await testApp.close();
+    await fake.stop();
+  });
+
+  it('defers normal campaigns past quiet hours while emergencies go at once', async () => {
+    const channel = await createChannel(session);
+    const subscribers = await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 3, { lastInboundAt: new Date('2026-01-15T20:00:00Z') });
+    const normal = await createCampaign(session, { channelId: channel.id, message: { type: 'text', text: 'Mercato spostato' } });
+    const deferred = await session.as('post', `/v1/campaigns/${normal}/send`).expect(202);
+    expect(deferred.body).toMatchObject({ id: normal, status: 'scheduled', scheduledAt: '2026-01-16T07:00:00.000Z' });
+
+    const emergency = await createCampaign(session, { channelId: channel.id, priority: 'emergency', message: { type: 'text', text: 'Esondazione: salire ai piani alti' } });
+    await session.as('post', `/v1/campaigns/${emergency}/send`).expect(202);
+    await waitFor(async () => expect(await campaignOf(session, emergency)).toMatchObject({ status: 'completed', stats: { sent: 3 } }));
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(fake.sent.filter((r) => (r.body.text as { body: string }).body === 'Mercato spostato')).toHaveLength(0);
+    expect((await campaignOf(session, normal)).status).toBe('scheduled');
+
+    // 08:05 in Rome: the scheduler's sweep launches it (subscribers wrote within 24 h of then).
+    clock.set('2026-01-16T07:05:00Z');
+    await waitFor(async () => expect(await campaignOf(session, normal)).toMatchObject({ status: 'completed', stats: { sent: 3 } }));
+    for (const subscriber of subscribers) expect(fake.sentTo(subscriber.phone)).toHaveLength(2);
+  });
+
+  it('honours scheduledAt', async () => {
+    clock.set('2026-01-16T09:00:00Z');
+    const channel = await createChannel(session);
+    await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 2, { lastInboundAt: new Date('2026-01-16T08:00:00Z') });
+    const id = await createCampaign(session, { channelId: channel.id, scheduledAt: '2026-01-16T10:00:00Z', message: { type: 'text', text: 'Alle 11' } });
+    const scheduled = await session.as('post', `/v1/campaigns/${id}/send`).expect(202);
+    expect(scheduled.body).toMatchObject({ status: 'scheduled', scheduledAt: '2026-01-16T10:00:00.000Z' });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await campaignOf(session, id)).status).toBe('scheduled');
+    clock.set('2026-01-16T10:00:01Z');
+    await waitFor(async () => expect(await campaignOf(session, id)).toMatchObject({ status: 'completed', stats: { sent: 2 } }));
+  });
+});
