@@ -44,6 +44,18 @@ async function stop(started: Started): Promise<void> {
   await exited;
 }
 
+async function eventually<T>(check: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
 describe('Embedded default (npm start with no configuration)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'filodiretto-embedded-'));
 
@@ -80,6 +92,39 @@ describe('Embedded default (npm start with no configuration)', () => {
       expect(tenant.body).toMatchObject({ slug: 'prova', status: 'active' });
       // The generated operator password is shown on the first start only.
       expect(second.output()).not.toMatch(/generated now/);
+
+      // A trial with a sandbox channel, end to end on the embedded database and in-process queue.
+      const auth = { Authorization: `Bearer ${login.body.accessToken}` };
+      const channel = await http().post('/v1/channels').set(auth).send({ name: 'Prova', provider: 'sandbox' }).expect(201);
+      await http().get(`/sandbox/${channel.body.id}`).expect(200);
+      await http().post(`/v1/sandbox/${channel.body.id}/inbound`).set(auth).send({ from: '+39 347 821 5604', text: 'attiva  iscrizione' }).expect(202);
+      const welcome = await eventually(async () => {
+        const conversation = await http().get(`/v1/sandbox/${channel.body.id}/conversations/%2B393478215604`).set(auth).expect(200);
+        const outbound = JSON.stringify(conversation.body);
+        expect(outbound).toContain('Comune di Prova');
+        return conversation.body;
+      });
+      expect(JSON.stringify(welcome)).toContain('DISATTIVA ISCRIZIONE');
+      const subscribers = await http().get('/v1/subscribers?status=active').set(auth).expect(200);
+      expect(subscribers.body.data).toEqual([expect.objectContaining({ phone: '+393478215604', status: 'active', consentSource: 'keyword' })]);
+
+      await http().post('/v1/subscribers').set(auth).send({ channelId: channel.body.id, phone: '333 512 0987', name: 'Francesca' }).expect(201);
+      const campaign = await http()
+        .post('/v1/campaigns')
+        .set(auth)
+        .send({ channelId: channel.body.id, title: 'Allerta meteo', message: { type: 'text', text: 'Allerta arancione domani: scuole chiuse.' }, priority: 'emergency' })
+        .expect(201);
+      await http().post(`/v1/campaigns/${campaign.body.id}/send`).set(auth).expect(202);
+      const done = await eventually(async () => {
+        const state = await http().get(`/v1/campaigns/${campaign.body.id}`).set(auth).expect(200);
+        expect(state.body.status).toBe('completed');
+        expect(state.body.stats).toMatchObject({ recipients: 2, failed: 0 });
+        expect(state.body.stats.sent + state.body.stats.delivered + state.body.stats.read).toBe(2);
+        return state.body;
+      });
+      expect(done.priority).toBe('emergency');
+      const conversation = await http().get(`/v1/sandbox/${channel.body.id}/conversations/%2B393335120987`).set(auth).expect(200);
+      expect(JSON.stringify(conversation.body)).toContain('Allerta arancione domani');
     } finally {
       await stop(second);
     }

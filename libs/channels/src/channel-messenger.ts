@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'crypto';
-import { Repository } from 'typeorm';
+import { EntityManager, Repository } from 'typeorm';
 import { Clock } from '@app/core';
 import { QueueName, QueueProducer } from '@app/queue';
 import { DeliveryStatusesJob, SendRequest, SendResult, toGraphPayload, WhatsAppClient } from '@app/whatsapp';
@@ -27,16 +27,21 @@ export class ChannelMessenger {
     private readonly clock: Clock,
   ) {}
 
-  async send(channel: Channel, request: SendRequest): Promise<SendResult> {
-    if (channel.provider === ChannelProvider.Sandbox) return this.sendToSandbox(channel, request);
+  /**
+   * `manager`: the caller's transaction, when it sends from inside one, so that a sandbox message
+   * is stored in that transaction (and never waits on a second connection).
+   */
+  async send(channel: Channel, request: SendRequest, manager?: EntityManager): Promise<SendResult> {
+    if (channel.provider === ChannelProvider.Sandbox) return this.sendToSandbox(channel, request, manager);
     const { accessToken } = this.secrets.open(channel);
     return this.client.send({ phoneNumberId: channel.phoneNumberId, accessToken }, request);
   }
 
-  private async sendToSandbox(channel: Channel, request: SendRequest): Promise<SendResult> {
+  private async sendToSandbox(channel: Channel, request: SendRequest, manager?: EntityManager): Promise<SendResult> {
     const wamid = `wamid.sandbox.${randomUUID()}`;
     const contact = request.to ?? request.recipientUserId ?? 'unknown';
-    await this.sandboxMessages.save(this.sandboxMessages.create({
+    const sandboxMessages = manager ? manager.getRepository(SandboxMessage) : this.sandboxMessages;
+    await sandboxMessages.save(sandboxMessages.create({
       tenantId: channel.tenantId,
       channelId: channel.id,
       direction: 'outbound',

@@ -66,6 +66,8 @@ export class InboundService {
       this.logger.warn(`channel ${channel.id}: inbound ${message.wamid} without a sender, ignored`);
       return;
     }
+    // Read before the transaction: inside it, every query goes through its own connection.
+    const comuneName = (await this.tenants.get(tenantId)).name;
     await this.dataSource.transaction(async (manager) => {
       const handling = this.classify(message, settings);
       const poll = parsePollReply(message.replyId);
@@ -78,15 +80,14 @@ export class InboundService {
       if (!inboundId) return; // already handled: a re-delivery
       let subscriber = await this.subscribers.findByContact(tenantId, channel.id, sender, manager);
       let handledAs: string = handling;
-      const comune = async () => (await this.tenants.get(tenantId)).name;
       switch (handling) {
         case 'subscribe':
           subscriber = await this.subscribe(manager, channel, settings, subscriber, sender, message);
-          await this.reply(channel, sender, renderChannelText(settings.welcomeText, settings, await comune()));
+          await this.reply(manager, channel, sender, renderChannelText(settings.welcomeText, settings, comuneName));
           break;
         case 'unsubscribe':
           if (subscriber) await this.unsubscribe(manager, subscriber, 'keyword', message.wamid, message.occurredAt);
-          await this.reply(channel, sender, renderChannelText(settings.goodbyeText, settings, await comune()));
+          await this.reply(manager, channel, sender, renderChannelText(settings.goodbyeText, settings, comuneName));
           break;
         case 'poll_vote':
           if (subscriber && poll && campaignId) {
@@ -105,7 +106,7 @@ export class InboundService {
           break;
         case 'question':
           if (await this.mayAutoReply(manager, tenantId, channel, sender)) {
-            await this.reply(channel, sender, renderChannelText(settings.autoReplyText, settings, await comune()));
+            await this.reply(manager, channel, sender, renderChannelText(settings.autoReplyText, settings, comuneName));
             handledAs = 'auto_reply';
             if (subscriber) await manager.query(`UPDATE subscribers SET last_auto_reply_at = $2 WHERE id = $1`, [subscriber.id, this.clock.now()]);
           }
@@ -291,9 +292,9 @@ export class InboundService {
   }
 
   /** A free-form answer inside the window the citizen just opened. Retryable failures retry the job. */
-  private async reply(channel: Channel, sender: Sender, text: string): Promise<void> {
+  private async reply(manager: EntityManager, channel: Channel, sender: Sender, text: string): Promise<void> {
     try {
-      await this.messenger.send(channel, { to: sender.phone, recipientUserId: sender.phone ? null : sender.userId, message: { type: 'text', text, previewUrl: false } });
+      await this.messenger.send(channel, { to: sender.phone, recipientUserId: sender.phone ? null : sender.userId, message: { type: 'text', text, previewUrl: false } }, manager);
     } catch (error) {
       if (error instanceof GraphApiError && error.disposition !== ErrorDisposition.Retry) {
         this.logger.warn(`channel ${channel.id}: reply not sent, WhatsApp error ${error.code ?? 'unknown'}`);
