@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'crypto';
-import { ConflictError, TenantId } from '@app/core';
+import { AuditAction, AuditLogService } from '@app/audit';
+import { ConflictError, Principal, TenantId } from '@app/core';
 import { Page, PageQueryDto } from '@app/database';
 import { Channel, ChannelProvider, ChannelSettings, FallbackTemplate } from './channel.entity';
 import { ChannelSecrets } from './channel-secrets';
@@ -34,6 +35,8 @@ const SETTING_KEYS: (keyof ChannelSettings)[] = [
   'contactInfo',
 ];
 
+const CREDENTIAL_FIELDS = ['phoneNumberId', 'wabaId', 'accessToken', 'appSecret', 'verifyToken'] as const;
+
 const sandboxId = () => `sandbox-${randomBytes(8).toString('hex')}`;
 
 @Injectable()
@@ -41,15 +44,16 @@ export class ChannelsService {
   constructor(
     private readonly channels: ChannelsRepository,
     private readonly secrets: ChannelSecrets,
+    private readonly audit: AuditLogService,
   ) {}
 
-  async create(tenantId: TenantId, input: NewChannel): Promise<Channel> {
+  async create(tenantId: TenantId, input: NewChannel, actor?: Principal): Promise<Channel> {
     const sandbox = input.provider === ChannelProvider.Sandbox;
     const phoneNumberId = input.phoneNumberId ?? sandboxId();
     if (await this.channels.existsWithPhoneNumberId(phoneNumberId)) {
       throw new ConflictError(`phoneNumberId ${phoneNumberId} is already connected to a channel`);
     }
-    return this.channels.insert(tenantId, {
+    const channel = await this.channels.insert(tenantId, {
       name: input.name,
       provider: input.provider,
       phoneNumberId,
@@ -63,6 +67,8 @@ export class ChannelsService {
       settings: pickSettings(input.settings ?? {}),
       status: 'active',
     });
+    await this.audit.record({ tenantId, actor: actor ?? { kind: 'system' }, action: AuditAction.ChannelCreated, target: { type: 'channel', id: channel.id }, details: { provider: channel.provider, phoneNumberId } });
+    return channel;
   }
 
   list(tenantId: TenantId, page: PageQueryDto): Promise<Page<Channel>> {
@@ -73,7 +79,7 @@ export class ChannelsService {
     return this.channels.getById(tenantId, id);
   }
 
-  async update(tenantId: TenantId, id: string, patch: ChannelPatch): Promise<Channel> {
+  async update(tenantId: TenantId, id: string, patch: ChannelPatch, actor?: Principal): Promise<Channel> {
     const channel = await this.channels.getById(tenantId, id);
     if (patch.phoneNumberId !== undefined && patch.phoneNumberId !== channel.phoneNumberId) {
       if (await this.channels.existsWithPhoneNumberId(patch.phoneNumberId)) {
@@ -96,12 +102,18 @@ export class ChannelsService {
     if (patch.settings) channel.settings = { ...channel.settings, ...pickSettings(patch.settings) };
     const saved = await this.channels.save(tenantId, channel);
     this.secrets.invalidate(id);
+    // Which credentials changed, never their values.
+    const credentials = CREDENTIAL_FIELDS.filter((field) => patch[field] !== undefined);
+    if (credentials.length > 0) {
+      await this.audit.record({ tenantId, actor: actor ?? { kind: 'system' }, action: AuditAction.ChannelCredentialsChanged, target: { type: 'channel', id }, details: { fields: credentials } });
+    }
     return saved;
   }
 
-  async delete(tenantId: TenantId, id: string): Promise<void> {
+  async delete(tenantId: TenantId, id: string, actor?: Principal): Promise<void> {
     await this.channels.deleteById(tenantId, id);
     this.secrets.invalidate(id);
+    await this.audit.record({ tenantId, actor: actor ?? { kind: 'system' }, action: AuditAction.ChannelDeleted, target: { type: 'channel', id } });
   }
 }
 

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { BadRequestError, Clock, ConflictError, TenantId } from '@app/core';
+import { AuditAction, AuditLogService } from '@app/audit';
+import { BadRequestError, Clock, ConflictError, Principal, TenantId } from '@app/core';
 import { ChannelSecrets, ChannelsRepository, resolveSettings } from '@app/channels';
 import { Page, PageQueryDto } from '@app/database';
 import { ConsentEvent } from './consent-event.entity';
@@ -56,6 +57,7 @@ export class SubscribersService {
     private readonly secrets: ChannelSecrets,
     private readonly consent: ConsentLog,
     private readonly clock: Clock,
+    private readonly audit: AuditLogService,
   ) {}
 
   /** The keyed hashes under which a contact is suppressed after erasure. */
@@ -147,7 +149,7 @@ export class SubscribersService {
    * GDPR erasure: the person's data goes (subscriber row, topics, votes, messages, the phone on
    * deliveries); what stays is a keyed hash in suppressed_contacts and an anonymous `erased` event.
    */
-  async erase(tenantId: TenantId, id: string): Promise<void> {
+  async erase(tenantId: TenantId, id: string, actor?: Principal): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
       const subscriber = await this.subscribers.getById(tenantId, id, manager);
       const now = this.clock.now();
@@ -163,6 +165,8 @@ export class SubscribersService {
       await manager.query(`UPDATE deliveries SET recipient = NULL WHERE tenant_id = $1 AND subscriber_id = $2`, [tenantId, subscriber.id]);
       await this.consent.record(manager, { tenantId, channelId: subscriber.channelId, subscriberId: subscriber.id, action: 'erased', source: 'api', occurredAt: now });
       await this.subscribers.deleteById(tenantId, subscriber.id, manager);
+      // Only the id stays in the trail: the person's data is gone.
+      await this.audit.record({ tenantId, actor: actor ?? { kind: 'system' }, action: AuditAction.SubscriberErased, target: { type: 'subscriber', id: subscriber.id } }, manager);
     });
   }
 

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiConflictResponse, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AuditAction, AuditLogService } from '@app/audit';
 import { CampaignsService } from '@app/campaigns';
 import { CurrentPrincipal, CurrentTenant, Principal, Role, Roles, TenantId } from '@app/core';
 import { mapPage } from '@app/database';
@@ -24,7 +25,10 @@ import {
 @Controller('v1/campaigns')
 @ApiAuthenticated()
 export class CampaignsController {
-  constructor(private readonly campaigns: CampaignsService) {}
+  constructor(
+    private readonly campaigns: CampaignsService,
+    private readonly audit: AuditLogService,
+  ) {}
 
   @Post()
   @ApiOperation({ summary: 'Draft a campaign (editors and tenant admins)' })
@@ -73,6 +77,7 @@ export class CampaignsController {
   @ApiNotFound('Campaign')
   async send(@CurrentTenant() tenantId: TenantId, @CurrentPrincipal() principal: Principal, @Param('id', IdParam('Campaign')) id: string): Promise<SendCampaignResponseDto> {
     const campaign = await this.campaigns.send(tenantId, id, principal.id);
+    await this.audit.record({ tenantId, actor: principal, action: AuditAction.CampaignSent, target: { type: 'campaign', id }, details: { status: campaign.status, priority: campaign.priority } });
     // A campaign whose audience was entirely skipped completes at once; it was still sent.
     const status = campaign.status === 'scheduled' ? 'scheduled' : 'sending';
     return { id: campaign.id, status, scheduledAt: campaign.status === 'scheduled' ? (campaign.scheduledAt?.toISOString() ?? null) : null };
@@ -85,8 +90,10 @@ export class CampaignsController {
   @ApiOkResponse({ type: CampaignDto })
   @ApiConflictResponse({ description: 'The campaign is already completed, cancelled or failed', type: ErrorResponseDto })
   @ApiNotFound('Campaign')
-  async cancel(@CurrentTenant() tenantId: TenantId, @Param('id', IdParam('Campaign')) id: string): Promise<CampaignDto> {
-    return toCampaignResponse(await this.campaigns.cancel(tenantId, id));
+  async cancel(@CurrentTenant() tenantId: TenantId, @CurrentPrincipal() principal: Principal, @Param('id', IdParam('Campaign')) id: string): Promise<CampaignDto> {
+    const campaign = await this.campaigns.cancel(tenantId, id);
+    await this.audit.record({ tenantId, actor: principal, action: AuditAction.CampaignCancelled, target: { type: 'campaign', id } });
+    return toCampaignResponse(campaign);
   }
 
   @Get(':id/deliveries')

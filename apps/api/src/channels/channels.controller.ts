@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiConflictResponse, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ChannelsService } from '@app/channels';
-import { CurrentTenant, Role, Roles, TenantId } from '@app/core';
+import { CurrentPrincipal, CurrentTenant, Principal, Role, Roles, TenantId } from '@app/core';
 import { mapPage, PageQueryDto } from '@app/database';
 import { ApiAuthenticated, ApiNotFound, ErrorResponseDto } from '../common/api-responses';
 import { IdParam } from '../common/id-param';
@@ -18,9 +18,9 @@ export class ChannelsController {
   @ApiOperation({ summary: "Connect a WhatsApp number (or a sandbox) to the comune; secrets are stored encrypted and never returned" })
   @ApiCreatedResponse({ type: ChannelDto })
   @ApiConflictResponse({ description: 'phoneNumberId already connected', type: ErrorResponseDto })
-  async create(@CurrentTenant() tenantId: TenantId, @Body() body: CreateChannelDto): Promise<ChannelDto> {
+  async create(@CurrentTenant() tenantId: TenantId, @CurrentPrincipal() principal: Principal, @Body() body: CreateChannelDto): Promise<ChannelDto> {
     const { fields, settings } = splitChannelBody(body);
-    return toChannelResponse(await this.channels.create(tenantId, { ...fields, settings }));
+    return toChannelResponse(await this.channels.create(tenantId, { ...fields, settings }, principal));
   }
 
   @Get()
@@ -44,9 +44,14 @@ export class ChannelsController {
   @ApiOkResponse({ type: ChannelDto })
   @ApiNotFound('Channel')
   @ApiConflictResponse({ description: 'phoneNumberId already connected', type: ErrorResponseDto })
-  async update(@CurrentTenant() tenantId: TenantId, @Param('id', IdParam('Channel')) id: string, @Body() body: UpdateChannelDto): Promise<ChannelDto> {
+  async update(
+    @CurrentTenant() tenantId: TenantId,
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', IdParam('Channel')) id: string,
+    @Body() body: UpdateChannelDto,
+  ): Promise<ChannelDto> {
     const { fields, settings } = splitChannelBody(body);
-    return toChannelResponse(await this.channels.update(tenantId, id, { ...fields, settings }));
+    return toChannelResponse(await this.channels.update(tenantId, id, { ...fields, settings }, principal));
   }
 
   @Delete(':id')
@@ -55,7 +60,7 @@ export class ChannelsController {
   @ApiOperation({ summary: 'Disconnect a channel (its subscribers and campaigns go with it)' })
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiNotFound('Channel')
-  async delete(@CurrentTenant() tenantId: TenantId, @Param('id', IdParam('Channel')) id: string): Promise<void> {
-    await this.channels.delete(tenantId, id);
+  async delete(@CurrentTenant() tenantId: TenantId, @CurrentPrincipal() principal: Principal, @Param('id', IdParam('Channel')) id: string): Promise<void> {
+    await this.channels.delete(tenantId, id, principal);
   }
 }

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UploadedFile, UseInterceptors } from '@nestjs/common';
 import { FileInterceptor } from '@nestjs/platform-express';
 import { ApiBody, ApiConflictResponse, ApiConsumes, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { BadRequestError, CurrentTenant, TenantId } from '@app/core';
+import { BadRequestError, CurrentPrincipal, CurrentTenant, Principal, TenantId } from '@app/core';
 import { mapPage } from '@app/database';
 import { ConsentSource, SubscriberImportService, SubscribersService, SubscriberStatus } from '@app/subscribers';
 import { ApiAuthenticated, ApiNotFound, ErrorResponseDto } from '../common/api-responses';
@@ -103,7 +103,7 @@ export class SubscribersController {
   @ApiOperation({ summary: "Erase the person's data (GDPR); only a keyed hash stays, so that they are not re-added without a new opt-in" })
   @ApiNoContentResponse({ description: 'Erased' })
   @ApiNotFound('Subscriber')
-  async erase(@CurrentTenant() tenantId: TenantId, @Param('id', IdParam('Subscriber')) id: string): Promise<void> {
-    await this.subscribers.erase(tenantId, id);
+  async erase(@CurrentTenant() tenantId: TenantId, @CurrentPrincipal() principal: Principal, @Param('id', IdParam('Subscriber')) id: string): Promise<void> {
+    await this.subscribers.erase(tenantId, id, principal);
   }
 }

@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { AuditAction } from '@app/audit';
 import { AppConfig, asTenantId, Clock, counter, TenantId } from '@app/core';
 import { Channel, ChannelMessenger, ChannelProvider, ChannelsRepository } from '@app/channels';
 import { QueueName, QueueTransport } from '@app/queue';
@@ -225,9 +226,14 @@ export class DispatchProcessor implements OnApplicationBootstrap {
 
   private async pauseChannel(tenantId: TenantId, channel: Channel, error: GraphApiError): Promise<void> {
     const reason = `WhatsApp error ${error.code ?? 'unknown'}: ${error.message}`.slice(0, 500);
+    // The pause and its audit line (system actor) in one statement; a channel already paused records nothing.
     await this.dataSource.query(
-      `UPDATE channels SET status = 'paused', paused_reason = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2 AND status = 'active'`,
-      [tenantId, channel.id, reason],
+      `WITH paused AS (
+         UPDATE channels SET status = 'paused', paused_reason = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2 AND status = 'active' RETURNING tenant_id, id
+       )
+       INSERT INTO audit_log (tenant_id, actor_kind, action, target_type, target_id, details)
+       SELECT tenant_id, 'system', $4, 'channel', id::text, jsonb_build_object('reason', $3::text, 'code', $5::int) FROM paused`,
+      [tenantId, channel.id, reason, AuditAction.ChannelPaused, error.code ?? null],
     );
     this.logger.warn({ tenantId, channelId: channel.id, code: error.code }, `channel paused: ${reason}`);
   }
