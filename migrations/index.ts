@@ -3,6 +3,18 @@ import { CreateAnalyticsRollups1795328262201 } from './1795328262201-CreateAnaly
 import { AddDeliveryRetryTiming1795328339001 } from './1795328339001-AddDeliveryRetryTiming';
 import { CreateAuditLog1795328600000 } from './1795328600000-CreateAuditLog';
 import { AddTopicFollowerRollup1795329389520 } from './1795329389520-AddTopicFollowerRollup';
+import { EnableRowLevelSecurity1795400000000 } from './1795400000000-EnableRowLevelSecurity';
 
-/** Every migration, in order. A new migration is added here; a merged one is never edited. */
-export const MIGRATIONS = [CreatePlatformSchema1763798400000, CreateAnalyticsRollups1795328262201, AddDeliveryRetryTiming1795328339001, CreateAuditLog1795328600000, AddTopicFollowerRollup1795329389520];
+/**
+ * Every migration, in order (one per line). A new migration is added here; a merged one is never
+ * edited. A new tenant-owned table needs its own row-level-security policy (see
+ * EnableRowLevelSecurity; test/row-level-security checks every table).
+ */
+export const MIGRATIONS = [
+  CreatePlatformSchema1763798400000,
+  CreateAnalyticsRollups1795328262201,
+  AddDeliveryRetryTiming1795328339001,
+  CreateAuditLog1795328600000,
+  AddTopicFollowerRollup1795329389520,
+  EnableRowLevelSecurity1795400000000,
+];
