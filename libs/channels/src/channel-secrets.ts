@@ -21,7 +21,10 @@ export class ChannelSecrets {
   private readonly cache = new Map<string, { version: number; expiresAt: number; secrets: OpenedSecrets }>();
 
   constructor(config: AppConfig) {
-    this.box = new SecretBox(config.encryptionKey);
+    this.box = new SecretBox(config.encryptionKey, {
+      previousKeys: config.encryptionKeyPrevious ? [config.encryptionKeyPrevious] : [],
+      digestKey: config.digestKey,
+    });
   }
 
   seal(value: string): string {

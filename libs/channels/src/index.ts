@@ -9,3 +9,4 @@ export * from './sandbox-message.entity';
 export * from './webhook-event.entity';
 export * from './webhook-ingestion.service';
 export * from './sandbox.service';
+export * from './secrets-rotation';

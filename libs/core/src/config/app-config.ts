@@ -21,9 +21,15 @@ export class AppConfig {
   platformAdmin: { email: string; password: string | null; generated: boolean };
   jwt: { secret: string; accessTtlSeconds: number; refreshTtlSeconds: number };
   encryptionKey: Buffer;
+  /** The key before the current one, while channel secrets are re-sealed (key rotation). */
+  encryptionKeyPrevious: Buffer | null;
+  /** Key of keyed hashes (suppressed contacts): ENCRYPTION_KEY unless DIGEST_KEY is set. */
+  digestKey: Buffer;
   whatsapp: { graphUrl: string; apiVersion: string };
   logLevel: string;
   webhookRetentionDays: number;
+  /** Days after which deliveries of finished campaigns lose recipient and error detail; null keeps them. */
+  deliveryDetailRetentionDays: number | null;
   publicBaseUrl: string | null;
   /** Delivery pipeline: reconciler period, when a queued/sending delivery counts as stuck, dispatch concurrency. */
   delivery: { reconcileIntervalMs: number; stuckDeliverySeconds: number; dispatchConcurrency: number };
@@ -31,6 +37,12 @@ export class AppConfig {
   get usesRedis(): boolean {
     return this.redisUrl !== null;
   }
+}
+
+function base64Key(value: string, name: string): Buffer {
+  const key = Buffer.from(value, 'base64');
+  if (key.length !== 32) throw new ConfigValidationError(`Invalid configuration: ${name} must be 32 bytes, base64-encoded`);
+  return key;
 }
 
 interface EmbeddedSecrets {
@@ -72,6 +84,7 @@ export function loadAppConfig(raw: NodeJS.ProcessEnv = process.env): AppConfig {
     apiVersion: env.WHATSAPP_API_VERSION ?? 'v25.0',
   };
   config.webhookRetentionDays = env.WEBHOOK_RETENTION_DAYS ?? 30;
+  config.deliveryDetailRetentionDays = env.DELIVERY_DETAIL_RETENTION_DAYS ?? null;
   config.publicBaseUrl = env.PUBLIC_BASE_URL ?? null;
   config.delivery = {
     reconcileIntervalMs: env.RECONCILE_INTERVAL_MS ?? 30_000,
@@ -92,6 +105,12 @@ export function loadAppConfig(raw: NodeJS.ProcessEnv = process.env): AppConfig {
   const key = Buffer.from(encryptionKey, 'base64');
   if (key.length !== 32) throw new ConfigValidationError('Invalid configuration: ENCRYPTION_KEY must be 32 bytes, base64-encoded');
   config.encryptionKey = key;
+  config.encryptionKeyPrevious = env.ENCRYPTION_KEY_PREVIOUS ? base64Key(env.ENCRYPTION_KEY_PREVIOUS, 'ENCRYPTION_KEY_PREVIOUS') : null;
+  if (config.encryptionKeyPrevious && !env.DIGEST_KEY) {
+    // Keyed hashes of erased contacts cannot be re-keyed: they must keep the key they were made with.
+    throw new ConfigValidationError('Invalid configuration: DIGEST_KEY is required with ENCRYPTION_KEY_PREVIOUS (set it to the key keyed hashes were made with, usually the previous ENCRYPTION_KEY)');
+  }
+  config.digestKey = env.DIGEST_KEY ? base64Key(env.DIGEST_KEY, 'DIGEST_KEY') : key;
   config.jwt = {
     secret: jwtSecret,
     accessTtlSeconds: env.JWT_ACCESS_TTL_SECONDS ?? 900,

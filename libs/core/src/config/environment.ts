@@ -33,6 +33,14 @@ export class Environment {
   @IsOptional() @Transform(emptyToUndefined) @IsBase64()
   ENCRYPTION_KEY?: string;
 
+  /** During a key rotation: the key channel secrets may still be sealed with (`npm run secrets:rotate` re-seals them). */
+  @IsOptional() @Transform(emptyToUndefined) @IsBase64()
+  ENCRYPTION_KEY_PREVIOUS?: string;
+
+  /** Key of the keyed hashes (erased contacts); defaults to ENCRYPTION_KEY and must outlive its rotations. */
+  @IsOptional() @Transform(emptyToUndefined) @IsBase64()
+  DIGEST_KEY?: string;
+
   @IsOptional() @Transform(emptyToUndefined) @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
   WHATSAPP_GRAPH_URL?: string;
 
@@ -56,6 +64,10 @@ export class Environment {
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1)
   WEBHOOK_RETENTION_DAYS?: number;
+
+  /** Recipient and error detail of deliveries of finished campaigns are cleared after this many days (counts stay). */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1)
+  DELIVERY_DETAIL_RETENTION_DAYS?: number;
 
   @IsOptional() @Transform(emptyToUndefined) @IsUrl({ require_tld: false, require_protocol: true })
   PUBLIC_BASE_URL?: string;
