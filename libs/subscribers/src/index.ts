@@ -16,3 +16,4 @@ export * from './jobs/webhook-events.processor';
 export * from './import/subscriber-import.service';
 export * from './inbound-messages.repository';
 export * from './signup/public-signup.service';
+export * from './jobs/delivery-detail-retention';

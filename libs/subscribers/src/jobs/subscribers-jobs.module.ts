@@ -3,12 +3,13 @@ import { ChannelsModule } from '@app/channels';
 import { TenantsModule } from '@app/tenants';
 import { InboundService } from '../inbound/inbound.service';
 import { SubscribersModule } from '../subscribers.module';
+import { DeliveryDetailRetention } from './delivery-detail-retention';
 import { WebhookEventsProcessor } from './webhook-events.processor';
 
 /** The worker's part of channels and subscribers: webhook events (inbound handling) and their retention. */
 @Module({
   imports: [SubscribersModule, ChannelsModule, TenantsModule],
-  providers: [InboundService, WebhookEventsProcessor],
+  providers: [InboundService, WebhookEventsProcessor, DeliveryDetailRetention],
   exports: [InboundService],
 })
 export class SubscribersJobsModule {}
