@@ -3,6 +3,7 @@ import { mkdtempSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import request from 'supertest';
+import { waitFor } from '@app/testing';
 
 const ENTRY = join(__dirname, '../dist/apps/standalone/src/main.js');
 
@@ -42,18 +43,6 @@ async function stop(started: Started): Promise<void> {
   const exited = new Promise((resolve) => started.child.once('exit', resolve));
   started.child.kill('SIGTERM');
   await exited;
-}
-
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
 }
 
 describe('Embedded default (npm start with no configuration)', () => {
@@ -98,12 +87,12 @@ describe('Embedded default (npm start with no configuration)', () => {
       const channel = await http().post('/v1/channels').set(auth).send({ name: 'Prova', provider: 'sandbox' }).expect(201);
       await http().get(`/sandbox/${channel.body.id}`).expect(200);
       await http().post(`/v1/sandbox/${channel.body.id}/inbound`).set(auth).send({ from: '+39 347 821 5604', text: 'attiva  iscrizione' }).expect(202);
-      const welcome = await eventually(async () => {
+      const welcome = await waitFor(async () => {
         const conversation = await http().get(`/v1/sandbox/${channel.body.id}/conversations/%2B393478215604`).set(auth).expect(200);
         const outbound = JSON.stringify(conversation.body);
         expect(outbound).toContain('Comune di Prova');
         return conversation.body;
-      });
+      }, { timeoutMs: 15_000 });
       expect(JSON.stringify(welcome)).toContain('DISATTIVA ISCRIZIONE');
       const subscribers = await http().get('/v1/subscribers?status=active').set(auth).expect(200);
       expect(subscribers.body.data).toEqual([expect.objectContaining({ phone: '+393478215604', status: 'active', consentSource: 'keyword' })]);
@@ -115,13 +104,13 @@ describe('Embedded default (npm start with no configuration)', () => {
         .send({ channelId: channel.body.id, title: 'Allerta meteo', message: { type: 'text', text: 'Allerta arancione domani: scuole chiuse.' }, priority: 'emergency' })
         .expect(201);
       await http().post(`/v1/campaigns/${campaign.body.id}/send`).set(auth).expect(202);
-      const done = await eventually(async () => {
+      const done = await waitFor(async () => {
         const state = await http().get(`/v1/campaigns/${campaign.body.id}`).set(auth).expect(200);
         expect(state.body.status).toBe('completed');
         expect(state.body.stats).toMatchObject({ recipients: 2, failed: 0 });
         expect(state.body.stats.sent + state.body.stats.delivered + state.body.stats.read).toBe(2);
         return state.body;
-      });
+      }, { timeoutMs: 15_000 });
       expect(done.priority).toBe('emergency');
       const conversation = await http().get(`/v1/sandbox/${channel.body.id}/conversations/%2B393335120987`).set(auth).expect(200);
       expect(JSON.stringify(conversation.body)).toContain('Allerta arancione domani');
