@@ -3,6 +3,7 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { ConfigValidationError } from '@app/core';
+import { QueueTransport } from '@app/queue';
 import { bootRuntime, closeOnSignals } from '@app/runtime';
 import { WorkerModule } from './worker.module';
 
@@ -14,6 +15,9 @@ async function main(): Promise<void> {
   const app = await NestFactory.createApplicationContext(WorkerRootModule, { bufferLogs: true });
   app.useLogger(app.get(Logger));
   closeOnSignals(async () => {
+    // Drain first: stop taking jobs and let those in hand finish while the database, Redis and the
+    // Graph client are still open (app.close() tears those down in onModuleDestroy, before queues close).
+    await app.get(QueueTransport).close();
     await app.close();
     await runtime.shutdown();
   });
