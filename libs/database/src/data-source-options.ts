@@ -23,6 +23,8 @@ export function buildDataSourceOptions(connection: DatabaseConnection): DataSour
     uuidExtension: 'pgcrypto',
     installExtensions: false,
     extra: { max: connection.poolSize ?? 20, application_name: 'filodiretto' },
-    logging: ['error'],
+    // Failed queries surface as errors where they are handled (the HTTP filter logs every 5xx
+    // with its correlation id; the queue transports log failed jobs), not as console noise.
+    logging: false,
   };
 }

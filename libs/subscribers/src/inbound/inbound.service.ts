@@ -69,6 +69,9 @@ export class InboundService {
     // Read before the transaction: inside it, every query goes through its own connection.
     const comuneName = (await this.tenants.get(tenantId)).name;
     await this.dataSource.transaction(async (manager) => {
+      // One citizen's messages are handled one at a time (webhook events are processed in
+      // parallel): "at most one automatic answer a day" and subscribe/unsubscribe must not race.
+      await manager.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`inbound:${channel.id}:${sender.phone ?? sender.userId}`]);
       const handling = this.classify(message, settings);
       const poll = parsePollReply(message.replyId);
       const campaignId = poll
