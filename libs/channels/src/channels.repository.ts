@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { isUuid, TenantScopedRepository } from '@app/database';
+import type { TenantId } from '@app/core';
 import { Channel } from './channel.entity';
 
 @Injectable()
@@ -29,12 +30,7 @@ export class ChannelsRepository extends TenantScopedRepository<Channel> {
     return this.repository.exists({ where: { phoneNumberId } });
   }
 
-  /** The tenant's oldest channel (the public signup page's default). */
-  async findFirst(tenantId: string): Promise<Channel | null> {
-    return this.repository.createQueryBuilder('c').where('c.tenant_id = :tenantId', { tenantId }).orderBy('c.created_at', 'ASC').addOrderBy('c.id', 'ASC').getOne();
-  }
-
-  async listAllOfTenant(tenantId: string): Promise<Channel[]> {
-    return this.repository.createQueryBuilder('c').where('c.tenant_id = :tenantId', { tenantId }).orderBy('c.created_at', 'ASC').getMany();
+  async listAllOfTenant(tenantId: TenantId): Promise<Channel[]> {
+    return this.scoped(tenantId, 'c').orderBy('c.created_at', 'ASC').getMany();
   }
 }

@@ -4,6 +4,7 @@ import { randomBytes } from 'crypto';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { Repository } from 'typeorm';
 import { BadRequestError, Clock, TenantId } from '@app/core';
+import { tenantQuery } from '@app/database';
 import { Channel, ChannelProvider } from './channel.entity';
 import { ChannelsRepository } from './channels.repository';
 import { SandboxMessage } from './sandbox-message.entity';
@@ -98,9 +99,8 @@ export class SandboxService {
   async conversation(tenantId: TenantId, channelId: string, contactInput: string, afterId?: string): Promise<SandboxMessage[]> {
     const channel = await this.sandboxChannel(tenantId, channelId);
     const contact = SandboxService.normalizeContact(contactInput) ?? contactInput;
-    const qb = this.messages
-      .createQueryBuilder('m')
-      .where('m.tenant_id = :tenantId AND m.channel_id = :channelId AND m.contact = :contact', { tenantId, channelId: channel.id, contact })
+    const qb = tenantQuery(this.messages, tenantId, 'm')
+      .andWhere('m.channel_id = :channelId AND m.contact = :contact', { channelId: channel.id, contact })
       .orderBy('m.id', 'ASC')
       .take(500);
     if (afterId && /^\d+$/.test(afterId)) qb.andWhere('m.id > :afterId', { afterId });

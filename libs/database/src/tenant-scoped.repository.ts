@@ -7,6 +7,15 @@ export interface TenantOwned extends ObjectLiteral {
   tenantId: string;
 }
 
+/**
+ * A query builder over any tenant-owned entity, already restricted to the tenant's rows: the one
+ * way to write a tenant filter (used by TenantScopedRepository, and by services that read another
+ * tenant-owned entity in passing).
+ */
+export function tenantQuery<T extends ObjectLiteral>(repository: Repository<T>, tenantId: TenantId, alias: string): SelectQueryBuilder<T> {
+  return repository.createQueryBuilder(alias).where(`${alias}.tenant_id = :tenantId`, { tenantId });
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (value: string): boolean => UUID.test(value);
 
@@ -27,8 +36,7 @@ export abstract class TenantScopedRepository<T extends TenantOwned> {
 
   /** A query builder already restricted to the tenant's rows. */
   scoped(tenantId: TenantId, alias = this.alias, manager?: EntityManager): SelectQueryBuilder<T> {
-    const repository = manager ? manager.getRepository<T>(this.repository.target) : this.repository;
-    return repository.createQueryBuilder(alias).where(`${alias}.tenant_id = :tenantId`, { tenantId });
+    return tenantQuery(manager ? manager.getRepository<T>(this.repository.target) : this.repository, tenantId, alias);
   }
 
   async findById(tenantId: TenantId, id: string, manager?: EntityManager): Promise<T | null> {

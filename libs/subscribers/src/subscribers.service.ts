@@ -4,7 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { AuditAction, AuditLogService } from '@app/audit';
 import { BadRequestError, Clock, ConflictError, Principal, TenantId } from '@app/core';
 import { ChannelSecrets, ChannelsRepository, resolveSettings } from '@app/channels';
-import { Page, PageQueryDto } from '@app/database';
+import { Page, PageQueryDto, tenantQuery } from '@app/database';
 import { ConsentEvent } from './consent-event.entity';
 import { ConsentLog } from './consent-log';
 import { InboundMessage } from './inbound-message.entity';
@@ -174,16 +174,12 @@ export class SubscribersService {
     const subscriber = await this.subscribers.getById(tenantId, id);
     const [view, consentHistory, inboundMessages, pollVotes] = await Promise.all([
       this.view(tenantId, subscriber),
-      this.dataSource
-        .getRepository(ConsentEvent)
-        .createQueryBuilder('e')
-        .where('e.tenant_id = :tenantId AND e.subscriber_id = :id', { tenantId, id })
+      tenantQuery(this.dataSource.getRepository(ConsentEvent), tenantId, 'e')
+        .andWhere('e.subscriber_id = :id', { id })
         .orderBy('e.id', 'ASC')
         .getMany(),
-      this.dataSource
-        .getRepository(InboundMessage)
-        .createQueryBuilder('m')
-        .where('m.tenant_id = :tenantId AND m.channel_id = :channelId', { tenantId, channelId: subscriber.channelId })
+      tenantQuery(this.dataSource.getRepository(InboundMessage), tenantId, 'm')
+        .andWhere('m.channel_id = :channelId', { channelId: subscriber.channelId })
         .andWhere('(m.subscriber_id = :id OR (m.from_phone IS NOT NULL AND m.from_phone = :phone) OR (m.from_user_id IS NOT NULL AND m.from_user_id = :userId))', {
           id,
           phone: subscriber.phone ?? '',
