@@ -66,6 +66,19 @@ describe('Platform: tenants, auth, roles, API keys', () => {
     });
   });
 
+  describe('rate limits', () => {
+    it('slows down password guessing on one account with 429, without locking out other accounts', async () => {
+      const guess = (email: string) => testApp.http().post('/v1/auth/login').send({ email, password: 'guess-guess' });
+      const statuses: number[] = [];
+      for (let i = 0; i < 22; i++) statuses.push((await guess('target@comune.example')).status);
+      expect(statuses.slice(0, 20).every((status) => status === 401)).toBe(true);
+      expect(statuses.slice(20)).toEqual([429, 429]);
+      const limited = await guess('target@comune.example');
+      expect(limited.body).toMatchObject({ statusCode: 429, error: 'Too Many Requests' });
+      expect((await guess('someone-else@comune.example')).status).toBe(401);
+    });
+  });
+
   describe('roles', () => {
     it('lets a viewer read but not write, and keeps tenant admins off operator routes', async () => {
       const session = await TenantSession.create(testApp);
