@@ -90,8 +90,8 @@ export function validateEnvironment(raw: NodeJS.ProcessEnv): Environment {
   const errors = validateSync(env, { skipMissingProperties: false, whitelist: false });
   if (errors.length > 0) {
     const first = errors[0];
-    const reason = Object.values(first.constraints ?? {})[0] ?? 'is invalid';
-    throw new ConfigValidationError(`Invalid configuration: ${first.property} ${reason.replace(`${first.property} `, '')}`);
+    const reasons = Object.values(first.constraints ?? {}).map((reason) => reason.replace(`${first.property} `, ''));
+    throw new ConfigValidationError(`Invalid configuration: ${first.property} ${reasons.reverse().join(', ') || 'is invalid'}`);
   }
   return env;
 }
