@@ -1,4 +1,4 @@
-import { createTestApp, TenantSession, TestApp } from '@app/testing';
+import { createTestApp, TenantSession, TestApp, waitFor } from '@app/testing';
 
 /**
  * Role matrix generated from the OpenAPI document: six actors against every operation. The
@@ -127,6 +127,11 @@ describe('Role matrix on every route of the OpenAPI document', () => {
     const created = (await session.as('post', '/v1/api-keys').send({ name: 'da revocare' }).expect(201)).body as { id: string; key: string };
     const key = created.key;
     await testApp.http().get('/v1/topics').set('X-API-Key', key).expect(200);
+    // Use is recorded (at most once a minute per key).
+    await waitFor(async () => {
+      const keys = (await session.as('get', '/v1/api-keys').expect(200)).body.data as { id: string; lastUsedAt: string | null }[];
+      expect(keys.find((k) => k.id === created.id)?.lastUsedAt).toEqual(expect.any(String));
+    });
     await session.as('delete', `/v1/api-keys/${created.id}`).expect((r) => expect([200, 204]).toContain(r.status));
     await testApp.http().get('/v1/topics').set('X-API-Key', key).expect(401);
     await testApp.http().get('/v1/topics').set('Authorization', 'Bearer not.a.jwt').expect(401);

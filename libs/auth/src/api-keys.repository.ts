@@ -15,7 +15,13 @@ export class ApiKeysRepository extends TenantScopedRepository<ApiKey> {
     return this.repository.createQueryBuilder('k').where('k.key_hash = :keyHash AND k.revoked_at IS NULL', { keyHash }).getOne();
   }
 
+  /** Records use at most once a minute: concurrent requests with one key must not queue on its row lock. */
   async touch(id: string): Promise<void> {
-    await this.repository.update({ id }, { lastUsedAt: new Date() });
+    await this.repository
+      .createQueryBuilder()
+      .update()
+      .set({ lastUsedAt: () => 'now()' })
+      .where(`id = :id AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`, { id })
+      .execute();
   }
 }

@@ -12,8 +12,12 @@ export interface CreatedApiKey {
   key: string;
 }
 
+const TOUCH_EVERY_MS = 60_000;
+
 @Injectable()
 export class ApiKeysService {
+  private readonly touchedAt = new Map<string, number>();
+
   constructor(
     private readonly apiKeys: ApiKeysRepository,
     private readonly audit: AuditLogService,
@@ -44,7 +48,14 @@ export class ApiKeysService {
     if (!/^fd_[0-9a-f]{8}_[A-Za-z0-9_-]{32}$/.test(key)) return null;
     const apiKey = await this.apiKeys.findActiveByHash(sha256Hex(key));
     if (!apiKey) return null;
-    void this.apiKeys.touch(apiKey.id).catch(() => undefined);
+    // last_used_at is minute-grained: this process writes it at most once a minute per key (an
+    // UPDATE per request serialised every request of an integration on the key's row lock).
+    const now = Date.now();
+    if ((this.touchedAt.get(apiKey.id) ?? 0) < now - TOUCH_EVERY_MS) {
+      if (this.touchedAt.size > 10_000) this.touchedAt.clear();
+      this.touchedAt.set(apiKey.id, now);
+      void this.apiKeys.touch(apiKey.id).catch(() => undefined);
+    }
     // An integration acts with a tenant admin's rights on data, but cannot manage people or keys.
     return { kind: 'api_key', id: apiKey.id, tenantId: asTenantId(apiKey.tenantId), role: Role.TenantAdmin };
   }
