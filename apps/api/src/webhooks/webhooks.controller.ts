@@ -1,9 +1,10 @@
-import { Controller, Get, Header, Headers, HttpCode, Param, Post, Query, RawBodyRequest, Req } from '@nestjs/common';
-import { ApiForbiddenResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { Controller, Get, Header, Headers, HttpCode, Param, Post, Query, RawBodyRequest, Req, UseInterceptors } from '@nestjs/common';
+import { ApiForbiddenResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags, ApiTooManyRequestsResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { WebhookIngestionService } from '@app/channels';
 import { Public } from '@app/core';
 import { ApiNotFound, ErrorResponseDto } from '../common/api-responses';
+import { RejectedWebhookLimiter } from './rejected-webhook.limiter';
 
 /**
  * WhatsApp webhooks (whatsapp-cloud-api.md §6): the handshake, and notifications verified on the
@@ -12,6 +13,8 @@ import { ApiNotFound, ErrorResponseDto } from '../common/api-responses';
 @ApiTags('webhooks')
 @Controller('v1/webhooks/whatsapp')
 @Public()
+@UseInterceptors(RejectedWebhookLimiter)
+@ApiTooManyRequestsResponse({ description: 'Too many refused calls from this address in the last minute', type: ErrorResponseDto })
 export class WebhooksController {
   constructor(private readonly ingestion: WebhookIngestionService) {}
 

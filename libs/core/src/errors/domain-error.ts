@@ -50,3 +50,9 @@ export class ConflictError extends DomainError {
     super(ErrorKind.Conflict, message, code);
   }
 }
+
+export class TooManyRequestsError extends DomainError {
+  constructor(message: string, code?: string) {
+    super(ErrorKind.TooManyRequests, message, code);
+  }
+}
