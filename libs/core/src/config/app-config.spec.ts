@@ -1,7 +1,9 @@
-import { mkdtempSync } from 'fs';
+import { getMetadataStorage } from 'class-validator';
+import { mkdtempSync, readFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { loadAppConfig } from './app-config';
+import { Environment } from './environment';
 
 describe('loadAppConfig', () => {
   const dataDir = () => mkdtempSync(join(tmpdir(), 'filodiretto-config-'));
@@ -27,5 +29,15 @@ describe('loadAppConfig', () => {
   it('names the variable whose value is wrong', () => {
     expect(() => loadAppConfig({ DATA_DIR: dataDir(), PORT: 'eighty' })).toThrow(/PORT/);
     expect(() => loadAppConfig({ DATA_DIR: dataDir(), ENCRYPTION_KEY: Buffer.alloc(16).toString('base64') })).toThrow(/32 bytes/);
+  });
+});
+
+describe('.env.example', () => {
+  it('documents every variable the configuration reads', () => {
+    const variables = new Set(getMetadataStorage().getTargetValidationMetadatas(Environment, '', true, false).map((m) => m.propertyName));
+    const example = readFileSync(join(__dirname, '../../../../.env.example'), 'utf8');
+    const undocumented = [...variables].filter((name) => !new RegExp(`^#?${name}=`, 'm').test(example));
+    expect(variables.size).toBeGreaterThan(15);
+    expect(undocumented).toEqual([]);
   });
 });
