@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { PlatformAdminBootstrap } from '@app/auth';
 import { AppConfig } from '@app/core';
+import { QueueTransport } from '@app/queue';
 import { bootRuntime, closeOnSignals, Runtime } from '@app/runtime';
 import { ApiModule } from '../../api/src/api.module';
 import { configureHttpApp } from '../../api/src/http-app';
@@ -24,6 +25,9 @@ export async function startStandalone(config?: AppConfig): Promise<Standalone> {
   configureHttpApp(app);
   const originalClose = app.close.bind(app);
   app.close = async () => {
+    // Drain the queues first, while the database, Redis and the Graph client are still open
+    // (Nest's onModuleDestroy closes those before the queue transport's shutdown hook runs).
+    await app.get(QueueTransport).close();
     await originalClose();
     await runtime.shutdown();
   };

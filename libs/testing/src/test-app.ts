@@ -60,6 +60,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     http: () => request(server),
     async close() {
       for (const queue of ALL_QUEUES) await transport.empty(queue).catch(() => undefined);
+      // Let jobs in hand finish before onModuleDestroy closes what they use (as the worker does on SIGTERM).
+      await transport.close();
       await app.close();
       await runtime.shutdown();
     },
