@@ -23,9 +23,19 @@ export async function adminQuery(sql: string): Promise<void> {
   }
 }
 
+/** The URL of a database of this server, as the application role. */
+export function appDatabaseUrl(database: string): string {
+  const url = adminUrl();
+  url.username = APP_ROLE;
+  url.password = '';
+  url.pathname = `/${database}`;
+  return url.href;
+}
+
 /**
- * Creates a database of this run's own (so that concurrent runs never meet), owned by a
- * non-superuser role, migrates it once as that role, and hands its URL to the test files.
+ * Migrates a template database once for the run, owned by a non-superuser role; every test file
+ * then gets a database of its own copied from it (test/per-file-database.ts), so that files never
+ * meet each other's rows, queues or platform-wide jobs (the reconciler), even in parallel.
  */
 export default async function globalSetup(): Promise<void> {
   process.env.TEST_ADMIN_DATABASE_URL = adminUrl().href;
@@ -34,16 +44,15 @@ export default async function globalSetup(): Promise<void> {
         CREATE ROLE ${APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS;
       END IF;
     END $$`);
-  const database = `filodiretto_test_${randomBytes(4).toString('hex')}`;
-  await adminQuery(`CREATE DATABASE "${database}" OWNER ${APP_ROLE}`);
-  const url = adminUrl();
-  url.username = APP_ROLE;
-  url.password = '';
-  url.pathname = `/${database}`;
-  process.env.DATABASE_URL = url.href;
-  process.env.FILODIRETTO_TEST_DATABASE = database;
-  const dataSource = new DataSource(buildDataSourceOptions({ url: url.href, poolSize: 1 }));
+  const run = `filodiretto_test_${randomBytes(4).toString('hex')}`;
+  const template = `${run}_template`;
+  await adminQuery(`CREATE DATABASE "${template}" OWNER ${APP_ROLE}`);
+  const dataSource = new DataSource(buildDataSourceOptions({ url: appDatabaseUrl(template), poolSize: 1 }));
   await dataSource.initialize();
   await dataSource.runMigrations({ transaction: 'each' });
   await dataSource.destroy();
+  process.env.FILODIRETTO_TEST_RUN = run;
+  process.env.FILODIRETTO_TEST_TEMPLATE = template;
+  // Until a file's own database exists, nothing may connect to the template (copying needs it idle).
+  process.env.DATABASE_URL = appDatabaseUrl(`${run}_unassigned`);
 }
