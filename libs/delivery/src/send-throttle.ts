@@ -1,24 +1,53 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import Redis from 'ioredis';
-import { AppConfig } from '@app/core';
+import { AppConfig, counter } from '@app/core';
+
+const dropped = counter({ name: 'delivery_throttle_slots_dropped_total', help: 'Send slots given up because their holder woke up too late' });
+
+interface Waiter {
+  need: number;
+  urgent: boolean;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+/** One number's pacing state in this process. */
+interface Pacer {
+  waiting: Waiter[];
+  /** local due times (ms, performance.now()) of slots reserved and not yet handed out */
+  slots: number[];
+  reserving: boolean;
+  timer: NodeJS.Timeout | null;
+  messagesPerSecond: number;
+}
 
 /**
- * Per-number throughput, shared by every worker process: a generic cell-rate (GCRA) reservation
- * in Redis. Each call reserves `count` consecutive send slots on the number's timeline (spaced
- * 1/rate apart) and answers how long to wait until the first one; the caller sends when its slots
- * come. Campaigns of the same number take slots in turn, so they share it fairly; no process can
- * exceed the rate whatever the number of workers. Without Redis (embedded) the timeline lives in
- * memory, which is exact for one process.
+ * Per-number throughput, shared by every worker process: a generic cell-rate (GCRA) timeline in
+ * Redis whose slots are spaced 1/(rate x HEADROOM) apart. A process reserves slots in blocks of a
+ * few milliseconds' worth, only while it has callers waiting, and hands them out locally at their
+ * due times: urgent (emergency) callers first, then in arrival order. So there is one Redis call
+ * per block rather than per message, the timeline is never reserved far ahead (an emergency waits
+ * at most about one block), and no process can exceed the rate whatever the number of workers.
+ * A slot is handed out at or after its due time; one found more than MAX_LATENESS_MS late (a
+ * blocked event loop) is given up rather than fired in a burst. With the headroom, sends in any
+ * one-second window therefore stay below the cap: (1000 + MAX_LATENESS_MS) x 0.96 < 1000.
+ * Without Redis (embedded) the timeline lives in memory, which is exact for one process.
  */
 @Injectable()
 export class SendThrottle implements OnModuleDestroy {
   /** Fraction of the configured rate actually used: keeps a margin below Meta's cap for bursts and clock jitter. */
   static readonly HEADROOM = 0.96;
-  /** Slots older than this when their holder wakes up are given up. */
-  static readonly MAX_LATENESS_MS = 25;
+  /** Slots older than this when handed out are given up. */
+  static readonly MAX_LATENESS_MS = 20;
+  /** Slots reserved per Redis call: this many milliseconds of the number's rate. */
+  static readonly BLOCK_MS = 20;
+  /** Shortest pause between two hand-outs while slots are coming (bounds timer wake-ups). */
+  static readonly TICK_MS = 4;
 
   private readonly redis: Redis | null;
   private readonly timelines = new Map<string, number>();
+  private readonly pacers = new Map<string, Pacer>();
+  private closed = false;
 
   constructor(private readonly config: AppConfig) {
     this.redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: false }) : null;
@@ -31,44 +60,148 @@ export class SendThrottle implements OnModuleDestroy {
         if tat < now then tat = now end
         local after = tat + tonumber(ARGV[1]) * tonumber(ARGV[2])
         redis.call('SET', KEYS[1], tostring(after), 'PX', math.ceil((after - now) / 1000) + 1000)
-        return tostring(tat - now)
+        return { tostring(tat), tostring(now) }
       `,
     });
   }
 
-  /** Slots a caller should reserve at once: about 5 ms of the number's rate. */
+  /** Slots a caller should ask for at once: about 5 ms of the number's rate. */
   static groupSize(messagesPerSecond: number): number {
     return Math.max(1, Math.floor((messagesPerSecond * SendThrottle.HEADROOM) / 200));
   }
 
   /**
-   * Reserves `count` slots on the channel's timeline; resolves when the first one is due. A caller
-   * that wakes up late (a busy event loop) gives its stale slots up and reserves again rather than
-   * firing them in a burst that would exceed the rate.
+   * Resolves once `count` send slots of the channel's timeline are due for this caller; `urgent`
+   * callers (emergencies) are served before the others waiting in this process.
    */
-  async acquire(channelId: string, messagesPerSecond: number, count: number): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      const waitUs = await this.reserve(channelId, messagesPerSecond, count);
-      const due = Date.now() + waitUs / 1000;
-      // Waiting for a slot already granted (not polling): the reservation is the throttle.
-      if (waitUs > 500) await new Promise((resolve) => setTimeout(resolve, Math.round(waitUs / 1000)));
-      if (Date.now() - due < SendThrottle.MAX_LATENESS_MS || attempt >= 3) return;
+  acquire(channelId: string, messagesPerSecond: number, count: number, urgent = false): Promise<void> {
+    if (count <= 0) return Promise.resolve();
+    let pacer = this.pacers.get(channelId);
+    if (!pacer) this.pacers.set(channelId, (pacer = { waiting: [], slots: [], reserving: false, timer: null, messagesPerSecond }));
+    pacer.messagesPerSecond = messagesPerSecond;
+    if (this.closed) return Promise.reject(new Error('send throttle closed'));
+    const promise = new Promise<void>((resolve, reject) => {
+      const waiter = { need: count, urgent, resolve, reject };
+      if (urgent) {
+        const at = pacer.waiting.findIndex((w) => !w.urgent);
+        pacer.waiting.splice(at < 0 ? pacer.waiting.length : at, 0, waiter);
+      } else pacer.waiting.push(waiter);
+    });
+    this.pump(channelId, pacer);
+    return promise;
+  }
+
+  /** Hands out due slots, gives up stale ones, reserves the next block when demand exceeds what is held. */
+  private pump(channelId: string, pacer: Pacer): void {
+    if (this.closed) return;
+    const now = performance.now();
+    let stale = 0;
+    while (pacer.slots.length > 0 && pacer.slots[0] <= now && pacer.waiting.length > 0) {
+      const slot = pacer.slots.shift()!;
+      if (now - slot > SendThrottle.MAX_LATENESS_MS) {
+        stale++;
+        continue;
+      }
+      const head = pacer.waiting[0];
+      if (--head.need === 0) {
+        pacer.waiting.shift();
+        head.resolve();
+      }
+    }
+    if (stale > 0) dropped.inc(stale);
+    // Slots nobody waits for any more (callers gone) are dropped once due.
+    if (pacer.waiting.length === 0) while (pacer.slots.length > 0 && pacer.slots[0] <= now) pacer.slots.shift();
+    const demand = pacer.waiting.reduce((sum, w) => sum + w.need, 0);
+    const block = Math.max(1, Math.floor((pacer.messagesPerSecond * SendThrottle.HEADROOM * SendThrottle.BLOCK_MS) / 1000));
+    // At most about two blocks are held ahead, so the timeline is never reserved far into the future.
+    if (demand > pacer.slots.length && pacer.slots.length < block && !pacer.reserving) {
+      const count = Math.min(block, demand - pacer.slots.length);
+      pacer.reserving = true;
+      const intervalUs = Math.ceil(1_000_000 / (pacer.messagesPerSecond * SendThrottle.HEADROOM));
+      this.reserve(channelId, intervalUs, count).then(
+        (tatUs) => {
+          const first = this.toLocalMs(tatUs);
+          const last = pacer.slots.length ? pacer.slots[pacer.slots.length - 1] : -Infinity;
+          for (let i = 0; i < count; i++) pacer.slots.push(Math.max(first + (i * intervalUs) / 1000, last));
+          pacer.reserving = false;
+          this.pump(channelId, pacer);
+        },
+        () => {
+          // Redis unreachable: try again shortly (the callers keep waiting, nothing is sent unthrottled).
+          pacer.reserving = false;
+          setTimeout(() => this.pump(channelId, pacer), 100);
+        },
+      );
+    }
+    if (pacer.timer) clearTimeout(pacer.timer);
+    pacer.timer = null;
+    if (pacer.waiting.length > 0 && pacer.slots.length > 0) {
+      // Wake when the next slot is due, but no more often than every TICK_MS while more are coming:
+      // slots are then handed out in small groups (never early, at most TICK_MS late).
+      const wait = pacer.slots[0] - performance.now();
+      const lastWait = pacer.slots[pacer.slots.length - 1] - performance.now();
+      pacer.timer = setTimeout(() => {
+        pacer.timer = null;
+        this.pump(channelId, pacer);
+      }, Math.max(0, wait, Math.min(SendThrottle.TICK_MS, lastWait)));
+    } else if (pacer.waiting.length === 0 && pacer.slots.length === 0 && !pacer.reserving) {
+      this.pacers.delete(channelId);
+    } else if (pacer.waiting.length === 0 && pacer.slots.length > 0) {
+      // Nobody waits: let the held slots lapse when due, then forget the number.
+      pacer.timer = setTimeout(() => {
+        pacer.timer = null;
+        this.pump(channelId, pacer);
+      }, Math.max(0, pacer.slots[pacer.slots.length - 1] - performance.now()) + 1);
     }
   }
 
-  private async reserve(channelId: string, messagesPerSecond: number, count: number): Promise<number> {
-    const intervalUs = Math.ceil(1_000_000 / (messagesPerSecond * SendThrottle.HEADROOM));
+  /**
+   * Reserves `count` consecutive slots; answers the first one's time on the timeline's clock (µs).
+   * Also refreshes the estimate of that clock against this process's monotonic clock.
+   */
+  private async reserve(channelId: string, intervalUs: number, count: number): Promise<number> {
     if (this.redis) {
       const key = `{${this.config.queuePrefix}}:throttle:${channelId}`;
-      return Number(await (this.redis as Redis & { reserveSlots(key: string, interval: number, count: number): Promise<string> }).reserveSlots(key, intervalUs, count));
+      const [tat, now] = await (this.redis as Redis & { reserveSlots(key: string, interval: number, count: number): Promise<[string, string]> }).reserveSlots(key, intervalUs, count);
+      this.observeClock(Number(now));
+      return Number(tat);
     }
-    const now = Number(process.hrtime.bigint() / 1000n);
+    const now = performance.now() * 1000;
+    this.observeClock(now);
     const tat = Math.max(this.timelines.get(channelId) ?? 0, now);
     this.timelines.set(channelId, tat + intervalUs * count);
-    return tat - now;
+    return tat;
   }
 
+  /**
+   * Offset (ms) between the timeline's clock and performance.now(). Each answer is read after the
+   * timeline's clock was sampled, so every observation is at most the true offset; the largest one
+   * seen (slowly forgotten, for drift) maps slots to local times that are never early, and the same
+   * offset for every block keeps the slots evenly spaced however late each answer was processed.
+   */
+  private offsetMs = -Infinity;
+  private offsetSeenAt = 0;
+
+  private observeClock(timelineNowUs: number): void {
+    const local = performance.now();
+    const observed = timelineNowUs / 1000 - local;
+    const decayed = this.offsetMs - (local - this.offsetSeenAt) / 1000;
+    this.offsetMs = Math.max(observed, decayed);
+    this.offsetSeenAt = local;
+  }
+
+  private toLocalMs(timelineUs: number): number {
+    return timelineUs / 1000 - this.offsetMs;
+  }
+
+  /** Shutting down: callers still waiting fail (their job is retried later), nothing is sent unthrottled. */
   async onModuleDestroy(): Promise<void> {
+    this.closed = true;
+    for (const pacer of this.pacers.values()) {
+      if (pacer.timer) clearTimeout(pacer.timer);
+      for (const waiter of pacer.waiting.splice(0)) waiter.reject(new Error('send throttle closed'));
+    }
+    this.pacers.clear();
     await this.redis?.quit().catch(() => undefined);
   }
 }
