@@ -27,6 +27,12 @@ export function dispatchPriority(emergency: boolean, order: number): number {
   return emergency ? JobPriority.Emergency + Math.min(order, 8) : JobPriority.Normal + Math.min(order, 1_000_000);
 }
 
+/**
+ * Emergencies have a queue (and worker slots) of their own: they never wait for a normal batch to
+ * free a slot, whatever the normal backlog.
+ */
+export const dispatchQueue = (emergency: boolean): QueueName => (emergency ? QueueName.EmergencyDispatch : QueueName.MessageDispatch);
+
 /** Enqueues dispatch jobs. Job ids are deterministic, so a batch is never queued twice at once. */
 @Injectable()
 export class DispatchScheduler {
@@ -42,19 +48,24 @@ export class DispatchScheduler {
         WHERE tenant_id = $1 AND campaign_id = $2 AND status = 'queued' ORDER BY 1`,
       [tenantId, campaignId],
     )) as { bucket: string }[];
-    const jobs = rows.map((row, order) => this.spec({ tenantId, campaignId, channelId, bucket: Number(row.bucket), emergency, order }, idSuffix));
-    for (let i = 0; i < jobs.length; i += 1000) await this.producer.enqueueMany(QueueName.MessageDispatch, jobs.slice(i, i + 1000));
-    return jobs.length;
+    await this.enqueueBatches(
+      rows.map((row, order) => ({ tenantId, campaignId, channelId, bucket: Number(row.bucket), emergency, order })),
+      idSuffix,
+    );
+    return rows.length;
   }
 
   async enqueueBatches(batches: DispatchBatchJob[], idSuffix: string): Promise<void> {
-    const jobs = batches.map((batch) => this.spec(batch, idSuffix));
-    for (let i = 0; i < jobs.length; i += 1000) await this.producer.enqueueMany(QueueName.MessageDispatch, jobs.slice(i, i + 1000));
+    for (const emergency of [true, false]) {
+      const jobs = batches.filter((batch) => batch.emergency === emergency).map((batch) => this.spec(batch, idSuffix));
+      for (let i = 0; i < jobs.length; i += 1000) await this.producer.enqueueMany(dispatchQueue(emergency), jobs.slice(i, i + 1000));
+    }
   }
 
   /** The same batch again later (retry backoff, quiet hours, messaging limit). */
   async enqueueLater(batch: DispatchBatchJob, idSuffix: string, delayMs: number): Promise<void> {
-    await this.producer.enqueue(QueueName.MessageDispatch, { ...this.spec(batch, idSuffix), options: { ...this.spec(batch, idSuffix).options, delayMs: Math.max(0, Math.round(delayMs)) } });
+    const spec = this.spec(batch, idSuffix);
+    await this.producer.enqueue(dispatchQueue(batch.emergency), { ...spec, options: { ...spec.options, delayMs: Math.max(0, Math.round(delayMs)) } });
   }
 
   private spec(batch: DispatchBatchJob, idSuffix: string): JobSpec<DispatchBatchJob> {

@@ -1,6 +1,7 @@
 /** Queues; values equal their keys in kebab-case. */
 export enum QueueName {
   MessageDispatch = 'message-dispatch',
+  EmergencyDispatch = 'emergency-dispatch',
   WebhookEvents = 'webhook-events',
   DeliveryStatuses = 'delivery-statuses',
   Campaigns = 'campaigns',

@@ -14,8 +14,8 @@ import { quietHoursEnd } from '../tenant-time';
 
 /** Attempts per delivery before a retryable error becomes final. */
 export const MAX_SEND_ATTEMPTS = 8;
-/** How long a normal batch keeps its worker slot before continuing in a new job. */
-const NORMAL_SLICE_MS = 1000;
+/** Worker slots of the emergency lane (its own queue), beside DISPATCH_CONCURRENCY normal ones. */
+export const EMERGENCY_DISPATCH_CONCURRENCY = 8;
 
 interface CampaignContext {
   status: string;
@@ -61,6 +61,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
 
   onApplicationBootstrap(): void {
     this.transport.process<DispatchBatchJob>(QueueName.MessageDispatch, this.config.delivery.dispatchConcurrency, (job) => this.dispatch(job.data));
+    this.transport.process<DispatchBatchJob>(QueueName.EmergencyDispatch, EMERGENCY_DISPATCH_CONCURRENCY, (job) => this.dispatch(job.data));
   }
 
   async dispatch(batch: DispatchBatchJob): Promise<void> {
@@ -79,23 +80,52 @@ export class DispatchProcessor implements OnApplicationBootstrap {
       }
     }
     const range = { from: batch.bucket * DISPATCH_BUCKET, to: batch.bucket * DISPATCH_BUCKET + DISPATCH_BUCKET - 1 };
-    const chunkSize = Math.min(50, Math.max(5, SendThrottle.groupSize(channel.messagesPerSecond) * 5));
+    const chunkSize = DispatchProcessor.chunkSize(channel.messagesPerSecond);
     await this.skipInactive(tenantId, batch.campaignId, range);
-    const started = Date.now();
-    for (;;) {
-      // Normal batches yield their worker slot now and then (the rest continues in a new job), so
-      // an emergency never waits behind a wall of long-running normal batches.
-      if (!batch.emergency && Date.now() - started > NORMAL_SLICE_MS) {
-        await this.scheduler.enqueueLater(batch, `:y${Date.now()}`, 0);
-        return;
+    // A chunk's outcomes are recorded while the next chunk is sent, and the next chunk is claimed
+    // while this one is sent: one claim and one record statement per chunk, off the sending path.
+    const recording: Promise<void>[] = [];
+    let stopped = false;
+    try {
+      let claimed = await this.claim(tenantId, batch.campaignId, range, chunkSize);
+      while (claimed.length > 0) {
+        const next = this.claim(tenantId, batch.campaignId, range, chunkSize);
+        // A failed prefetch surfaces when awaited below; never as an unhandled rejection meanwhile.
+        next.catch(() => undefined);
+        const outcome = await this.sendChunk(tenantId, batch, context, channel, claimed);
+        recording.push(outcome.recorded);
+        if (outcome.stop) {
+          stopped = true;
+          // Claimed ahead but not attempted: back to the queue as they were.
+          const ahead = await next;
+          if (ahead.length > 0) recording.push(this.release(tenantId, ahead).then(() => undefined));
+          break;
+        }
+        claimed = await next;
       }
-      const claimed = await this.claim(tenantId, batch.campaignId, range, chunkSize);
-      if (claimed.length === 0) break;
-      const stop = await this.sendChunk(tenantId, batch, context, channel, claimed);
-      if (stop) return;
+    } finally {
+      // Every claimed chunk is recorded before the job ends (or fails and is retried).
+      await Promise.allSettled(recording);
     }
+    await Promise.all(recording);
+    if (stopped) return;
     // Subscribers who left while the batch was running.
     await this.skipInactive(tenantId, batch.campaignId, range);
+  }
+
+  /**
+   * Deliveries claimed per statement: about 50 ms of the number's rate, within [2, 100]. Claims
+   * re-check subscriber and campaign, so a claim never runs far ahead of its sends (with the
+   * prefetch, about two chunks: 100 ms at the rate).
+   */
+  static chunkSize(messagesPerSecond: number): number {
+    return Math.min(100, Math.max(2, Math.round(messagesPerSecond * SendThrottle.HEADROOM * 0.05)));
+  }
+
+  /** Claimed deliveries that were not attempted go back to `queued`. */
+  private release(tenantId: TenantId, rows: ClaimedDelivery[]): Promise<Set<string>> {
+    const at = this.clock.now();
+    return this.ledger.apply(tenantId, rows.map((row) => ({ id: row.id, from: 'sending' as const, to: 'queued' as const, at })));
   }
 
   private async loadContext(tenantId: TenantId, campaignId: string): Promise<CampaignContext | null> {
@@ -143,8 +173,17 @@ export class DispatchProcessor implements OnApplicationBootstrap {
     return rows;
   }
 
-  /** Sends one claimed chunk and records the outcomes; true when the batch must stop (channel paused). */
-  private async sendChunk(tenantId: TenantId, batch: DispatchBatchJob, context: CampaignContext, channel: Channel, claimed: ClaimedDelivery[]): Promise<boolean> {
+  /**
+   * Sends one claimed chunk; `recorded` settles once its outcomes are written (one statement).
+   * `stop` when the batch must stop (channel paused).
+   */
+  private async sendChunk(
+    tenantId: TenantId,
+    batch: DispatchBatchJob,
+    context: CampaignContext,
+    channel: Channel,
+    claimed: ClaimedDelivery[],
+  ): Promise<{ stop: boolean; recorded: Promise<void> }> {
     const now = this.clock.now();
     const changes: DeliveryChange[] = [];
     const traits = { sandbox: channel.provider === ChannelProvider.Sandbox, fallbackTemplate: channel.fallbackTemplate };
@@ -181,7 +220,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
     const inFlight: Promise<void>[] = [];
     for (let i = 0; i < toSend.length && !paused; i += group) {
       const slice = toSend.slice(i, i + group);
-      await this.throttle.acquire(channel.id, channel.messagesPerSecond, slice.length);
+      await this.throttle.acquire(channel.id, channel.messagesPerSecond, slice.length, batch.emergency);
       for (const item of slice) {
         inFlight.push(
           this.messenger.send(channel, item.request).then(
@@ -214,14 +253,19 @@ export class DispatchProcessor implements OnApplicationBootstrap {
     // Claimed but not attempted because the channel was paused meanwhile: back to the queue.
     const recorded = new Set(changes.map((change) => change.id));
     for (const row of claimed) if (!recorded.has(row.id)) changes.push({ id: row.id, from: 'sending', to: 'queued', at: now });
-    await this.ledger.apply(tenantId, changes);
+    const writing = this.ledger.apply(tenantId, changes);
 
     if (paused) {
+      await writing;
       await this.pauseChannel(tenantId, channel, paused as GraphApiError);
-      return true;
+      return { stop: true, recorded: Promise.resolve() };
     }
-    if (laterAt > 0) await this.scheduler.enqueueLater(batch, `:later:${Math.ceil(laterAt / 1000)}`, laterAt - Date.now() + 50);
-    return false;
+    const later = laterAt;
+    const done = writing.then(async () => {
+      if (later > 0) await this.scheduler.enqueueLater(batch, `:later:${Math.ceil(later / 1000)}`, later - Date.now() + 50);
+    });
+    done.catch(() => undefined);
+    return { stop: false, recorded: done };
   }
 
   private async pauseChannel(tenantId: TenantId, channel: Channel, error: GraphApiError): Promise<void> {
