@@ -57,7 +57,8 @@ export class WebhookIngestionService {
     const channel = await this.channels.findForWebhook(channelId);
     if (!channel) throw new NotFoundError('Channel');
     if (!isValidSignature(rawBody, signature, this.secrets.open(channel).appSecret)) throw new UnauthorizedError('Invalid webhook signature');
-    await this.store(rawBody!, parseBody(rawBody!), [channel]);
+    parseBody(rawBody!);
+    await this.store(rawBody!, [channel]);
   }
 
   /**
@@ -76,28 +77,22 @@ export class WebhookIngestionService {
     const candidates = await this.channels.findByPhoneNumberIds(ids);
     const verified = candidates.filter((channel) => isValidSignature(rawBody, signature, this.secrets.open(channel).appSecret));
     if (verified.length === 0) throw new UnauthorizedError('Invalid webhook signature');
-    await this.store(rawBody, payload, verified);
+    await this.store(rawBody, verified);
   }
 
   /** The sandbox's simulated phone: a payload built by the platform itself for one channel. */
   async receiveTrusted(channel: Channel, payload: unknown): Promise<void> {
-    await this.store(Buffer.from(JSON.stringify(payload)), payload, [channel]);
+    await this.store(Buffer.from(JSON.stringify(payload)), [channel]);
   }
 
-  private async store(rawBody: Buffer, payload: unknown, channels: Channel[]): Promise<void> {
+  private async store(rawBody: Buffer, channels: Channel[]): Promise<void> {
     const single = channels.length === 1 ? channels[0] : null;
     const tenants = new Set(channels.map((c) => c.tenantId));
-    const event = await this.events.save(
-      this.events.create({
-        tenantId: tenants.size === 1 ? channels[0].tenantId : null,
-        channelId: single?.id ?? null,
-        bodySha256: sha256Hex(rawBody),
-        payload,
-        receivedAt: this.clock.now(),
-        processedAt: null,
-        error: null,
-      }),
-    );
+    // One statement (no transaction wrapper around it): the raw body, already checked to be JSON, is stored as is.
+    const [event] = (await this.events.query(
+      `INSERT INTO webhook_events (tenant_id, channel_id, body_sha256, payload, received_at) VALUES ($1, $2, $3, $4::jsonb, $5) RETURNING id::text AS id`,
+      [tenants.size === 1 ? channels[0].tenantId : null, single?.id ?? null, sha256Hex(rawBody), rawBody.toString('utf8'), this.clock.now()],
+    )) as { id: string }[];
     const job: WebhookEventJob = { eventId: String(event.id), channelIds: channels.map((c) => c.id) };
     await this.producer.enqueue(QueueName.WebhookEvents, { name: PROCESS_WEBHOOK_EVENT, data: job, options: { jobId: `webhook-event:${event.id}` } });
   }

@@ -12,9 +12,11 @@ interface Waiting {
   reject: (error: unknown) => void;
 }
 
-/** Jobs taken at once; a batch is written when this many are waiting or after FLUSH_MS. */
-const STATUS_CONCURRENCY = 64;
-const FLUSH_MS = 10;
+/** Jobs taken at once from the queue. */
+const STATUS_CONCURRENCY = 256;
+/** A batch is written when this many status events are waiting, or FLUSH_MS after the first one. */
+const FLUSH_EVENTS = 1000;
+const FLUSH_MS = 5;
 
 const applied = counter({ name: 'delivery_status_events_total', help: 'Provider status events by effect', labelNames: ['effect'] as const });
 
@@ -27,7 +29,11 @@ const applied = counter({ name: 'delivery_status_events_total', help: 'Provider 
 @Injectable()
 export class DeliveryStatusesProcessor implements OnApplicationBootstrap {
   private waiting: Waiting[] = [];
+  private waitingEvents = 0;
   private timer: NodeJS.Timeout | null = null;
+  /** Batches are written one at a time (no lock-order races between them); the next one gathers meanwhile. */
+  private writing: Promise<void> = Promise.resolve();
+  private flushQueued = false;
 
   constructor(
     private readonly transport: QueueTransport,
@@ -36,22 +42,38 @@ export class DeliveryStatusesProcessor implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
-    this.transport.process<DeliveryStatusesJob>(QueueName.DeliveryStatuses, STATUS_CONCURRENCY, (job) => this.submit(job.data));
+    this.transport.process<DeliveryStatusesJob>(QueueName.DeliveryStatuses, STATUS_CONCURRENCY, (job) => this.ingest(job.data));
   }
 
-  private submit(job: DeliveryStatusesJob): Promise<void> {
+  /**
+   * Applies a job's status events together with whatever else arrives within a few milliseconds;
+   * resolves once they are committed (callers complete their own job or event only then).
+   */
+  ingest(job: DeliveryStatusesJob): Promise<void> {
+    if (job.statuses.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.waiting.push({ job, resolve, reject });
-      if (this.waiting.length >= STATUS_CONCURRENCY) void this.flush();
-      else this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
+      this.waitingEvents += job.statuses.length;
+      if (this.waitingEvents >= FLUSH_EVENTS) this.scheduleFlush();
+      else this.timer ??= setTimeout(() => this.scheduleFlush(), FLUSH_MS);
     });
   }
 
-  private async flush(): Promise<void> {
+  private scheduleFlush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    const batch = this.waiting.splice(0);
-    if (batch.length === 0) return;
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    // Takes everything gathered by the time the previous batch is written.
+    this.writing = this.writing.then(async () => {
+      this.flushQueued = false;
+      const batch = this.waiting.splice(0);
+      this.waitingEvents = 0;
+      if (batch.length > 0) await this.flush(batch);
+    });
+  }
+
+  private async flush(batch: Waiting[]): Promise<void> {
     const byTenant = new Map<string, StatusEvent[]>();
     for (const { job } of batch) {
       const events = byTenant.get(job.tenantId) ?? [];
@@ -59,7 +81,8 @@ export class DeliveryStatusesProcessor implements OnApplicationBootstrap {
       byTenant.set(job.tenantId, events);
     }
     try {
-      for (const [tenantId, events] of byTenant) await this.apply(asTenantId(tenantId), events);
+      // Tenants touch disjoint deliveries and campaigns: written side by side.
+      await Promise.all([...byTenant].map(([tenantId, events]) => this.apply(asTenantId(tenantId), events)));
       batch.forEach((item) => item.resolve());
     } catch (error) {
       batch.forEach((item) => item.reject(error));

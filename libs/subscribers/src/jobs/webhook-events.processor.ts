@@ -1,13 +1,17 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, Repository } from 'typeorm';
 import { AppConfig, Clock } from '@app/core';
 import { Channel, PROCESS_WEBHOOK_EVENT, PURGE_WEBHOOK_EVENTS, WebhookEvent, WebhookEventJob, WebhookIngestionService } from '@app/channels';
 import { QueueJob, QueueName, QueueProducer, QueueTransport } from '@app/queue';
-import { parseWebhookPayload } from '@app/whatsapp';
+import { DeliveryStatusesJob, parseWebhookPayload } from '@app/whatsapp';
+import { DeliveryStatusesProcessor } from '@app/delivery';
 import { InboundService } from '../inbound/inbound.service';
 
 const PURGE_EVERY_MS = 6 * 3600 * 1000;
+/** Events processed at once: a status-only event mostly waits for its batched write. */
+const WEBHOOK_CONCURRENCY = 32;
 
 /**
  * Consumes QueueName.WebhookEvents: parses a stored raw event and routes each change by its
@@ -18,6 +22,8 @@ const PURGE_EVERY_MS = 6 * 3600 * 1000;
 export class WebhookEventsProcessor implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(WebhookEventsProcessor.name);
   private timer: NodeJS.Timeout | null = null;
+  /** The delivery engine's status batcher when it runs in this process (the worker); else statuses go through its queue. */
+  private statuses: { ingest(job: DeliveryStatusesJob): Promise<void> } | null = null;
 
   constructor(
     private readonly transport: QueueTransport,
@@ -28,10 +34,16 @@ export class WebhookEventsProcessor implements OnApplicationBootstrap, OnApplica
     @InjectRepository(Channel) private readonly channels: Repository<Channel>,
     private readonly config: AppConfig,
     private readonly clock: Clock,
+    private readonly moduleRef: ModuleRef,
   ) {}
 
   onApplicationBootstrap(): void {
-    this.transport.process<WebhookEventJob | Record<string, never>>(QueueName.WebhookEvents, 4, (job) => this.handle(job));
+    try {
+      this.statuses = this.moduleRef.get(DeliveryStatusesProcessor, { strict: false });
+    } catch {
+      this.statuses = null;
+    }
+    this.transport.process<WebhookEventJob | Record<string, never>>(QueueName.WebhookEvents, WEBHOOK_CONCURRENCY, (job) => this.handle(job));
     const schedulePurge = () =>
       this.producer
         .enqueue(QueueName.WebhookEvents, { name: PURGE_WEBHOOK_EVENTS, data: {}, options: { jobId: `${PURGE_WEBHOOK_EVENTS}:${Math.floor(Date.now() / PURGE_EVERY_MS)}`, attempts: 2 } })
@@ -65,7 +77,14 @@ export class WebhookEventsProcessor implements OnApplicationBootstrap, OnApplica
           if (change.phoneNumberId) this.logger.warn(`webhook event ${event.id}: change for phone_number_id ${change.phoneNumberId} not routed (not a verified channel)`);
           continue;
         }
-        await this.inbound.handleChange(channel, change, String(event.id));
+        if (this.statuses && change.statuses.length > 0) {
+          // Statuses are applied here, batched with other events' (one queue hop less); the event
+          // is marked processed only once they are committed.
+          await this.inbound.handleChange(channel, { ...change, statuses: [] }, String(event.id));
+          await this.statuses.ingest({ tenantId: channel.tenantId, channelId: channel.id, statuses: change.statuses });
+        } else {
+          await this.inbound.handleChange(channel, change, String(event.id));
+        }
       }
       await this.events.update({ id: event.id }, { processedAt: this.clock.now(), error: null });
     } catch (error) {
