@@ -22,6 +22,7 @@ import { ChildProcess, spawn } from 'child_process';
 import { randomBytes } from 'crypto';
 import { readFileSync } from 'fs';
 import { join } from 'path';
+import { monitorEventLoopDelay } from 'perf_hooks';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { Agent, request } from 'undici';
@@ -113,12 +114,103 @@ async function campaign(comune: Comune, body: Record<string, unknown>): Promise<
   return response.body.id as string;
 }
 
+interface SentRecord {
+  wamid: string;
+  phoneNumberId: string;
+  to: string;
+  receivedAt: number;
+}
+
+/**
+ * The fake Graph API runs in a process of its own, like Meta: its receive times (which the cap
+ * and latency figures are computed from) are not bunched by stalls of this process's event loop
+ * (the API, the bench's own bookkeeping). Talked to over IPC.
+ */
+class RemoteFake {
+  private readonly child: ChildProcess;
+  private readonly pending = new Map<number, (value: unknown) => void>();
+  private sequence = 0;
+  url = '';
+
+  constructor() {
+    this.child = spawn(process.execPath, [__filename, '--fake-graph'], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child.on('message', (message: { id: number; result: unknown }) => {
+      this.pending.get(message.id)?.(message.result);
+      this.pending.delete(message.id);
+    });
+  }
+
+  async start(): Promise<this> {
+    this.url = (await this.call('url')) as string;
+    return this;
+  }
+
+  call(op: string, arg?: string): Promise<unknown> {
+    const id = ++this.sequence;
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve);
+      this.child.send({ id, op, arg });
+    });
+  }
+
+  reset = () => this.call('reset');
+  counts = () => this.call('counts') as Promise<{ requests: number; sent: number }>;
+  sent = () => this.call('sent') as Promise<SentRecord[]>;
+  times = (phoneNumberId: string) => this.call('times', phoneNumberId) as Promise<number[]>;
+  firstSeen = (text: string) => this.call('firstSeen', text) as Promise<number | null>;
+
+  async stop(): Promise<void> {
+    this.child.kill('SIGTERM');
+  }
+}
+
+/** The child side of RemoteFake. */
+async function fakeGraphProcess(): Promise<void> {
+  const fake = await new FakeGraphApi().start();
+  const firstSeen = new Map<string, number>();
+  const track = () =>
+    fake.behave((recorded) => {
+      const text = (recorded.body.text as { body?: string } | undefined)?.body;
+      if (text?.startsWith('Allerta rossa') && !firstSeen.has(text)) firstSeen.set(text, recorded.receivedAt);
+      return null;
+    });
+  track();
+  process.on('message', (message: { id: number; op: string; arg?: string }) => {
+    let result: unknown = null;
+    switch (message.op) {
+      case 'url':
+        result = fake.url;
+        break;
+      case 'reset':
+        fake.reset();
+        firstSeen.clear();
+        track();
+        break;
+      case 'counts':
+        result = { requests: fake.requests.length, sent: fake.requests.length ? fake.sent.length : 0 };
+        break;
+      case 'sent':
+        result = fake.sent.map((r) => ({ wamid: r.wamid, phoneNumberId: r.phoneNumberId, to: String(r.body.to), receivedAt: r.receivedAt }));
+        break;
+      case 'times':
+        result = fake.requests.filter((r) => r.phoneNumberId === message.arg).map((r) => r.receivedAt);
+        break;
+      case 'firstSeen':
+        result = firstSeen.get(message.arg!) ?? null;
+        break;
+    }
+    process.send!({ id: message.id, result });
+  });
+  await new Promise<void>((resolve) => process.on('SIGTERM', () => resolve()));
+  await fake.stop();
+}
+
 /**
  * The same requests, straight from a keep-alive client at the pipeline's concurrency, run in a
  * process of its own like the worker (in this process it would share one event loop with the fake
  * server and understate the ceiling).
  */
-async function rawCeiling(fake: FakeGraphApi, count: number): Promise<number> {
+async function rawCeiling(fake: RemoteFake, count: number): Promise<number> {
   const child = spawn(process.execPath, [__filename, '--raw-ceiling', fake.url, String(count)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -173,7 +265,7 @@ async function main(): Promise<void> {
   await migrate.destroy();
 
   const prefix = `bench-${randomBytes(3).toString('hex')}`;
-  const fake = await new FakeGraphApi().start();
+  const fake = await new RemoteFake().start();
   const app = await createTestApp({ worker: false, env: { QUEUE_PREFIX: prefix, WHATSAPP_GRAPH_URL: fake.url } });
   const worker: ChildProcess = spawn(process.execPath, [...(env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), join(__dirname, '../apps/worker/src/main.js')], {
     env: { ...env, QUEUE_PREFIX: prefix, WHATSAPP_GRAPH_URL: fake.url, DISPATCH_CONCURRENCY: String(CONCURRENCY), RECONCILE_INTERVAL_MS: '5000', STUCK_DELIVERY_SECONDS: '120' },
@@ -194,7 +286,7 @@ async function main(): Promise<void> {
     }
     const ids: string[] = [];
     for (const comune of comuni) ids.push(await campaign(comune, { message: { type: 'text', text: 'Allerta meteo arancione: scuole chiuse domani.' } }));
-    fake.reset();
+    await fake.reset();
     const started = performance.now();
     const fanOut: number[] = [];
     await Promise.all(
@@ -205,9 +297,9 @@ async function main(): Promise<void> {
       }),
     );
     const allSent = performance.now();
-    // fake.sent filters every request: only look once enough requests have arrived.
-    await until(async () => fake.requests.length >= N && fake.sent.length >= N, 600_000, 50);
-    const lastRequest = Math.max(...fake.sent.map((r) => r.receivedAt));
+    await until(async () => (await fake.counts()).requests >= N && (await fake.counts()).sent >= N, 600_000, 50);
+    const sentRecords = await fake.sent();
+    const lastRequest = Math.max(...sentRecords.map((r) => r.receivedAt));
     const e2eSeconds = (lastRequest - (Date.now() - (performance.now() - started))) / 1000;
     await until(async () => {
       const [row] = (await app.dataSource.query(`SELECT count(*)::int AS n FROM campaigns WHERE id = ANY($1) AND status = 'completed'`, [ids])) as { n: number }[];
@@ -216,10 +308,10 @@ async function main(): Promise<void> {
     const completedSeconds = (performance.now() - started) / 1000;
     const endToEnd = N / e2eSeconds;
     log(`throughput: ${round(endToEnd)} msg/s end to end; measuring the raw ceiling`);
-    const wamids = fake.sent.map((r) => ({ wamid: r.wamid!, phoneNumberId: r.phoneNumberId, to: String(r.body.to) }));
-    fake.reset();
+    const wamids = sentRecords.map((r) => ({ wamid: r.wamid, phoneNumberId: r.phoneNumberId, to: r.to }));
+    await fake.reset();
     const ceiling = await rawCeiling(fake, Math.min(N, 50_000));
-    fake.reset();
+    await fake.reset();
     result.throughput = {
       comuni: comuniCount,
       messages: N,
@@ -324,31 +416,28 @@ async function main(): Promise<void> {
     await seed(app, capped, CAP_N, 10_000_000);
     await seed(app, capped, EMERGENCY_RECIPIENTS, 20_000_000, 'protezione-civile');
     const normalId = await campaign(capped, { message: { type: 'text', text: 'Notiziario del comune' } });
-    fake.reset();
+    await fake.reset();
+    const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+    loopDelay.enable();
     const fanOutStart = performance.now();
     await capped.session.as('post', `/v1/campaigns/${normalId}/send`).expect(202);
     const capFanOutMs = performance.now() - fanOutStart;
     await sleep(3000);
     const latencies: number[] = [];
     const sendCalls: number[] = [];
-    const firstSeen = new Map<string, number>();
-    fake.behave((recorded) => {
-      const text = (recorded.body.text as { body?: string } | undefined)?.body;
-      if (text?.startsWith('Allerta rossa') && !firstSeen.has(text)) firstSeen.set(text, recorded.receivedAt);
-      return null;
-    });
     for (let i = 0; i < EMERGENCIES; i++) {
       const id = await campaign(capped, { priority: 'emergency', topics: ['protezione-civile'], message: { type: 'text', text: `Allerta rossa ${i}` } });
       const t = Date.now();
       await capped.session.as('post', `/v1/campaigns/${id}/send`).expect(202);
       sendCalls.push(Date.now() - t);
-      await until(async () => firstSeen.has(`Allerta rossa ${i}`), 10_000, 5);
-      latencies.push(firstSeen.get(`Allerta rossa ${i}`)! - t);
+      let seen: number | null = null;
+      await until(async () => (seen = await fake.firstSeen(`Allerta rossa ${i}`)) !== null, 10_000, 5);
+      latencies.push(seen! - t);
       await sleep(250);
     }
     const elapsed = (performance.now() - fanOutStart) / 1000;
     if (elapsed < CAP_SECONDS) await sleep((CAP_SECONDS - elapsed) * 1000);
-    const times = fake.requests.filter((r) => r.phoneNumberId === capped.phoneNumberId).map((r) => r.receivedAt).sort((a, b) => a - b);
+    const times = (await fake.times(capped.phoneNumberId)).sort((a, b) => a - b);
     await capped.session.as('post', `/v1/campaigns/${normalId}/cancel`).expect(200);
     // Steady state: from the first request to the last one observed.
     const windowSeconds = (times[times.length - 1] - times[0]) / 1000;
@@ -369,6 +458,9 @@ async function main(): Promise<void> {
       achievedRatio: round(achieved / 1000, 3),
       maxInAnySlidingSecond: maxSliding,
       maxInAnyCalendarSecond: Math.max(...perSecond.values()),
+      // This process's own stalls (the fake server no longer lives here), for reference.
+      benchEventLoopDelayMaxMs: round(loopDelay.max / 1e6),
+      benchEventLoopDelayP99Ms: round(loopDelay.percentile(99) / 1e6),
       target: '>= 95% achieved, never above 1000 in any second',
     };
     result.emergency = {
@@ -384,7 +476,8 @@ async function main(): Promise<void> {
   } finally {
     result.workerPeakRssMb ??= peakRssMb(worker.pid!);
     worker.kill('SIGTERM');
-    await sleep(500);
+    // A graceful exit (up to 5 s) lets --cpu-prof write its profile.
+    for (let i = 0; i < 50 && worker.exitCode === null; i++) await sleep(100);
     if (worker.exitCode === null) worker.kill('SIGKILL');
     await app.close().catch(() => undefined);
     await fake.stop();
@@ -393,7 +486,12 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }
 
-const entry = process.argv[2] === '--raw-ceiling' ? rawClient(process.argv[3], Number(process.argv[4])).then((rate) => void process.stdout.write(`${rate}\n`)) : main();
+const entry =
+  process.argv[2] === '--raw-ceiling'
+    ? rawClient(process.argv[3], Number(process.argv[4])).then((rate) => void process.stdout.write(`${rate}\n`))
+    : process.argv[2] === '--fake-graph'
+      ? fakeGraphProcess()
+      : main();
 entry.then(
   () => process.exit(0),
   (error: unknown) => {
