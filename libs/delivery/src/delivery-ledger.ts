@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import type { TenantId } from '@app/core';
+import { recordDeliveryStatus, type TenantId } from '@app/core';
 import type { DeliveryStatus } from './delivery-status';
 
 /** One compare-and-set move of a delivery: applied only if the delivery is still in `from`. */
@@ -92,6 +92,8 @@ export class DeliveryLedger {
         changes.map((c) => c.nextAttemptAt?.toISOString() ?? null),
       ],
     )) as { id: string }[];
-    return new Set(rows.map((row) => row.id));
+    const moved = new Set(rows.map((row) => row.id));
+    for (const change of changes) if (moved.has(change.id)) recordDeliveryStatus(change.to, change.errorCode);
+    return moved;
   }
 }

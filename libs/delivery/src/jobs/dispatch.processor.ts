@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuditAction } from '@app/audit';
-import { AppConfig, asTenantId, Clock, counter, TenantId } from '@app/core';
+import { AppConfig, asTenantId, Clock, counter, recordDispatch, TenantId } from '@app/core';
 import { Channel, ChannelMessenger, ChannelProvider, ChannelsRepository } from '@app/channels';
 import { QueueName, QueueTransport } from '@app/queue';
 import { ErrorDisposition, GraphApiError, retryDelayMs, SendRequest } from '@app/whatsapp';
@@ -226,6 +226,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
           this.messenger.send(channel, item.request).then(
             (result) => {
               dispatched.inc({ outcome: 'sent' });
+              recordDispatch(channel.id);
               changes.push({ id: item.row.id, from: 'sending', to: 'sent', at: this.clock.now(), providerMessageId: result.wamid });
             },
             (error: unknown) => {

@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { ModuleRef } from '@nestjs/core';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, Repository } from 'typeorm';
-import { AppConfig, Clock } from '@app/core';
+import { AppConfig, Clock, recordWebhookEvent } from '@app/core';
 import { Channel, PROCESS_WEBHOOK_EVENT, PURGE_WEBHOOK_EVENTS, WebhookEvent, WebhookEventJob, WebhookIngestionService } from '@app/channels';
 import { QueueJob, QueueName, QueueProducer, QueueTransport } from '@app/queue';
 import { DeliveryStatusesJob, parseWebhookPayload } from '@app/whatsapp';
@@ -73,6 +73,8 @@ export class WebhookEventsProcessor implements OnApplicationBootstrap, OnApplica
     try {
       for (const change of parseWebhookPayload(event.payload, this.clock.now())) {
         const channel = change.phoneNumberId ? byPhoneNumberId.get(change.phoneNumberId) : undefined;
+        recordWebhookEvent('message', change.messages.length);
+        recordWebhookEvent('status', change.statuses.length);
         if (!channel) {
           if (change.phoneNumberId) this.logger.warn(`webhook event ${event.id}: change for phone_number_id ${change.phoneNumberId} not routed (not a verified channel)`);
           continue;
