@@ -10,35 +10,11 @@
  * Uses DATABASE_URL's server (default postgres://postgres@127.0.0.1:5432/postgres); the bench
  * database is dropped at the end unless BENCH_KEEP=1. No Redis: the in-process queue transport.
  */
-import 'reflect-metadata';
-import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { NestExpressApplication } from '@nestjs/platform-express';
-import { randomBytes } from 'crypto';
-import { Client } from 'pg';
-import { loadAppConfig } from '@app/core';
-import { bootRuntime } from '@app/runtime';
-import { ApiModule } from '../apps/api/src/api.module';
-import { configureHttpApp } from '../apps/api/src/http-app';
+import { benchEnv as env, log, startBenchApp, withClient } from './bench-app';
 
-// The bench is a script: its knobs come from its own command line environment.
-const env = process.env;
 const SUBSCRIBERS = Number(env.BENCH_SUBSCRIBERS ?? 100_000);
 const DELIVERIES = Number(env.BENCH_DELIVERIES ?? 10_000_000);
 const REQUESTS = Number(env.BENCH_REQUESTS ?? 200);
-const SERVER_URL = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-const log = (message: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`);
-
-async function withClient<T>(url: string, run: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await run(client);
-  } finally {
-    await client.end();
-  }
-}
 
 async function seed(url: string, tenantId: string): Promise<{ campaignId: string }> {
   return withClient(url, async (db) => {
@@ -157,46 +133,13 @@ async function time(url: string, token: string, requests: number): Promise<{ p50
 }
 
 async function main(): Promise<void> {
-  const database = `filodiretto_bench_analytics_${randomBytes(3).toString('hex')}`;
-  const server = new URL(SERVER_URL);
-  await withClient(server.href, (db) => db.query(`CREATE DATABASE "${database}"`));
-  const url = new URL(server.href);
-  url.pathname = `/${database}`;
-  log(`database ${database}: ${SUBSCRIBERS.toLocaleString('en')} subscribers, ${DELIVERIES.toLocaleString('en')} deliveries`);
-
-  const operator = { email: 'operator@bench.example', password: 'operator-password-bench' };
-  const config = loadAppConfig({
-    DATABASE_URL: url.href,
-    JWT_SECRET: randomBytes(32).toString('hex'),
-    ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-    PLATFORM_ADMIN_EMAIL: operator.email,
-    PLATFORM_ADMIN_PASSWORD: operator.password,
-    MIGRATIONS_RUN: 'true',
-    LOG_LEVEL: 'silent',
-    NODE_ENV: 'production',
-  });
-  const runtime = await bootRuntime({ config, runMigrations: true, poolSize: 10 });
-  @Module({ imports: [...runtime.modules, ApiModule] })
-  class BenchModule {}
-  const app = await NestFactory.create<NestExpressApplication>(BenchModule, { logger: false, rawBody: true });
-  configureHttpApp(app);
-  await app.listen(0, '127.0.0.1');
-  const base = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
+  log(`${SUBSCRIBERS.toLocaleString('en')} subscribers, ${DELIVERIES.toLocaleString('en')} deliveries`);
+  const bench = await startBenchApp({ label: 'analytics', population: 250_000 });
   try {
-    const post = async (path: string, body: unknown, token?: string) => {
-      const response = await fetch(`${base}${path}`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-        body: JSON.stringify(body),
-      });
-      if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
-      return response.json() as Promise<Record<string, string>>;
-    };
-    const tenant = await post('/v1/tenants/signup', { name: 'Comune di Banco', slug: 'banco', adminEmail: 'urp@banco.example', adminPassword: 'password-del-banco', population: 250_000 });
-    const operatorToken = (await post('/v1/auth/login', operator)).accessToken;
-    await post(`/v1/admin/tenants/${tenant.id}/approve`, {}, operatorToken);
-    const { campaignId } = await seed(url.href, tenant.id);
-    const token = (await post('/v1/auth/login', { email: 'urp@banco.example', password: 'password-del-banco' })).accessToken;
+    const { campaignId } = await seed(bench.databaseUrl, bench.tenantId);
+    const token = bench.adminToken;
+    const operatorToken = bench.operatorToken;
+    const base = bench.base;
 
     const today = new Date().toISOString().slice(0, 10);
     const yearAgo = new Date(Date.now() - 365 * 86_400_000).toISOString().slice(0, 10);
@@ -225,10 +168,7 @@ async function main(): Promise<void> {
     lines.push(`CSV export of one campaign (${Math.min(SUBSCRIBERS, DELIVERIES).toLocaleString('en')} rows, ${(bytes / 1e6).toFixed(1)} MB): ${(performance.now() - t0).toFixed(0)} ms (a download, not held to the 100 ms target)`);
     process.stdout.write(`\n${lines.join('\n')}\n`);
   } finally {
-    await app.close();
-    await runtime.shutdown();
-    if (env.BENCH_KEEP !== '1') await withClient(server.href, (db) => db.query(`DROP DATABASE "${database}"`));
-    else log(`kept database ${database}`);
+    await bench.close();
   }
 }
 

@@ -12,43 +12,17 @@
  * end unless BENCH_KEEP=1) and Bull on REDIS_URL (its own queue prefix). API and worker run in
  * this process, the fake Graph API too (it only answers the campaign sent before the load).
  */
-import 'reflect-metadata';
-import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { NestExpressApplication } from '@nestjs/platform-express';
 import { randomBytes } from 'crypto';
-import { Client } from 'pg';
 import { Pool } from 'undici';
-import { DataSource } from 'typeorm';
-import { loadAppConfig } from '@app/core';
-import { ALL_QUEUES, QueueTransport } from '@app/queue';
-import { bootRuntime } from '@app/runtime';
 import { signBody } from '@app/whatsapp';
 import { FakeGraphApi } from '../libs/testing/src/fake-graph-api';
-import { ApiModule } from '../apps/api/src/api.module';
-import { configureHttpApp } from '../apps/api/src/http-app';
-import { WorkerModule } from '../apps/worker/src/worker.module';
+import { benchEnv as env, log, startBenchApp } from './bench-app';
 
-// The bench is a script: its knobs come from its own command line environment.
-const env = process.env;
 const SECONDS = Number(env.LOAD_SECONDS ?? 60);
 const CONNECTIONS = Number(env.LOAD_CONNECTIONS ?? 200);
 const RECIPIENTS = Number(env.LOAD_RECIPIENTS ?? 5000);
 const STATUSES_PER_WEBHOOK = 10;
-const SERVER_URL = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-const log = (message: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`);
-
-async function adminQuery(url: string, sql: string): Promise<void> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 type Kind = 'list-subscribers' | 'get-campaign' | 'create-subscriber' | 'overview' | 'webhook';
 /** Share of each kind in the mix (out of 20). */
@@ -63,36 +37,10 @@ const MIX: Kind[] = [
 const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN);
 
 async function main(): Promise<void> {
-  const database = `filodiretto_bench_load_${randomBytes(3).toString('hex')}`;
-  const server = new URL(SERVER_URL);
-  server.pathname = '/postgres';
-  await adminQuery(server.href, `CREATE DATABASE "${database}"`);
-  const url = new URL(server.href);
-  url.pathname = `/${database}`;
   const fake = await new FakeGraphApi().start();
-  const operator = { email: 'operator@bench.example', password: 'operator-password-bench' };
-  const config = loadAppConfig({
-    DATABASE_URL: url.href,
-    REDIS_URL,
-    QUEUE_PREFIX: `bench-load-${randomBytes(3).toString('hex')}`,
-    JWT_SECRET: randomBytes(32).toString('hex'),
-    ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-    PLATFORM_ADMIN_EMAIL: operator.email,
-    PLATFORM_ADMIN_PASSWORD: operator.password,
-    WHATSAPP_GRAPH_URL: fake.url,
-    MIGRATIONS_RUN: 'true',
-    LOG_LEVEL: 'silent',
-    NODE_ENV: 'production',
-  });
-  const runtime = await bootRuntime({ config, runMigrations: true, poolSize: 20 });
-  @Module({ imports: [...runtime.modules, ApiModule, WorkerModule] })
-  class BenchModule {}
-  const app = await NestFactory.create<NestExpressApplication>(BenchModule, { logger: false, rawBody: true });
-  configureHttpApp(app);
-  await app.listen(0, '127.0.0.1');
-  const base = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
-  const dataSource = app.get(DataSource);
-  const http = new Pool(base, { connections: CONNECTIONS, pipelining: 1, keepAliveTimeout: 60_000 });
+  const bench = await startBenchApp({ label: 'load', worker: true, redisUrl: REDIS_URL, poolSize: 20, env: { WHATSAPP_GRAPH_URL: fake.url } });
+  const { dataSource } = bench;
+  const http = new Pool(bench.base, { connections: CONNECTIONS, pipelining: 1, keepAliveTimeout: 60_000 });
   let ok = true;
   try {
     const call = async (method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown, headers: Record<string, string> = {}) => {
@@ -102,13 +50,8 @@ async function main(): Promise<void> {
       return text ? JSON.parse(text) : null;
     };
 
-    // A comune with a channel, RECIPIENTS subscribers and a sent campaign (one wamid per recipient).
-    const slug = `bench-${randomBytes(3).toString('hex')}`;
-    const signup = await call('POST', '/v1/tenants/signup', { name: 'Comune di Prova', slug, adminEmail: `admin@${slug}.example`, adminPassword: 'password-of-the-admin' });
-    const operatorLogin = await call('POST', '/v1/auth/login', operator);
-    await call('POST', `/v1/admin/tenants/${signup.id}/approve`, {}, { authorization: `Bearer ${operatorLogin.accessToken}` });
-    const admin = await call('POST', '/v1/auth/login', { email: `admin@${slug}.example`, password: 'password-of-the-admin' });
-    const auth = { authorization: `Bearer ${admin.accessToken}` };
+    // The comune gets a channel, RECIPIENTS subscribers and a sent campaign (one wamid per recipient).
+    const auth = { authorization: `Bearer ${bench.adminToken}` };
     await call('PATCH', '/v1/tenant', { quietHoursStart: '00:00', quietHoursEnd: '00:00', monthlyMessageCap: 1000 }, auth);
     const { key } = await call('POST', '/v1/api-keys', { name: 'load' }, auth);
     const apiKey = { 'x-api-key': key as string };
@@ -123,7 +66,7 @@ async function main(): Promise<void> {
     await dataSource.query(
       `INSERT INTO subscribers (tenant_id, channel_id, phone, wa_id, status, consent_source, subscribed_at, last_inbound_at)
        SELECT $1, $2, '+39347' || lpad(g::text, 7, '0'), '39347' || lpad(g::text, 7, '0'), 'active', 'api', now(), now() FROM generate_series(1, $3::int) g`,
-      [signup.id, channel.id, RECIPIENTS],
+      [bench.tenantId, channel.id, RECIPIENTS],
     );
     const campaign = await call('POST', '/v1/campaigns', { channelId: channel.id, title: 'Carico', message: { type: 'template', template: { name: 'avviso', language: 'it' } } }, apiKey);
     await call('POST', `/v1/campaigns/${campaign.id}/send`, {}, apiKey);
@@ -247,12 +190,8 @@ async function main(): Promise<void> {
     log(ok ? 'PASS: no errors, no lost events' : 'FAIL: errors or lost events (see above)');
   } finally {
     await http.close();
-    const transport = app.get(QueueTransport);
-    for (const queue of ALL_QUEUES) await transport.empty(queue).catch(() => undefined);
-    await app.close();
-    await runtime.shutdown();
+    await bench.close();
     await fake.stop();
-    if (env.BENCH_KEEP !== '1') await adminQuery(server.href, `DROP DATABASE "${database}" WITH (FORCE)`);
   }
   if (!ok) process.exitCode = 1;
 }
