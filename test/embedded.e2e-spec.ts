@@ -115,9 +115,10 @@ describe('Embedded default (npm start with no configuration)', () => {
       const conversation = await http().get(`/v1/sandbox/${channel.body.id}/conversations/%2B393335120987`).set(auth).expect(200);
       expect(JSON.stringify(conversation.body)).toContain('Allerta arancione domani');
 
-      // What happened is visible to Prometheus: dispatches per channel, delivery statuses, webhook events.
+      // What happened is visible to Prometheus (dispatches, delivery statuses, webhook events), naming no comune.
       const metrics = (await http().get('/metrics').expect(200)).text;
-      expect(metrics).toMatch(new RegExp(`filodiretto_dispatch_total\\{channel_id="${channel.body.id}"\\} 2`));
+      expect(metrics).toMatch(/filodiretto_dispatch_total\{provider="sandbox"\} 2/);
+      expect(metrics).not.toContain(channel.body.id);
       expect(metrics).toMatch(/filodiretto_deliveries_total\{status="sent",error_code=""\} [1-9]/);
       expect(metrics).toMatch(/filodiretto_webhook_events_total\{kind="message"\} [1-9]/);
     } finally {

@@ -44,6 +44,7 @@ const PERMISSIONS: [RegExp, Actor[] | typeof SIGNED][] = [
   // Writes: editors, tenant admins, API keys.
   [/^post \/v1\/(campaigns|subscribers|subscribers\/import|topics)$/, WRITERS],
   [/^(patch|delete) \/v1\/subscribers\/\{id\}$/, WRITERS],
+  [/^(patch|delete) \/v1\/campaigns\/\{id\}$/, WRITERS],
   [/^post \/v1\/subscribers\/\{id\}\/unsubscribe$/, WRITERS],
   [/^post \/v1\/sandbox\/\{channelId\}\/inbound$/, WRITERS],
   // Reads: every member of the comune.

@@ -38,12 +38,7 @@ export class CampaignsService {
 
   async create(tenantId: TenantId, input: NewCampaign, createdBy: string | null): Promise<Campaign> {
     await this.channels.getById(tenantId, input.channelId);
-    const topics = [...new Set(input.topics ?? [])];
-    if (topics.length > 0) {
-      const known = new Set((await this.topics.findByKeys(tenantId, topics)).map((topic) => topic.key));
-      const unknown = topics.filter((key) => !known.has(key));
-      if (unknown.length > 0) throw new BadRequestError(`topics contains unknown topic keys: ${unknown.join(', ')}`);
-    }
+    const topics = await this.knownTopics(tenantId, input.topics ?? []);
     return this.campaigns.insert(tenantId, {
       channelId: input.channelId,
       title: input.title,
@@ -54,6 +49,42 @@ export class CampaignsService {
       scheduledAt: input.scheduledAt ?? null,
       createdBy,
     });
+  }
+
+  /** Changes a draft; once sent or scheduled a campaign is what it was (409). */
+  async update(tenantId: TenantId, id: string, patch: Partial<NewCampaign>): Promise<Campaign> {
+    // Checked before the transaction: inside it every query goes through its own connection.
+    if (patch.channelId !== undefined) await this.channels.getById(tenantId, patch.channelId);
+    const topics = patch.topics === undefined ? undefined : await this.knownTopics(tenantId, patch.topics);
+    return this.dataSource.transaction(async (manager) => {
+      const campaign = await this.campaigns.lockById(tenantId, id, manager);
+      if (campaign.status !== 'draft') throw new ConflictError(`Only a draft can be changed; this campaign is ${campaign.status}`, 'campaign_not_draft');
+      if (patch.channelId !== undefined) campaign.channelId = patch.channelId;
+      if (topics !== undefined) campaign.topics = topics;
+      if (patch.title !== undefined) campaign.title = patch.title;
+      if (patch.message !== undefined) campaign.message = patch.message;
+      if (patch.priority !== undefined) campaign.priority = patch.priority;
+      if (patch.scheduledAt !== undefined) campaign.scheduledAt = patch.scheduledAt;
+      return this.campaigns.save(tenantId, campaign, manager);
+    });
+  }
+
+  /** Deletes a draft (a campaign that went out stays, with its deliveries: 409). */
+  async removeDraft(tenantId: TenantId, id: string): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      const campaign = await this.campaigns.lockById(tenantId, id, manager);
+      if (campaign.status !== 'draft') throw new ConflictError(`Only a draft can be deleted; this campaign is ${campaign.status}`, 'campaign_not_draft');
+      await this.campaigns.deleteById(tenantId, id, manager);
+    });
+  }
+
+  private async knownTopics(tenantId: TenantId, keys: string[]): Promise<string[]> {
+    const topics = [...new Set(keys)];
+    if (topics.length === 0) return topics;
+    const known = new Set((await this.topics.findByKeys(tenantId, topics)).map((topic) => topic.key));
+    const unknown = topics.filter((key) => !known.has(key));
+    if (unknown.length > 0) throw new BadRequestError(`topics contains unknown topic keys: ${unknown.join(', ')}`);
+    return topics;
   }
 
   list(tenantId: TenantId, page: PageQueryDto, status?: CampaignStatus): Promise<Page<Campaign>> {

@@ -35,10 +35,12 @@ const webhookEventsTotal = counter({
   labelNames: ['kind'] as const,
 });
 
+// /metrics is public: no label names a comune or its channel (per-channel rates are in the
+// operator's GET /v1/admin/health).
 const dispatchTotal = counter({
   name: 'filodiretto_dispatch_total',
-  help: 'Messages handed to the provider, by channel (rate() gives dispatch rate per channel)',
-  labelNames: ['channel_id'] as const,
+  help: 'Messages handed to the provider, by provider (whatsapp_cloud, sandbox)',
+  labelNames: ['provider'] as const,
 });
 
 /** A delivery reached a status (sent, delivered, read, failed, skipped); `count` for a batch. */
@@ -51,7 +53,7 @@ export function recordWebhookEvent(kind: 'message' | 'status' | 'other', count =
   if (count > 0) webhookEventsTotal.inc({ kind }, count);
 }
 
-/** A message was handed to the provider for a channel. */
-export function recordDispatch(channelId: string, count = 1): void {
-  if (count > 0) dispatchTotal.inc({ channel_id: channelId }, count);
+/** A message was handed to the provider. */
+export function recordDispatch(provider: string, count = 1): void {
+  if (count > 0) dispatchTotal.inc({ provider }, count);
 }

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -95,6 +95,9 @@ export class CreateCampaignDto {
   @IsOptional() @IsISO8601({ strict: true })
   scheduledAt?: string;
 }
+
+/** Changes to a draft: any field of the creation, each optional. */
+export class UpdateCampaignDto extends PartialType(CreateCampaignDto) {}
 
 /** The typed message, refusing fields that belong to another type. */
 export function toCampaignMessage(dto: CampaignMessageDto): CampaignMessage {

@@ -1,5 +1,5 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiConflictResponse, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiConflictResponse, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AuditAction, AuditLogService } from '@app/audit';
 import { CampaignsService } from '@app/campaigns';
 import { CurrentPrincipal, CurrentTenant, Principal, Role, Roles, TenantId } from '@app/core';
@@ -11,6 +11,7 @@ import {
   CampaignListDto,
   CampaignListQueryDto,
   CreateCampaignDto,
+  UpdateCampaignDto,
   DeliveryListDto,
   DeliveryQueryDto,
   PollResultsDto,
@@ -63,6 +64,33 @@ export class CampaignsController {
   @ApiNotFound('Campaign')
   async get(@CurrentTenant() tenantId: TenantId, @Param('id', IdParam('Campaign')) id: string): Promise<CampaignDto> {
     return toCampaignResponse(await this.campaigns.get(tenantId, id));
+  }
+
+  @Patch(':id')
+  @ApiOperation({ summary: 'Change a draft (editors and tenant admins); a campaign already sent or scheduled answers 409' })
+  @ApiOkResponse({ type: CampaignDto })
+  @ApiConflictResponse({ description: 'The campaign is no longer a draft', type: ErrorResponseDto })
+  @ApiNotFound('Campaign')
+  async update(@CurrentTenant() tenantId: TenantId, @Param('id', IdParam('Campaign')) id: string, @Body() body: UpdateCampaignDto): Promise<CampaignDto> {
+    const campaign = await this.campaigns.update(tenantId, id, {
+      channelId: body.channelId,
+      title: body.title,
+      message: body.message ? toCampaignMessage(body.message) : undefined,
+      topics: body.topics,
+      priority: body.priority,
+      scheduledAt: body.scheduledAt === undefined ? undefined : body.scheduledAt ? new Date(body.scheduledAt) : null,
+    });
+    return toCampaignResponse(campaign);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a draft (editors and tenant admins); a campaign that went out answers 409' })
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiConflictResponse({ description: 'The campaign is no longer a draft', type: ErrorResponseDto })
+  @ApiNotFound('Campaign')
+  async remove(@CurrentTenant() tenantId: TenantId, @Param('id', IdParam('Campaign')) id: string): Promise<void> {
+    await this.campaigns.removeDraft(tenantId, id);
   }
 
   @Post(':id/send')

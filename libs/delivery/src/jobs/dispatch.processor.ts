@@ -226,7 +226,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
           this.messenger.send(channel, item.request).then(
             (result) => {
               dispatched.inc({ outcome: 'sent' });
-              recordDispatch(channel.id);
+              recordDispatch(channel.provider);
               changes.push({ id: item.row.id, from: 'sending', to: 'sent', at: this.clock.now(), providerMessageId: result.wamid });
             },
             (error: unknown) => {
