@@ -20,6 +20,7 @@ export enum AuditAction {
   ChannelCredentialsChanged = 'channel.credentials-changed',
   ChannelDeleted = 'channel.deleted',
   ChannelPaused = 'channel.paused',
+  ChannelQualityChanged = 'channel.quality-changed',
   SubscriberErased = 'subscriber.erased',
   SubscribersImported = 'subscribers.imported',
   CampaignSent = 'campaign.sent',

@@ -26,6 +26,16 @@ export class ChannelsRepository extends TenantScopedRepository<Channel> {
     return this.repository.createQueryBuilder('c').where('c.phone_number_id IN (:...ids)', { ids: phoneNumberIds }).getMany();
   }
 
+  async updateHealth(id: string, qualityRating: string | null, messagingLimitTier: string | null): Promise<void> {
+    await this.repository.update({ id }, { qualityRating, messagingLimitTier });
+  }
+
+  /** Channels of the WhatsApp Business Accounts (for WABA-level webhook fields), any tenant. */
+  async findByWabaIds(wabaIds: string[]): Promise<Channel[]> {
+    if (wabaIds.length === 0) return [];
+    return this.repository.createQueryBuilder('c').where('c.waba_id IN (:...ids)', { ids: wabaIds }).getMany();
+  }
+
   async existsWithPhoneNumberId(phoneNumberId: string): Promise<boolean> {
     return this.repository.exists({ where: { phoneNumberId } });
   }

@@ -1,8 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { randomBytes } from 'crypto';
 import { AuditAction, AuditLogService } from '@app/audit';
 import { ConflictError, Principal, TenantId } from '@app/core';
 import { Page, PageQueryDto } from '@app/database';
+import type { PhoneQualityEvent } from '@app/whatsapp';
 import { Channel, ChannelProvider, ChannelSettings, FallbackTemplate } from './channel.entity';
 import { ChannelSecrets } from './channel-secrets';
 import { ChannelsRepository } from './channels.repository';
@@ -41,11 +42,39 @@ const sandboxId = () => `sandbox-${randomBytes(8).toString('hex')}`;
 
 @Injectable()
 export class ChannelsService {
+  private readonly logger = new Logger(ChannelsService.name);
+
   constructor(
     private readonly channels: ChannelsRepository,
     private readonly secrets: ChannelSecrets,
     private readonly audit: AuditLogService,
   ) {}
+
+  /**
+   * Meta reported a number's quality flag or messaging-limit tier (`phone_number_quality_update`,
+   * routed by WABA and display number among the channels that verified the webhook): kept on the
+   * channel for the operator's health view and the delivery pipeline's daily limit.
+   */
+  async applyQualityUpdate(candidates: Channel[], wabaId: string | null, update: PhoneQualityEvent): Promise<Channel | null> {
+    const channel = candidates.find(
+      (c) => (wabaId === null || c.wabaId === wabaId) && c.displayPhoneNumber.replace(/\D/g, '') === update.displayPhoneNumber,
+    );
+    if (!channel) return null;
+    const qualityRating = update.event === 'FLAGGED' ? 'RED' : update.event === 'UNFLAGGED' ? 'GREEN' : channel.qualityRating;
+    const messagingLimitTier = update.messagingLimitTier ?? channel.messagingLimitTier;
+    await this.channels.updateHealth(channel.id, qualityRating, messagingLimitTier);
+    if (update.event === 'FLAGGED' || update.event === 'DOWNGRADE') {
+      this.logger.warn(`channel ${channel.id} (tenant ${channel.tenantId}): Meta reports ${update.event}, tier ${messagingLimitTier ?? 'unknown'}`);
+    }
+    await this.audit.record({
+      tenantId: channel.tenantId,
+      actor: { kind: 'system' },
+      action: AuditAction.ChannelQualityChanged,
+      target: { type: 'channel', id: channel.id },
+      details: { event: update.event, qualityRating, messagingLimitTier },
+    });
+    return { ...channel, qualityRating, messagingLimitTier } as Channel;
+  }
 
   async create(tenantId: TenantId, input: NewChannel, actor?: Principal): Promise<Channel> {
     const sandbox = input.provider === ChannelProvider.Sandbox;

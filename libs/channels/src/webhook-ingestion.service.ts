@@ -73,8 +73,12 @@ export class WebhookIngestionService {
     } catch {
       throw new UnauthorizedError('Invalid webhook signature');
     }
-    const ids = collectPhoneNumberIds(payload);
-    const candidates = await this.channels.findByPhoneNumberIds(ids);
+    const routing = collectRoutingKeys(payload);
+    const byId = new Map<string, Channel>();
+    for (const channel of [...(await this.channels.findByPhoneNumberIds(routing.phoneNumberIds)), ...(await this.channels.findByWabaIds(routing.wabaIds))]) {
+      byId.set(channel.id, channel);
+    }
+    const candidates = [...byId.values()];
     const verified = candidates.filter((channel) => isValidSignature(rawBody, signature, this.secrets.open(channel).appSecret));
     if (verified.length === 0) throw new UnauthorizedError('Invalid webhook signature');
     await this.store(rawBody, verified);
@@ -118,17 +122,21 @@ function parseBody(rawBody: Buffer): unknown {
   }
 }
 
-function collectPhoneNumberIds(payload: unknown): string[] {
-  const ids = new Set<string>();
+/** Who a payload concerns: numbers by phone_number_id, and WABAs for changes without one (account-level fields). */
+function collectRoutingKeys(payload: unknown): { phoneNumberIds: string[]; wabaIds: string[] } {
+  const phoneNumberIds = new Set<string>();
+  const wabaIds = new Set<string>();
+  const valid = (id: unknown): id is string => typeof id === 'string' && id.length > 0 && id.length <= 64;
   const entries = (payload as { entry?: unknown })?.entry;
-  if (!Array.isArray(entries)) return [];
+  if (!Array.isArray(entries)) return { phoneNumberIds: [], wabaIds: [] };
   for (const entry of entries) {
     const changes = (entry as { changes?: unknown })?.changes;
     if (!Array.isArray(changes)) continue;
     for (const change of changes) {
       const id = (change as { value?: { metadata?: { phone_number_id?: unknown } } })?.value?.metadata?.phone_number_id;
-      if (typeof id === 'string' && id.length > 0 && id.length <= 64) ids.add(id);
+      if (valid(id)) phoneNumberIds.add(id);
+      else if (valid((entry as { id?: unknown }).id)) wabaIds.add((entry as { id: string }).id);
     }
   }
-  return [...ids];
+  return { phoneNumberIds: [...phoneNumberIds], wabaIds: [...wabaIds] };
 }

@@ -65,6 +65,16 @@ export interface UserPreferenceEvent {
   occurredAt: string;
 }
 
+/** `phone_number_quality_update`: a number's quality flag or messaging-limit tier changed (WABA-level). */
+export interface PhoneQualityEvent {
+  /** digits, as Meta sends `display_phone_number` */
+  displayPhoneNumber: string;
+  /** FLAGGED, UNFLAGGED, UPGRADE, DOWNGRADE, THROUGHPUT_UPGRADE, ... */
+  event: string;
+  /** `max_daily_conversations_per_business` (or the older `current_limit`), e.g. TIER_10K */
+  messagingLimitTier: string | null;
+}
+
 /** One `changes[]` item, routed by `metadata.phone_number_id`. */
 export interface WebhookChange {
   /** entry.id: the WABA */
@@ -77,4 +87,6 @@ export interface WebhookChange {
   userPreferences: UserPreferenceEvent[];
   /** `value.errors[]` codes of system-level problems */
   errors: { code: number | null; title: string | null }[];
+  /** set on `phone_number_quality_update` changes (routed by WABA and display number) */
+  quality: PhoneQualityEvent | null;
 }

@@ -1,4 +1,4 @@
-import type { DeliveryStatusName, InboundKind, InboundMessageEvent, StatusEvent, UserPreferenceEvent, WebhookChange } from './webhook-events';
+import type { DeliveryStatusName, InboundKind, InboundMessageEvent, PhoneQualityEvent, StatusEvent, UserPreferenceEvent, WebhookChange } from './webhook-events';
 
 type Json = Record<string, unknown>;
 
@@ -29,9 +29,10 @@ export function parseWebhookPayload(payload: unknown, now: Date = new Date()): W
       const value = change.value;
       const metadata = isObject(value.metadata) ? value.metadata : {};
       const contacts = asArray(value.contacts).filter(isObject);
+      const field = str(change.field) ?? 'unknown';
       changes.push({
         wabaId,
-        field: str(change.field) ?? 'unknown',
+        field,
         phoneNumberId: str(metadata.phone_number_id),
         messages: asArray(value.messages)
           .filter(isObject)
@@ -48,6 +49,7 @@ export function parseWebhookPayload(payload: unknown, now: Date = new Date()): W
         errors: asArray(value.errors)
           .filter(isObject)
           .map((error) => ({ code: typeof error.code === 'number' ? error.code : null, title: str(error.title) })),
+        quality: field === 'phone_number_quality_update' ? parseQuality(value) : null,
       });
     }
   }
@@ -69,6 +71,13 @@ function parseStatus(status: Json, now: Date): StatusEvent | null {
     errorCode: error && typeof error.code === 'number' ? error.code : null,
     errorTitle: error ? str(error.title) : null,
   };
+}
+
+function parseQuality(value: Json): PhoneQualityEvent | null {
+  const displayPhoneNumber = str(value.display_phone_number)?.replace(/\D/g, '');
+  const event = str(value.event);
+  if (!displayPhoneNumber || !event) return null;
+  return { displayPhoneNumber, event, messagingLimitTier: str(value.max_daily_conversations_per_business) ?? str(value.current_limit) };
 }
 
 function parsePreference(pref: Json, now: Date): UserPreferenceEvent | null {

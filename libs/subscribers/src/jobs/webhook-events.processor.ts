@@ -3,7 +3,7 @@ import { ModuleRef } from '@nestjs/core';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, Repository } from 'typeorm';
 import { AppConfig, Clock, recordWebhookEvent } from '@app/core';
-import { Channel, PROCESS_WEBHOOK_EVENT, PURGE_WEBHOOK_EVENTS, WebhookEvent, WebhookEventJob, WebhookIngestionService } from '@app/channels';
+import { Channel, ChannelsService, PROCESS_WEBHOOK_EVENT, PURGE_WEBHOOK_EVENTS, WebhookEvent, WebhookEventJob, WebhookIngestionService } from '@app/channels';
 import { QueueJob, QueueName, QueueProducer, QueueTransport } from '@app/queue';
 import { DeliveryStatusesJob, parseWebhookPayload } from '@app/whatsapp';
 import { DeliveryStatusesProcessor } from '@app/delivery';
@@ -30,6 +30,7 @@ export class WebhookEventsProcessor implements OnApplicationBootstrap, OnApplica
     private readonly producer: QueueProducer,
     private readonly inbound: InboundService,
     private readonly ingestion: WebhookIngestionService,
+    private readonly channelsService: ChannelsService,
     @InjectRepository(WebhookEvent) private readonly events: Repository<WebhookEvent>,
     @InjectRepository(Channel) private readonly channels: Repository<Channel>,
     private readonly config: AppConfig,
@@ -75,6 +76,11 @@ export class WebhookEventsProcessor implements OnApplicationBootstrap, OnApplica
         const channel = change.phoneNumberId ? byPhoneNumberId.get(change.phoneNumberId) : undefined;
         recordWebhookEvent('message', change.messages.length);
         recordWebhookEvent('status', change.statuses.length);
+        if (change.quality) {
+          recordWebhookEvent('other');
+          await this.channelsService.applyQualityUpdate(channels, change.wabaId, change.quality);
+          continue;
+        }
         if (!channel) {
           if (change.phoneNumberId) this.logger.warn(`webhook event ${event.id}: change for phone_number_id ${change.phoneNumberId} not routed (not a verified channel)`);
           continue;
