@@ -126,12 +126,13 @@ describe('Operator health: queues, throughput, provider errors, channels, stuck 
     const { recordDeliveryStatus, recordDispatch, recordWebhookEvent } = await import('@app/core');
     recordDeliveryStatus('failed', 131026, 2);
     recordWebhookEvent('status');
-    recordDispatch(channelId, 3);
+    recordDispatch('whatsapp_cloud', 3);
     const response = await testApp.http().get('/metrics').expect(200);
     expect(response.text).toMatch(/filodiretto_queue_jobs\{queue="message-dispatch",state="waiting"\} \d+/);
     expect(response.text).toMatch(/filodiretto_deliveries_total\{status="failed",error_code="131026"\} \d+/);
     expect(response.text).toMatch(/filodiretto_webhook_events_total\{kind="status"\} \d+/);
-    expect(response.text).toContain(`filodiretto_dispatch_total{channel_id="${channelId}"} 3`);
+    expect(response.text).toContain('filodiretto_dispatch_total{provider="whatsapp_cloud"} 3');
+    expect(response.text).not.toContain(channelId);
     await testApp.http().get('/health').expect(200);
   });
 });
