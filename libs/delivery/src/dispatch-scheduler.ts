@@ -16,6 +16,19 @@ export interface DispatchBatchJob {
   emergency: boolean;
   /** position of the bucket within its campaign, for fair interleaving between campaigns */
   order: number;
+  /**
+   * Inclusive id range of the batch, when set (launch): about DISPATCH_BUCKET of the campaign's
+   * own deliveries. Without it the batch is the id bucket `bucket` (reconciler). Campaigns launched
+   * at the same time interleave their ids, so fixed id buckets would hold only a few of each.
+   */
+  fromId?: number;
+  toId?: number;
+}
+
+/** The inclusive id range a batch covers. */
+export function batchRange(batch: DispatchBatchJob): { from: number; to: number } {
+  if (batch.fromId !== undefined && batch.toId !== undefined) return { from: batch.fromId, to: batch.toId };
+  return { from: batch.bucket * DISPATCH_BUCKET, to: batch.bucket * DISPATCH_BUCKET + DISPATCH_BUCKET - 1 };
 }
 
 /**
@@ -41,15 +54,20 @@ export class DispatchScheduler {
     private readonly dataSource: DataSource,
   ) {}
 
-  /** One job per bucket holding queued deliveries of the campaign; returns the number of jobs. */
+  /**
+   * One job per DISPATCH_BUCKET consecutive queued deliveries of the campaign (an id range, however
+   * other campaigns' ids interleave with it); returns the number of jobs.
+   */
   async enqueueCampaign(tenantId: TenantId, campaignId: string, channelId: string, emergency: boolean, idSuffix = '', manager?: EntityManager): Promise<number> {
     const rows = (await (manager ?? this.dataSource.manager).query(
-      `SELECT DISTINCT id / ${DISPATCH_BUCKET} AS bucket FROM deliveries
-        WHERE tenant_id = $1 AND campaign_id = $2 AND status = 'queued' ORDER BY 1`,
+      `SELECT b AS bucket, min(id)::text AS "fromId", max(id)::text AS "toId" FROM (
+         SELECT id, (row_number() OVER (ORDER BY id) - 1) / ${DISPATCH_BUCKET} AS b FROM deliveries
+          WHERE tenant_id = $1 AND campaign_id = $2 AND status = 'queued'
+       ) ranked GROUP BY b ORDER BY b`,
       [tenantId, campaignId],
-    )) as { bucket: string }[];
+    )) as { bucket: string; fromId: string; toId: string }[];
     await this.enqueueBatches(
-      rows.map((row, order) => ({ tenantId, campaignId, channelId, bucket: Number(row.bucket), emergency, order })),
+      rows.map((row, order) => ({ tenantId, campaignId, channelId, bucket: Number(row.bucket), emergency, order, fromId: Number(row.fromId), toId: Number(row.toId) })),
       idSuffix,
     );
     return rows.length;
@@ -73,7 +91,7 @@ export class DispatchScheduler {
       name: DISPATCH_JOB,
       data: batch,
       options: {
-        jobId: `dispatch:${batch.campaignId}:${batch.bucket}${idSuffix}`,
+        jobId: `dispatch:${batch.campaignId}:${batch.fromId !== undefined ? `r${batch.fromId}` : batch.bucket}${idSuffix}`,
         priority: dispatchPriority(batch.emergency, batch.order),
         attempts: 10,
         backoffMs: 1000,

@@ -7,7 +7,7 @@ import { QueueName, QueueTransport } from '@app/queue';
 import { ErrorDisposition, GraphApiError, retryDelayMs, SendRequest } from '@app/whatsapp';
 import type { CampaignMessage } from '../campaign-message';
 import { DeliveryChange, DeliveryLedger } from '../delivery-ledger';
-import { DISPATCH_BUCKET, DispatchBatchJob, DispatchScheduler } from '../dispatch-scheduler';
+import { batchRange, DispatchBatchJob, DispatchScheduler } from '../dispatch-scheduler';
 import { messagingLimit, planDelivery } from '../outbound-plan';
 import { ReachLimiter, SendThrottle } from '../send-throttle';
 import { quietHoursEnd } from '../tenant-time';
@@ -79,7 +79,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
         return;
       }
     }
-    const range = { from: batch.bucket * DISPATCH_BUCKET, to: batch.bucket * DISPATCH_BUCKET + DISPATCH_BUCKET - 1 };
+    const range = batchRange(batch);
     const chunkSize = DispatchProcessor.chunkSize(channel.messagesPerSecond);
     await this.skipInactive(tenantId, batch.campaignId, range);
     // A chunk's outcomes are recorded while the next chunk is sent, and the next chunk is claimed
