@@ -81,15 +81,16 @@ export class DispatchProcessor implements OnApplicationBootstrap {
     }
     const range = batchRange(batch);
     const chunkSize = DispatchProcessor.chunkSize(channel.messagesPerSecond);
-    await this.skipInactive(tenantId, batch.campaignId, range);
     // A chunk's outcomes are recorded while the next chunk is sent, and the next chunk is claimed
     // while this one is sent: one claim and one record statement per chunk, off the sending path.
+    // (Claims never pick an inactive subscriber; those are marked skipped once, at the end.)
     const recording: Promise<void>[] = [];
     let stopped = false;
     try {
       let claimed = await this.claim(tenantId, batch.campaignId, range, chunkSize);
       while (claimed.length > 0) {
-        const next = this.claim(tenantId, batch.campaignId, range, chunkSize);
+        // A short claim found the range's last claimable deliveries: no further claim to prefetch.
+        const next = claimed.length < chunkSize ? Promise.resolve([] as ClaimedDelivery[]) : this.claim(tenantId, batch.campaignId, range, chunkSize);
         // A failed prefetch surfaces when awaited below; never as an unhandled rejection meanwhile.
         next.catch(() => undefined);
         const outcome = await this.sendChunk(tenantId, batch, context, channel, claimed);
