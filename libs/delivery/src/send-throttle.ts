@@ -19,6 +19,8 @@ interface Pacer {
   reserving: boolean;
   timer: NodeJS.Timeout | null;
   messagesPerSecond: number;
+  /** local hand-out times (ms) of the last slots handed out, oldest first: at most one second's worth */
+  handedOut: number[];
 }
 
 /**
@@ -37,8 +39,13 @@ interface Pacer {
 export class SendThrottle implements OnModuleDestroy {
   /** Fraction of the configured rate actually used: keeps a margin below Meta's cap for bursts and clock jitter. */
   static readonly HEADROOM = 0.96;
-  /** Slots older than this when handed out are given up. */
-  static readonly MAX_LATENESS_MS = 20;
+  /**
+   * Slots older than this when handed out are given up. Across processes, hand-outs in any second
+   * stay within (1000 + MAX_LATENESS_MS) x HEADROOM = 998 per 1,000/s; within one process the
+   * trailing-second window below keeps them to rate x HEADROOM, so slots a short stall made late
+   * are still used without bunching above that.
+   */
+  static readonly MAX_LATENESS_MS = 40;
   /** Slots reserved per Redis call: this many milliseconds of the number's rate. */
   static readonly BLOCK_MS = 20;
   /** Shortest pause between two hand-outs while slots are coming (bounds timer wake-ups). */
@@ -77,7 +84,7 @@ export class SendThrottle implements OnModuleDestroy {
   acquire(channelId: string, messagesPerSecond: number, count: number, urgent = false): Promise<void> {
     if (count <= 0) return Promise.resolve();
     let pacer = this.pacers.get(channelId);
-    if (!pacer) this.pacers.set(channelId, (pacer = { waiting: [], slots: [], reserving: false, timer: null, messagesPerSecond }));
+    if (!pacer) this.pacers.set(channelId, (pacer = { waiting: [], slots: [], reserving: false, timer: null, messagesPerSecond, handedOut: [] }));
     pacer.messagesPerSecond = messagesPerSecond;
     if (this.closed) return Promise.reject(new Error('send throttle closed'));
     const promise = new Promise<void>((resolve, reject) => {
@@ -96,12 +103,22 @@ export class SendThrottle implements OnModuleDestroy {
     if (this.closed) return;
     const now = performance.now();
     let stale = 0;
+    // This process never hands out more than rate x HEADROOM slots in any trailing second.
+    const perSecond = Math.max(1, Math.floor(pacer.messagesPerSecond * SendThrottle.HEADROOM));
+    while (pacer.handedOut.length > 0 && now - pacer.handedOut[0] >= 1000) pacer.handedOut.shift();
+    let windowFullUntil = 0;
     while (pacer.slots.length > 0 && pacer.slots[0] <= now && pacer.waiting.length > 0) {
-      const slot = pacer.slots.shift()!;
-      if (now - slot > SendThrottle.MAX_LATENESS_MS) {
+      if (now - pacer.slots[0] > SendThrottle.MAX_LATENESS_MS) {
+        pacer.slots.shift();
         stale++;
         continue;
       }
+      if (pacer.handedOut.length >= perSecond) {
+        windowFullUntil = pacer.handedOut[pacer.handedOut.length - perSecond] + 1000;
+        break;
+      }
+      pacer.slots.shift();
+      pacer.handedOut.push(now);
       const head = pacer.waiting[0];
       if (--head.need === 0) {
         pacer.waiting.shift();
@@ -138,7 +155,7 @@ export class SendThrottle implements OnModuleDestroy {
     if (pacer.waiting.length > 0 && pacer.slots.length > 0) {
       // Wake when the next slot is due, but no more often than every TICK_MS while more are coming:
       // slots are then handed out in small groups (never early, at most TICK_MS late).
-      const wait = pacer.slots[0] - performance.now();
+      const wait = Math.max(pacer.slots[0], windowFullUntil) - performance.now();
       const lastWait = pacer.slots[pacer.slots.length - 1] - performance.now();
       pacer.timer = setTimeout(() => {
         pacer.timer = null;
