@@ -17,6 +17,20 @@ export interface DeliveryChange {
   nextAttemptAt?: Date | null;
 }
 
+/** Errors of the connection, not of the statement: the same statement may succeed on a fresh one. */
+export function isConnectionError(error: unknown): boolean {
+  const candidates = [error, (error as { driverError?: unknown })?.driverError];
+  return candidates.some((e) => {
+    const code = String((e as { code?: unknown })?.code ?? '');
+    const message = String((e as { message?: unknown })?.message ?? '');
+    return (
+      code.startsWith('08') ||
+      ['57P01', '57P02', '57P03', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(code) ||
+      /Connection terminated|connection error|Client was closed|terminating connection/i.test(message)
+    );
+  });
+}
+
 const BUCKET_DELTA = (bucket: string, statuses: string) =>
   `count(*) FILTER (WHERE to_status IN (${statuses}))::int - count(*) FILTER (WHERE from_status IN (${statuses}))::int AS ${bucket}`;
 
@@ -29,6 +43,22 @@ const BUCKET_DELTA = (bucket: string, statuses: string) =>
 @Injectable()
 export class DeliveryLedger {
   constructor(private readonly dataSource: DataSource) {}
+
+  /**
+   * Applies the changes, retrying while the database connection fails (up to ~6 s). For outcomes
+   * that must not be lost, such as the wamids Meta just returned: losing them would send those
+   * messages again. Safe to repeat: a change already applied no longer matches its `from`.
+   */
+  async applyDurably(tenantId: TenantId, changes: DeliveryChange[]): Promise<Set<string>> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.apply(tenantId, changes);
+      } catch (error) {
+        if (!isConnectionError(error) || attempt >= 6) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+      }
+    }
+  }
 
   /** Applies the changes; returns the ids that moved (the others had already moved elsewhere). */
   async apply(tenantId: TenantId, changes: DeliveryChange[], manager?: EntityManager): Promise<Set<string>> {

@@ -263,7 +263,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
     // Claimed but not attempted because the channel was paused meanwhile: back to the queue.
     const recorded = new Set(changes.map((change) => change.id));
     for (const row of claimed) if (!recorded.has(row.id)) changes.push({ id: row.id, from: 'sending', to: 'queued', at: now });
-    const writing = this.ledger.apply(tenantId, changes);
+    const writing = this.ledger.applyDurably(tenantId, changes);
 
     if (paused) {
       await writing;
