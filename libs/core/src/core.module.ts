@@ -5,6 +5,8 @@ import type { IncomingMessage } from 'http';
 import { AppConfig } from './config/app-config';
 import { Clock } from './clock';
 
+const STARTUP_CONTEXTS = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestFactory']);
+
 /** Configuration, clock and structured logging for every process. */
 @Global()
 @Module({})
@@ -29,6 +31,14 @@ export class CoreModule {
               censor: '[redacted]',
             },
             autoLogging: { ignore: (req: IncomingMessage) => req.url === '/health' || req.url === '/metrics' },
+            hooks: {
+              // Nest's start-up inventory (one line per module and route) is noise in production logs.
+              logMethod(args, method, level) {
+                const context = (args[0] as { context?: unknown } | undefined)?.context;
+                if (level <= 30 && typeof context === 'string' && STARTUP_CONTEXTS.has(context)) return;
+                method.apply(this, args);
+              },
+            },
           },
         }),
       ],
