@@ -52,6 +52,17 @@ describe('Campaign drafts: change and delete before sending', () => {
     await session.as('get', `/v1/campaigns/${removable.id}`).expect(404);
   });
 
+  it('refuses to delete a channel while a campaign on it is scheduled, and deletes it once cancelled', async () => {
+    const other = (await session.as('post', '/v1/channels').send({ name: 'Secondo', provider: 'sandbox' }).expect(201)).body.id as string;
+    const later = new Date(Date.now() + 86_400_000).toISOString();
+    const campaign = (await session.as('post', '/v1/campaigns').send({ channelId: other, title: 'Domani', message: { type: 'text', text: 'Domani' }, scheduledAt: later }).expect(201)).body;
+    expect((await session.as('post', `/v1/campaigns/${campaign.id}/send`).expect(202)).body.status).toBe('scheduled');
+    const refused = await session.as('delete', `/v1/channels/${other}`).expect(409);
+    expect(refused.body.message).toMatch(/cancel/);
+    await session.as('post', `/v1/campaigns/${campaign.id}/cancel`).expect(200);
+    await session.as('delete', `/v1/channels/${other}`).expect(204);
+  });
+
   it("keeps another comune's drafts out of reach", async () => {
     const other = await TenantSession.create(testApp);
     const { id } = await draft();

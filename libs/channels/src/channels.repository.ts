@@ -26,6 +26,14 @@ export class ChannelsRepository extends TenantScopedRepository<Channel> {
     return this.repository.createQueryBuilder('c').where('c.phone_number_id IN (:...ids)', { ids: phoneNumberIds }).getMany();
   }
 
+  async hasCampaignsInFlight(tenantId: TenantId, id: string): Promise<boolean> {
+    const rows = (await this.repository.query(
+      `SELECT 1 FROM campaigns WHERE tenant_id = $1 AND channel_id = $2 AND status IN ('sending', 'scheduled') LIMIT 1`,
+      [tenantId, id],
+    )) as unknown[];
+    return rows.length > 0;
+  }
+
   async updateHealth(id: string, qualityRating: string | null, messagingLimitTier: string | null): Promise<void> {
     await this.repository.update({ id }, { qualityRating, messagingLimitTier });
   }

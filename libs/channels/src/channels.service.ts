@@ -139,7 +139,12 @@ export class ChannelsService {
     return saved;
   }
 
+  /** Deletes the channel with its subscribers and campaigns; refused while a campaign on it is sending or scheduled. */
   async delete(tenantId: TenantId, id: string, actor?: Principal): Promise<void> {
+    await this.channels.getById(tenantId, id);
+    if (await this.channels.hasCampaignsInFlight(tenantId, id)) {
+      throw new ConflictError('This channel has campaigns sending or scheduled: cancel them before deleting it', 'channel_in_use');
+    }
     await this.channels.deleteById(tenantId, id);
     this.secrets.invalidate(id);
     await this.audit.record({ tenantId, actor: actor ?? { kind: 'system' }, action: AuditAction.ChannelDeleted, target: { type: 'channel', id } });
