@@ -28,7 +28,7 @@ import { DataSource } from 'typeorm';
 import { Agent, request } from 'undici';
 import { buildDataSourceOptions } from '@app/database';
 import { QueueName } from '@app/queue';
-import { createTestApp, FakeGraphApi, signedWebhook, TenantSession, TestApp } from '@app/testing';
+import { createTestApp, FakeGraphApi, messagesWebhook, signedWebhook, TenantSession, TestApp } from '@app/testing';
 
 // The bench is a script: its knobs come from its own command line environment.
 const env = process.env;
@@ -338,24 +338,11 @@ async function main(): Promise<void> {
     for (const list of perNumber.values()) for (let i = 0; i < list.length; i += 10) slices.push(list.slice(i, i + 10));
     for (const slice of slices) {
       const comune = byPhoneNumber.get(slice[0].phoneNumberId)!;
-      const body = {
-        object: 'whatsapp_business_account',
-        entry: [
-          {
-            id: `w${comune.phoneNumberId}`,
-            changes: [
-              {
-                field: 'messages',
-                value: {
-                  messaging_product: 'whatsapp',
-                  metadata: { display_phone_number: '390000000000', phone_number_id: comune.phoneNumberId },
-                  statuses: slice.map((w) => ({ id: w.wamid, status: 'delivered', timestamp: String(Math.floor(Date.now() / 1000)), recipient_id: w.to.replace('+', '') })),
-                },
-              },
-            ],
-          },
-        ],
-      };
+      const body = messagesWebhook(
+        comune.phoneNumberId,
+        { statuses: slice.map((w) => ({ id: w.wamid, status: 'delivered', timestamp: String(Math.floor(Date.now() / 1000)), recipient_id: w.to.replace('+', '') })) },
+        { wabaId: `w${comune.phoneNumberId}`, displayPhoneNumber: '390000000000' },
+      );
       posts.push({ channelId: comune.channelId, ...signedWebhook(body, comune.appSecret) });
     }
     const statusEvents = posts.reduce((sum, post) => sum + JSON.parse(post.bytes.toString()).entry[0].changes[0].value.statuses.length, 0);

@@ -16,6 +16,7 @@ import { randomBytes } from 'crypto';
 import { Pool } from 'undici';
 import { signBody } from '@app/whatsapp';
 import { FakeGraphApi } from '../libs/testing/src/fake-graph-api';
+import { messagesWebhook } from '../libs/testing/src/fixtures';
 import { benchEnv as env, log, startBenchApp } from './bench-app';
 
 const SECONDS = Number(env.LOAD_SECONDS ?? 60);
@@ -94,24 +95,9 @@ async function main(): Promise<void> {
       const timestamp = String(Math.floor(Date.now() / 1000));
       for (const d of slice) lastStatus.set(d.wamid, status);
       return Buffer.from(
-        JSON.stringify({
-          object: 'whatsapp_business_account',
-          entry: [
-            {
-              id: 'waba',
-              changes: [
-                {
-                  field: 'messages',
-                  value: {
-                    messaging_product: 'whatsapp',
-                    metadata: { display_phone_number: '390587123450', phone_number_id: phoneNumberId },
-                    statuses: slice.map((d) => ({ id: d.wamid, status, timestamp, recipient_id: d.recipient.slice(1) })),
-                  },
-                },
-              ],
-            },
-          ],
-        }),
+        JSON.stringify(
+          messagesWebhook(phoneNumberId, { statuses: slice.map((d) => ({ id: d.wamid, status, timestamp, recipient_id: d.recipient.slice(1) })) }),
+        ),
       );
     };
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'crypto';
-import { createTestApp, FakeGraphApi, fixtureBytes, signedWebhook, TenantSession, TestApp, waitFor } from '@app/testing';
+import { createTestApp, FakeGraphApi, fixtureBytes, messagesWebhook, signedWebhook, TenantSession, TestApp, waitFor } from '@app/testing';
 import { campaignOf, createCampaign, createChannel, disableQuietHours } from './campaign-fixtures';
 
 /**
@@ -269,29 +269,14 @@ describe('Tenant isolation on every route of the OpenAPI document', () => {
   it('does not let B’s webhook URL, signed with B’s secret, act on A’s number', async () => {
     const before = await fingerprintOfA();
     const eventsBefore = Number((await testApp.dataSource.query(`SELECT count(*) FROM webhook_events WHERE channel_id = $1`, [b.channelId]))[0].count);
-    const payload = {
-      object: 'whatsapp_business_account',
-      entry: [
-        {
-          id: 'waba',
-          changes: [
-            {
-              field: 'messages',
-              value: {
-                messaging_product: 'whatsapp',
-                metadata: { display_phone_number: '390587123450', phone_number_id: a.phoneNumberId },
-                contacts: [{ profile: { name: 'Intruso' }, wa_id: '393470009999' }],
-                messages: [
-                  { from: '393470009999', id: `wamid.intruder.${randomBytes(6).toString('hex')}`, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: 'ATTIVA ISCRIZIONE' } },
-                  { from: a.webhookSubscriberPhone.slice(1), id: `wamid.intruder.${randomBytes(6).toString('hex')}`, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: 'DISATTIVA ISCRIZIONE' } },
-                ],
-                statuses: [{ id: a.wamid, status: 'failed', timestamp: String(Math.floor(Date.now() / 1000)), recipient_id: a.subscriberPhone.slice(1), errors: [{ code: 131026, title: 'Message undeliverable' }] }],
-              },
-            },
-          ],
-        },
+    const payload = messagesWebhook(a.phoneNumberId, {
+      contacts: [{ profile: { name: 'Intruso' }, wa_id: '393470009999' }],
+      messages: [
+        { from: '393470009999', id: `wamid.intruder.${randomBytes(6).toString('hex')}`, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: 'ATTIVA ISCRIZIONE' } },
+        { from: a.webhookSubscriberPhone.slice(1), id: `wamid.intruder.${randomBytes(6).toString('hex')}`, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: 'DISATTIVA ISCRIZIONE' } },
       ],
-    };
+      statuses: [{ id: a.wamid, status: 'failed', timestamp: String(Math.floor(Date.now() / 1000)), recipient_id: a.subscriberPhone.slice(1), errors: [{ code: 131026, title: 'Message undeliverable' }] }],
+    });
     const bytes = Buffer.from(JSON.stringify(payload));
     const signedByB = signedWebhook(bytes, b.appSecret);
     // B's own URL accepts B's signature (it is B's channel) but routes nothing to A's number.

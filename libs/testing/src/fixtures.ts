@@ -15,3 +15,28 @@ export function signedWebhook(body: Buffer | string | object, appSecret: string)
   const bytes = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
   return { bytes, signature: signBody(bytes, appSecret) };
 }
+
+/**
+ * A `messages` webhook body as Meta sends it (whatsapp-cloud-api.md §6.4), for one phone number:
+ * `value` carries `messages`, `statuses`, `contacts`...
+ */
+export function messagesWebhook(phoneNumberId: string, value: Record<string, unknown>, options: { wabaId?: string; displayPhoneNumber?: string } = {}) {
+  return {
+    object: 'whatsapp_business_account',
+    entry: [
+      {
+        id: options.wabaId ?? 'waba',
+        changes: [
+          {
+            field: 'messages',
+            value: {
+              messaging_product: 'whatsapp',
+              metadata: { display_phone_number: options.displayPhoneNumber ?? '390587123450', phone_number_id: phoneNumberId },
+              ...value,
+            },
+          },
+        ],
+      },
+    ],
+  };
+}
