@@ -39,3 +39,17 @@ describe('InProcessTransport', () => {
     expect((await transport.counts(QueueName.Maintenance)).waiting).toBe(1);
   });
 });
+
+describe('InProcessTransport job context', () => {
+  it('runs a job outside the async context of the code that enqueued it', async () => {
+    const { AsyncLocalStorage } = await import('async_hooks');
+    const storage = new AsyncLocalStorage<string>();
+    const transport = new InProcessTransport();
+    const seen: (string | undefined)[] = [];
+    transport.process<string>(QueueName.Campaigns, 1, async () => void seen.push(storage.getStore()));
+    await storage.run('tenant-a', () => transport.add(QueueName.Campaigns, { name: 'x', data: 'a' }));
+    await storage.run('tenant-b', () => transport.add(QueueName.Campaigns, { name: 'x', data: 'b' }));
+    await settle();
+    expect(seen).toEqual([undefined, undefined]);
+  });
+});

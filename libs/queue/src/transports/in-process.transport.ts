@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { AsyncResource } from 'async_hooks';
 import * as fastq from 'fastq';
 import type { queueAsPromised } from 'fastq';
 import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, JobHandler, JobSpec, PermanentJobError, QueueCounts, QueueJob } from '../job';
@@ -32,6 +33,12 @@ export class InProcessTransport extends QueueTransport {
   private readonly queues = new Map<QueueName, LocalQueue>();
   private sequence = 0;
   private closed = false;
+  /**
+   * Jobs run in the async context of the transport's creation (boot), never in the context of the
+   * request that enqueued them or of the job that ran before (as a worker process runs Bull jobs):
+   * a tenant request's database context must not follow its jobs.
+   */
+  private readonly jobScope = new AsyncResource('filodiretto-in-process-job');
 
   private queue(name: QueueName): LocalQueue {
     let queue = this.queues.get(name);
@@ -118,7 +125,7 @@ export class InProcessTransport extends QueueTransport {
     const queue = this.queue(name);
     const { job, spec } = envelope;
     try {
-      await queue.handler!(job);
+      await this.jobScope.runInAsyncScope(() => queue.handler!(job));
       queue.ids.delete(job.id);
     } catch (error) {
       const attempts = spec.options?.attempts ?? DEFAULT_ATTEMPTS;
