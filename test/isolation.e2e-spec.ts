@@ -99,8 +99,6 @@ function operationsOf(document: { paths: Record<string, Record<string, { tags?: 
   return operations;
 }
 
-const uniquePhoneNumberId = () => String(100_000_000_000_000 + (randomBytes(6).readUIntBE(0, 6) % 800_000_000_000_000));
-
 describe('Tenant isolation on every route of the OpenAPI document', () => {
   let testApp: TestApp;
   const fake = new FakeGraphApi();

@@ -3,7 +3,7 @@ import { ModuleRef } from '@nestjs/core';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, Repository } from 'typeorm';
 import { AppConfig, Clock, recordWebhookEvent } from '@app/core';
-import { Channel, ChannelsService, PROCESS_WEBHOOK_EVENT, PURGE_WEBHOOK_EVENTS, WebhookEvent, WebhookEventJob, WebhookIngestionService } from '@app/channels';
+import { Channel, ChannelsService, PURGE_WEBHOOK_EVENTS, WebhookEvent, WebhookEventJob, WebhookIngestionService } from '@app/channels';
 import { QueueJob, QueueName, QueueProducer, QueueTransport } from '@app/queue';
 import { DeliveryStatusesJob, parseWebhookPayload } from '@app/whatsapp';
 import { DeliveryStatusesProcessor } from '@app/delivery';

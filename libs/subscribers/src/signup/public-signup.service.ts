@@ -7,7 +7,7 @@ import { Tenant, TenantsService, TenantStatus } from '@app/tenants';
 import { ConsentLog } from '../consent-log';
 import { ConsentSource, SubscriberStatus } from '../subscriber.entity';
 import { SubscribersRepository } from '../subscribers.repository';
-import { requirePhone, SubscribersService } from '../subscribers.service';
+import { requirePhone } from '../subscribers.service';
 import { Topic } from '../topic.entity';
 import { TopicsRepository } from '../topics.repository';
 
@@ -38,7 +38,6 @@ export class PublicSignupService {
     private readonly channels: ChannelsRepository,
     private readonly topics: TopicsRepository,
     private readonly subscribers: SubscribersRepository,
-    private readonly subscribersService: SubscribersService,
     private readonly consent: ConsentLog,
     private readonly clock: Clock,
   ) {}
