@@ -7,6 +7,8 @@ export interface DatabaseConnection {
   /** Pool size; PGlite multiplexes connections, a real server takes more. */
   poolSize?: number;
   runMigrations?: boolean;
+  /** Hot-path statements as named prepared statements (default true; not on PGlite, one shared session). */
+  preparedStatements?: boolean;
 }
 
 /** The one place TypeORM is configured: migrations only, never `synchronize`. */

@@ -2,6 +2,7 @@ import { DynamicModule, Global, Module, OnModuleInit } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions, DatabaseConnection } from './data-source-options';
+import { DATABASE_CONNECTION, PreparedStatements } from './prepared-statements';
 import { installTenantContext } from './tenant-context';
 
 @Global()
@@ -13,6 +14,8 @@ export class DatabaseModule implements OnModuleInit {
     return {
       module: DatabaseModule,
       imports: [TypeOrmModule.forRoot({ ...buildDataSourceOptions(connection), autoLoadEntities: true })],
+      providers: [{ provide: DATABASE_CONNECTION, useValue: connection }, PreparedStatements],
+      exports: [DATABASE_CONNECTION, PreparedStatements],
     };
   }
 

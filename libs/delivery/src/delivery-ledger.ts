@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import { recordDeliveryStatus, type TenantId } from '@app/core';
+import { PreparedStatements } from '@app/database';
 import type { DeliveryStatus } from './delivery-status';
 
 /** One compare-and-set move of a delivery: applied only if the delivery is still in `from`. */
@@ -42,7 +43,7 @@ const BUCKET_DELTA = (bucket: string, statuses: string) =>
  */
 @Injectable()
 export class DeliveryLedger {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly statements: PreparedStatements) {}
 
   /**
    * Applies the changes, retrying while the database connection fails (up to ~6 s). For outcomes
@@ -63,9 +64,31 @@ export class DeliveryLedger {
   /** Applies the changes; returns the ids that moved (the others had already moved elsewhere). */
   async apply(tenantId: TenantId, changes: DeliveryChange[], manager?: EntityManager): Promise<Set<string>> {
     if (changes.length === 0) return new Set();
-    const runner = manager ?? this.dataSource.manager;
-    const rows = (await runner.query(
-      `WITH v AS (
+    const values = [
+      tenantId,
+      changes.map((c) => c.id),
+      changes.map((c) => c.from),
+      changes.map((c) => c.to),
+      changes.map((c) => c.at.toISOString()),
+      changes.map((c) => c.providerMessageId ?? null),
+      changes.map((c) => c.errorCode ?? null),
+      changes.map((c) => c.errorDetail ?? null),
+      changes.map((c) => c.reason ?? null),
+      changes.map((c) => c.nextAttemptAt?.toISOString() ?? null),
+    ];
+    // Inside a caller's transaction on its connection; otherwise prepared, on the pool.
+    const rows = manager ? ((await manager.query(APPLY_CHANGES, values)) as { id: string }[]) : await this.statements.query<{ id: string }>('delivery-ledger-apply', APPLY_CHANGES, values);
+    const moved = new Set(rows.map((row) => row.id));
+    for (const change of changes) if (moved.has(change.id)) recordDeliveryStatus(change.to, change.errorCode);
+    return moved;
+  }
+}
+
+/**
+ * One statement: compare-and-set moves, counter deltas of the moves that happened, completion.
+ * $1 tenant; $2.. parallel arrays of the changes.
+ */
+const APPLY_CHANGES = `WITH v AS (
          SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::int[], $8::text[], $9::text[], $10::timestamptz[])
            AS v(id, from_status, to_status, at, wamid, error_code, error_detail, reason, next_attempt_at)
        ), moved AS (
@@ -108,22 +131,4 @@ export class DeliveryLedger {
          WHERE c.id = delta.campaign_id AND c.tenant_id = $1
          RETURNING c.id
        )
-       SELECT moved.id::text AS id FROM moved`,
-      [
-        tenantId,
-        changes.map((c) => c.id),
-        changes.map((c) => c.from),
-        changes.map((c) => c.to),
-        changes.map((c) => c.at.toISOString()),
-        changes.map((c) => c.providerMessageId ?? null),
-        changes.map((c) => c.errorCode ?? null),
-        changes.map((c) => c.errorDetail ?? null),
-        changes.map((c) => c.reason ?? null),
-        changes.map((c) => c.nextAttemptAt?.toISOString() ?? null),
-      ],
-    )) as { id: string }[];
-    const moved = new Set(rows.map((row) => row.id));
-    for (const change of changes) if (moved.has(change.id)) recordDeliveryStatus(change.to, change.errorCode);
-    return moved;
-  }
-}
+       SELECT moved.id::text AS id FROM moved`;

@@ -31,6 +31,7 @@ export async function bootRuntime(options: RuntimeOptions = {}): Promise<Runtime
       url: databaseUrl,
       runMigrations: options.runMigrations ?? config.runMigrations,
       poolSize: options.poolSize ?? (embeddedDatabase ? 8 : 20),
+      preparedStatements: !embeddedDatabase,
     }),
     QueueModule.forRoot(config),
     AuditModule,

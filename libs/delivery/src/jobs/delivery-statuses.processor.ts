@@ -1,6 +1,7 @@
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { asTenantId, counter, TenantId } from '@app/core';
+import { PreparedStatements } from '@app/database';
 import { QueueName, QueueTransport } from '@app/queue';
 import type { DeliveryStatusesJob, StatusEvent } from '@app/whatsapp';
 import { canMoveTo, DeliveryStatus, strongerEvent } from '../delivery-status';
@@ -38,6 +39,7 @@ export class DeliveryStatusesProcessor implements OnApplicationBootstrap {
   constructor(
     private readonly transport: QueueTransport,
     private readonly dataSource: DataSource,
+    private readonly statements: PreparedStatements,
     private readonly ledger: DeliveryLedger,
   ) {}
 
@@ -111,10 +113,11 @@ export class DeliveryStatusesProcessor implements OnApplicationBootstrap {
   }
 
   private async plan(tenantId: TenantId, events: StatusEvent[]): Promise<DeliveryChange[]> {
-    const rows = (await this.dataSource.query(
+    const rows = await this.statements.query<{ id: string; status: DeliveryStatus; wamid: string | null }>(
+      'delivery-statuses-find',
       `SELECT id::text AS id, status, provider_message_id AS wamid FROM deliveries WHERE tenant_id = $1 AND provider_message_id = ANY($2::text[])`,
       [tenantId, events.map((event) => event.wamid)],
-    )) as { id: string; status: DeliveryStatus; wamid: string | null }[];
+    );
     const found = new Map(rows.map((row) => [row.wamid!, row]));
     // Our delivery id comes back as biz_opaque_callback_data: it finds a message whose wamid was not recorded yet.
     const byCallback = events.filter((event) => !found.has(event.wamid) && event.callbackData && /^\d{1,18}$/.test(event.callbackData));

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { AuditAction } from '@app/audit';
 import { AppConfig, asTenantId, Clock, counter, recordDispatch, TenantId } from '@app/core';
 import { Channel, ChannelMessenger, ChannelProvider, ChannelsRepository } from '@app/channels';
+import { PreparedStatements } from '@app/database';
 import { QueueName, QueueTransport } from '@app/queue';
 import { ErrorDisposition, GraphApiError, retryDelayMs, SendRequest } from '@app/whatsapp';
 import type { CampaignMessage } from '../campaign-message';
@@ -29,6 +30,8 @@ interface CampaignContext {
 interface ClaimedDelivery {
   id: string;
   attempts: number;
+  /** the subscriber's status at the claim; null when the subscriber is gone (erased) */
+  subscriber_status: string | null;
   phone: string | null;
   user_id: string | null;
   last_inbound_at: Date | null;
@@ -50,6 +53,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
     private readonly transport: QueueTransport,
     private readonly config: AppConfig,
     private readonly dataSource: DataSource,
+    private readonly statements: PreparedStatements,
     private readonly ledger: DeliveryLedger,
     private readonly scheduler: DispatchScheduler,
     private readonly throttle: SendThrottle,
@@ -83,9 +87,9 @@ export class DispatchProcessor implements OnApplicationBootstrap {
     const chunkSize = DispatchProcessor.chunkSize(channel.messagesPerSecond);
     // A chunk's outcomes are recorded while the next chunk is sent, and the next chunk is claimed
     // while this one is sent: one claim and one record statement per chunk, off the sending path.
-    // (Claims never pick an inactive subscriber; those are marked skipped once, at the end.)
+    // Every queued delivery of the range is claimed once, whatever its subscriber's state: those
+    // who left are recorded as skipped with the chunk, so no pass over the range is left to do.
     const recording: Promise<void>[] = [];
-    let stopped = false;
     try {
       let claimed = await this.claim(tenantId, batch.campaignId, range, chunkSize);
       while (claimed.length > 0) {
@@ -96,7 +100,6 @@ export class DispatchProcessor implements OnApplicationBootstrap {
         const outcome = await this.sendChunk(tenantId, batch, context, channel, claimed);
         recording.push(outcome.recorded);
         if (outcome.stop) {
-          stopped = true;
           // Claimed ahead but not attempted: back to the queue as they were.
           const ahead = await next;
           if (ahead.length > 0) recording.push(this.release(tenantId, ahead).then(() => undefined));
@@ -109,9 +112,6 @@ export class DispatchProcessor implements OnApplicationBootstrap {
       await Promise.allSettled(recording);
     }
     await Promise.all(recording);
-    if (stopped) return;
-    // Subscribers who left while the batch was running.
-    await this.skipInactive(tenantId, batch.campaignId, range);
   }
 
   /**
@@ -139,39 +139,15 @@ export class DispatchProcessor implements OnApplicationBootstrap {
     return rows[0] ?? null;
   }
 
-  /** Queued deliveries whose subscriber left (or was erased) are skipped, never sent. */
-  private async skipInactive(tenantId: TenantId, campaignId: string, range: { from: number; to: number }): Promise<void> {
-    const rows = (await this.dataSource.query(
-      `SELECT d.id::text AS id FROM deliveries d LEFT JOIN subscribers s ON s.id = d.subscriber_id
-        WHERE d.tenant_id = $1 AND d.campaign_id = $2 AND d.id BETWEEN $3 AND $4 AND d.status = 'queued'
-          AND (s.id IS NULL OR s.status <> 'active')`,
-      [tenantId, campaignId, range.from, range.to],
-    )) as { id: string }[];
-    if (rows.length === 0) return;
-    const at = this.clock.now();
-    await this.ledger.apply(tenantId, rows.map((row) => ({ id: row.id, from: 'queued', to: 'skipped', at, reason: 'unsubscribed' })));
-  }
-
-  /** queued → sending for the next chunk, re-checking campaign, subscriber and wamid in the same statement. */
-  private async claim(tenantId: TenantId, campaignId: string, range: { from: number; to: number }, limit: number): Promise<ClaimedDelivery[]> {
-    // The statement's command is UPDATE: TypeORM answers [rows, affected].
-    const [rows] = (await this.dataSource.query(
-      `WITH picked AS MATERIALIZED (
-         SELECT q.id FROM deliveries q JOIN subscribers qs ON qs.id = q.subscriber_id AND qs.status = 'active'
-          WHERE q.tenant_id = $1 AND q.campaign_id = $2 AND q.id BETWEEN $3 AND $4
-            AND q.status = 'queued' AND q.provider_message_id IS NULL
-            AND (q.next_attempt_at IS NULL OR q.next_attempt_at <= now())
-            AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = $2 AND c.tenant_id = $1 AND c.status = 'sending')
-          ORDER BY q.id LIMIT $5
-          FOR UPDATE OF q SKIP LOCKED
-       )
-       UPDATE deliveries d SET status = 'sending', attempts = d.attempts + 1, updated_at = now()
-         FROM picked, subscribers s
-        WHERE d.id = picked.id AND d.status = 'queued' AND s.id = d.subscriber_id AND s.status = 'active'
-        RETURNING d.id::text AS id, d.attempts, s.phone, s.user_id, s.last_inbound_at`,
-      [tenantId, campaignId, range.from, range.to, limit],
-    )) as [ClaimedDelivery[], number];
-    return rows;
+  /**
+   * queued → sending for the next chunk of the range, re-checking the campaign and the wamid in the
+   * same statement; answers each delivery with its subscriber as it is now. The pick reads the
+   * deliveries index alone (joining subscribers there let a stale estimate choose a hash join over
+   * every subscriber of the database); deliveries whose subscriber left are claimed too, and
+   * recorded as skipped with the chunk's outcomes.
+   */
+  private claim(tenantId: TenantId, campaignId: string, range: { from: number; to: number }, limit: number): Promise<ClaimedDelivery[]> {
+    return this.statements.query<ClaimedDelivery>('dispatch-claim', CLAIM_CHUNK, [tenantId, campaignId, range.from, range.to, limit]);
   }
 
   /**
@@ -188,9 +164,10 @@ export class DispatchProcessor implements OnApplicationBootstrap {
     const now = this.clock.now();
     const changes: DeliveryChange[] = [];
     const traits = { sandbox: channel.provider === ChannelProvider.Sandbox, fallbackTemplate: channel.fallbackTemplate };
-    const planned = claimed.map((row) => ({ row, plan: planDelivery(batch.campaignId, context.message, traits, row.last_inbound_at ? new Date(row.last_inbound_at) : null, now) }));
     let toSend: { row: ClaimedDelivery; request: SendRequest; businessInitiated: boolean }[] = [];
-    for (const { row, plan } of planned) {
+    for (const row of claimed) {
+      // A subscriber who left (or was erased) since the fan-out gets nothing.
+      const plan = row.subscriber_status === 'active' ? planDelivery(batch.campaignId, context.message, traits, row.last_inbound_at ? new Date(row.last_inbound_at) : null, now) : { skip: 'unsubscribed' };
       if ('skip' in plan) changes.push({ id: row.id, from: 'sending', to: 'skipped', at: now, reason: plan.skip });
       else {
         toSend.push({
@@ -292,3 +269,21 @@ export class DispatchProcessor implements OnApplicationBootstrap {
     this.logger.warn({ tenantId, channelId: channel.id, code: error.code }, `channel paused: ${reason}`);
   }
 }
+
+/**
+ * $1 tenant, $2 campaign, $3..$4 id range, $5 limit. Rows already locked by another claim are
+ * skipped; the campaign must still be sending.
+ */
+const CLAIM_CHUNK = `WITH picked AS MATERIALIZED (
+    SELECT q.id, q.subscriber_id FROM deliveries q
+     WHERE q.tenant_id = $1 AND q.campaign_id = $2 AND q.id BETWEEN $3 AND $4
+       AND q.status = 'queued' AND q.provider_message_id IS NULL
+       AND (q.next_attempt_at IS NULL OR q.next_attempt_at <= now())
+       AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = $2 AND c.tenant_id = $1 AND c.status = 'sending')
+     ORDER BY q.id LIMIT $5
+     FOR UPDATE OF q SKIP LOCKED
+  )
+  UPDATE deliveries d SET status = 'sending', attempts = d.attempts + 1, updated_at = now()
+    FROM picked LEFT JOIN subscribers s ON s.id = picked.subscriber_id
+   WHERE d.id = picked.id AND d.status = 'queued'
+   RETURNING d.id::text AS id, d.attempts, s.status AS subscriber_status, s.phone, s.user_id, s.last_inbound_at`;
