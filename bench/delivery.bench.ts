@@ -160,6 +160,8 @@ class RemoteFake {
   sent = () => this.call('sent') as Promise<SentRecord[]>;
   times = (phoneNumberId: string) => this.call('times', phoneNumberId) as Promise<number[]>;
   firstSeen = (text: string) => this.call('firstSeen', text) as Promise<number | null>;
+  /** The fake server's event-loop delay since the last call (its stalls bunch its receive stamps). */
+  loopDelay = () => this.call('loop') as Promise<{ maxMs: number; p99Ms: number }>;
 
   async stop(): Promise<void> {
     this.child.kill('SIGTERM');
@@ -169,6 +171,9 @@ class RemoteFake {
 /** The child side of RemoteFake. */
 async function fakeGraphProcess(): Promise<void> {
   const fake = await new FakeGraphApi().start();
+  // The receiver's own stalls bunch its receive stamps: reported beside the cap figures.
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
   const firstSeen = new Map<string, number>();
   const track = () =>
     fake.behave((recorded) => {
@@ -182,6 +187,10 @@ async function fakeGraphProcess(): Promise<void> {
     switch (message.op) {
       case 'url':
         result = fake.url;
+        break;
+      case 'loop':
+        result = { maxMs: round(loop.max / 1e6), p99Ms: round(loop.percentile(99) / 1e6) };
+        loop.reset();
         break;
       case 'reset':
         fake.reset();
@@ -427,6 +436,7 @@ async function capAndEmergencies(app: TestApp, fake: RemoteFake, result: Record<
   await seed(app, capped, EMERGENCY_RECIPIENTS, 20_000_000, 'protezione-civile');
   const normalId = await campaign(capped, { message: { type: 'text', text: 'Notiziario del comune' } });
   await fake.reset();
+  await fake.loopDelay();
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
   const fanOutStart = performance.now();
@@ -447,6 +457,7 @@ async function capAndEmergencies(app: TestApp, fake: RemoteFake, result: Record<
   }
   const elapsed = (performance.now() - fanOutStart) / 1000;
   if (elapsed < CAP_SECONDS) await sleep((CAP_SECONDS - elapsed) * 1000);
+  const fakeLoop = await fake.loopDelay();
   const times = (await fake.times(capped.phoneNumberId)).sort((a, b) => a - b);
   await capped.session.as('post', `/v1/campaigns/${normalId}/cancel`).expect(200);
   // Steady state: from the first request to the last one observed.
@@ -471,6 +482,8 @@ async function capAndEmergencies(app: TestApp, fake: RemoteFake, result: Record<
     // This process's own stalls (the fake server no longer lives here), for reference.
     benchEventLoopDelayMaxMs: round(loopDelay.max / 1e6),
     benchEventLoopDelayP99Ms: round(loopDelay.percentile(99) / 1e6),
+    fakeServerEventLoopDelayMaxMs: fakeLoop.maxMs,
+    fakeServerEventLoopDelayP99Ms: fakeLoop.p99Ms,
     target: '>= 95% achieved, never above 1000 in any second',
   };
   result.emergency = {

@@ -92,6 +92,16 @@ describe('WhatsApp webhooks: signature, inbound handling, isolation', () => {
       expect(await subscribers(a)).toEqual([]);
       expect(fake.requests).toHaveLength(0);
     });
+
+    it('verifies with a new app secret as soon as the comune changes it (no stale channel kept for signatures)', async () => {
+      const a = await comune();
+      const bytes = fixtureFor('webhook-text-inbound.json', a);
+      await post(a, bytes).expect(200);
+      const rotated = `rotated-${randomBytes(6).toString('hex')}`;
+      await a.session.as('patch', `/v1/channels/${a.channelId}`).send({ appSecret: rotated }).expect(200);
+      await post(a, bytes).expect(401);
+      await post(a, bytes, rotated).expect(200);
+    });
   });
 
   describe('keywords', () => {

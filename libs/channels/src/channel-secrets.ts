@@ -53,5 +53,13 @@ export class ChannelSecrets {
 
   invalidate(channelId: string): void {
     this.cache.delete(channelId);
+    for (const listener of this.listeners) listener(channelId);
+  }
+
+  private readonly listeners: ((channelId: string) => void)[] = [];
+
+  /** Called with the channel's id whenever its secrets change or it is deleted in this process. */
+  onInvalidate(listener: (channelId: string) => void): void {
+    this.listeners.push(listener);
   }
 }

@@ -32,7 +32,13 @@ const safeEqual = (a: string, b: string): boolean => {
  */
 @Injectable()
 export class WebhookIngestionService {
+  /**
+   * Channels read for signature checks are kept this long: Meta posts many events per second per
+   * number, and a channel's secret rarely changes (a rotated secret is seen within this time).
+   */
+  static readonly CHANNEL_CACHE_MS = 2000;
   private readonly logger = new Logger(WebhookIngestionService.name);
+  private readonly recentChannels = new Map<string, { channel: Channel | null; until: number }>();
 
   constructor(
     private readonly channels: ChannelsRepository,
@@ -40,7 +46,10 @@ export class WebhookIngestionService {
     @InjectRepository(WebhookEvent) private readonly events: Repository<WebhookEvent>,
     private readonly producer: QueueProducer,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    // A change made through this process is seen at once; other processes' within CHANNEL_CACHE_MS.
+    this.secrets.onInvalidate((channelId) => this.recentChannels.delete(channelId));
+  }
 
   /** GET handshake: the challenge when the verify token matches the channel's, else 403. */
   async handshake(channelId: string, mode: string | undefined, token: string | undefined, challenge: string | undefined): Promise<string> {
@@ -54,7 +63,7 @@ export class WebhookIngestionService {
 
   /** POST to a channel's own URL: signed with that channel's app secret; acts on that channel only. */
   async receiveForChannel(channelId: string, rawBody: Buffer | undefined, signature: string | string[] | undefined): Promise<void> {
-    const channel = await this.channels.findForWebhook(channelId);
+    const channel = await this.channelForWebhook(channelId);
     if (!channel) throw new NotFoundError('Channel');
     if (!isValidSignature(rawBody, signature, this.secrets.open(channel).appSecret)) throw new UnauthorizedError('Invalid webhook signature');
     parseBody(rawBody!);
@@ -82,6 +91,17 @@ export class WebhookIngestionService {
     const verified = candidates.filter((channel) => isValidSignature(rawBody, signature, this.secrets.open(channel).appSecret));
     if (verified.length === 0) throw new UnauthorizedError('Invalid webhook signature');
     await this.store(rawBody, verified);
+  }
+
+  private async channelForWebhook(channelId: string): Promise<Channel | null> {
+    const now = Date.now();
+    const cached = this.recentChannels.get(channelId);
+    if (cached && cached.until > now) return cached.channel;
+    const channel = await this.channels.findForWebhook(channelId);
+    if (this.recentChannels.size >= 10_000) this.recentChannels.clear();
+    // Unknown ids are not kept: anyone can post to any id.
+    if (channel) this.recentChannels.set(channelId, { channel, until: now + WebhookIngestionService.CHANNEL_CACHE_MS });
+    return channel;
   }
 
   /** The sandbox's simulated phone: a payload built by the platform itself for one channel. */

@@ -12,6 +12,9 @@ import { InboundService } from '../inbound/inbound.service';
 const PURGE_EVERY_MS = 6 * 3600 * 1000;
 /** Events processed at once: a status-only event mostly waits for its batched write. */
 const WEBHOOK_CONCURRENCY = 32;
+/** Processed marks gathered into one statement: at most this many, for at most this long. */
+const MARK_BATCH = 200;
+const MARK_DELAY_MS = 5;
 
 /**
  * Consumes QueueName.WebhookEvents: parses a stored raw event and routes each change by its
@@ -66,6 +69,26 @@ export class WebhookEventsProcessor implements OnApplicationBootstrap, OnApplica
     await this.process(job.data as WebhookEventJob);
   }
 
+  private marking: { ids: string[]; done: Promise<void> } | null = null;
+
+  /**
+   * Events processed within a few milliseconds of each other are marked in one statement (one
+   * event per Meta POST, hundreds per second at peak); resolves once the mark is committed.
+   */
+  private markProcessed(id: string): Promise<void> {
+    if (this.marking && this.marking.ids.length < MARK_BATCH) {
+      this.marking.ids.push(id);
+      return this.marking.done;
+    }
+    const batch: { ids: string[]; done: Promise<void> } = { ids: [id], done: Promise.resolve() };
+    this.marking = batch;
+    batch.done = new Promise<void>((resolve) => setTimeout(resolve, MARK_DELAY_MS)).then(async () => {
+      if (this.marking === batch) this.marking = null;
+      await this.events.query(`UPDATE webhook_events SET processed_at = $2, error = NULL WHERE id = ANY($1::bigint[])`, [batch.ids, this.clock.now()]);
+    });
+    return batch.done;
+  }
+
   async process(job: WebhookEventJob): Promise<void> {
     const event = await this.events.findOneBy({ id: job.eventId });
     if (!event) return; // purged
@@ -94,7 +117,7 @@ export class WebhookEventsProcessor implements OnApplicationBootstrap, OnApplica
           await this.inbound.handleChange(channel, change, String(event.id));
         }
       }
-      await this.events.update({ id: event.id }, { processedAt: this.clock.now(), error: null });
+      await this.markProcessed(String(event.id));
     } catch (error) {
       await this.events.update({ id: event.id }, { error: String(error instanceof Error ? error.message : error).slice(0, 1000) }).catch(() => undefined);
       throw error;
