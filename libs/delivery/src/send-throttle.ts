@@ -1,4 +1,5 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { randomUUID } from 'crypto';
 import Redis from 'ioredis';
 import { AppConfig, counter } from '@app/core';
 
@@ -21,6 +22,8 @@ interface Pacer {
   messagesPerSecond: number;
   /** local hand-out times (ms) of the last slots handed out, oldest first: at most one second's worth */
   handedOut: number[];
+  /** another process reserved on this number's timeline within the last second */
+  shared: boolean;
 }
 
 /**
@@ -30,10 +33,16 @@ interface Pacer {
  * due times: urgent (emergency) callers first, then in arrival order. So there is one Redis call
  * per block rather than per message, the timeline is never reserved far ahead (an emergency waits
  * at most about one block), and no process can exceed the rate whatever the number of workers.
- * A slot is handed out at or after its due time; one found more than MAX_LATENESS_MS late (a
- * blocked event loop) is given up rather than fired in a burst. With the headroom, sends in any
- * one-second window therefore stay below the cap: (1000 + MAX_LATENESS_MS) x 0.96 < 1000.
- * Without Redis (embedded) the timeline lives in memory, which is exact for one process.
+ * Every process also keeps a trailing-second window of its own hand-outs: never more than
+ * rate x HEADROOM in any second.
+ *
+ * A stalled event loop (GC, a busy machine) finds slots late. While other processes share the
+ * number (they reserved on its timeline within the last second), a slot more than
+ * MAX_LATENESS_MS late is given up, so that all of them together stay below the cap:
+ * (1000 + MAX_LATENESS_MS) x 0.96 < 1000. While this process sends alone, its window is the
+ * whole guarantee: late slots are still used (up to CATCH_UP_MS), and the timeline may be reserved
+ * up to CATCH_UP_MS in the past, so a stall does not cost throughput and no second exceeds the cap.
+ * Without Redis (embedded) the timeline lives in memory: one process, always alone.
  */
 @Injectable()
 export class SendThrottle implements OnModuleDestroy {
@@ -46,6 +55,8 @@ export class SendThrottle implements OnModuleDestroy {
    * are still used without bunching above that.
    */
   static readonly MAX_LATENESS_MS = 40;
+  /** Alone on a number: how late a slot may still be used, and how far back the timeline may be reserved. */
+  static readonly CATCH_UP_MS = 250;
   /** Slots reserved per Redis call: this many milliseconds of the number's rate. */
   static readonly BLOCK_MS = 20;
   /** Shortest pause between two hand-outs while slots are coming (bounds timer wake-ups). */
@@ -55,19 +66,37 @@ export class SendThrottle implements OnModuleDestroy {
   private readonly timelines = new Map<string, number>();
   private readonly pacers = new Map<string, Pacer>();
   private closed = false;
+  /** This process on the timelines' list of recent reservers. */
+  private readonly processId = randomUUID();
 
   constructor(private readonly config: AppConfig) {
     this.redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: false }) : null;
+    // KEYS[1] timeline (next free slot, µs on Redis' clock); KEYS[2] recent reservers (process -> µs).
+    // ARGV: interval µs, count, this process, catch-up µs. Answers the first slot, Redis' now, and
+    // whether another process reserved within the last second (then no catching up).
     this.redis?.defineCommand('reserveSlots', {
-      numberOfKeys: 1,
+      numberOfKeys: 2,
       lua: `
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-        local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-        if tat < now then tat = now end
+        local shared = 0
+        local reservers = redis.call('HGETALL', KEYS[2])
+        for i = 1, #reservers, 2 do
+          if tonumber(reservers[i + 1]) < now - 1000000 then redis.call('HDEL', KEYS[2], reservers[i])
+          elseif reservers[i] ~= ARGV[3] then shared = 1 end
+        end
+        redis.call('HSET', KEYS[2], ARGV[3], tostring(now))
+        redis.call('PEXPIRE', KEYS[2], 2000)
+        local stored = redis.call('GET', KEYS[1])
+        local tat = tonumber(stored or '0')
+        -- Catching up only on a timeline in use (the key outlives its last slot by one second):
+        -- a number that was idle starts at now, without a burst.
+        local floor = now
+        if shared == 0 and stored then floor = now - tonumber(ARGV[4]) end
+        if tat < floor then tat = floor end
         local after = tat + tonumber(ARGV[1]) * tonumber(ARGV[2])
-        redis.call('SET', KEYS[1], tostring(after), 'PX', math.ceil((after - now) / 1000) + 1000)
-        return { tostring(tat), tostring(now) }
+        redis.call('SET', KEYS[1], tostring(after), 'PX', math.max(0, math.ceil((after - now) / 1000)) + 1000)
+        return { tostring(tat), tostring(now), shared }
       `,
     });
   }
@@ -84,7 +113,7 @@ export class SendThrottle implements OnModuleDestroy {
   acquire(channelId: string, messagesPerSecond: number, count: number, urgent = false): Promise<void> {
     if (count <= 0) return Promise.resolve();
     let pacer = this.pacers.get(channelId);
-    if (!pacer) this.pacers.set(channelId, (pacer = { waiting: [], slots: [], reserving: false, timer: null, messagesPerSecond, handedOut: [] }));
+    if (!pacer) this.pacers.set(channelId, (pacer = { waiting: [], slots: [], reserving: false, timer: null, messagesPerSecond, handedOut: [], shared: false }));
     pacer.messagesPerSecond = messagesPerSecond;
     if (this.closed) return Promise.reject(new Error('send throttle closed'));
     const promise = new Promise<void>((resolve, reject) => {
@@ -107,8 +136,9 @@ export class SendThrottle implements OnModuleDestroy {
     const perSecond = Math.max(1, Math.floor(pacer.messagesPerSecond * SendThrottle.HEADROOM));
     while (pacer.handedOut.length > 0 && now - pacer.handedOut[0] >= 1000) pacer.handedOut.shift();
     let windowFullUntil = 0;
+    const maxLateness = pacer.shared ? SendThrottle.MAX_LATENESS_MS : SendThrottle.CATCH_UP_MS;
     while (pacer.slots.length > 0 && pacer.slots[0] <= now && pacer.waiting.length > 0) {
-      if (now - pacer.slots[0] > SendThrottle.MAX_LATENESS_MS) {
+      if (now - pacer.slots[0] > maxLateness) {
         pacer.slots.shift();
         stale++;
         continue;
@@ -130,13 +160,16 @@ export class SendThrottle implements OnModuleDestroy {
     if (pacer.waiting.length === 0) while (pacer.slots.length > 0 && pacer.slots[0] <= now) pacer.slots.shift();
     const demand = pacer.waiting.reduce((sum, w) => sum + w.need, 0);
     const block = Math.max(1, Math.floor((pacer.messagesPerSecond * SendThrottle.HEADROOM * SendThrottle.BLOCK_MS) / 1000));
-    // At most about two blocks are held ahead, so the timeline is never reserved far into the future.
-    if (demand > pacer.slots.length && pacer.slots.length < block && !pacer.reserving) {
+    // The next block is reserved while two are still held (a Redis round trip slower than one block
+    // would otherwise leave the timeline idle), and at most about three blocks are held ahead, so
+    // the timeline is never reserved far into the future.
+    if (demand > pacer.slots.length && pacer.slots.length < 2 * block && !pacer.reserving) {
       const count = Math.min(block, demand - pacer.slots.length);
       pacer.reserving = true;
       const intervalUs = Math.ceil(1_000_000 / (pacer.messagesPerSecond * SendThrottle.HEADROOM));
       this.reserve(channelId, intervalUs, count).then(
-        (tatUs) => {
+        ({ tatUs, shared }) => {
+          pacer.shared = shared;
           const first = this.toLocalMs(tatUs);
           const last = pacer.slots.length ? pacer.slots[pacer.slots.length - 1] : -Infinity;
           for (let i = 0; i < count; i++) pacer.slots.push(Math.max(first + (i * intervalUs) / 1000, last));
@@ -173,21 +206,31 @@ export class SendThrottle implements OnModuleDestroy {
   }
 
   /**
-   * Reserves `count` consecutive slots; answers the first one's time on the timeline's clock (µs).
-   * Also refreshes the estimate of that clock against this process's monotonic clock.
+   * Reserves `count` consecutive slots; answers the first one's time on the timeline's clock (µs)
+   * and whether other processes share the timeline. Also refreshes the estimate of that clock
+   * against this process's monotonic clock.
    */
-  private async reserve(channelId: string, intervalUs: number, count: number): Promise<number> {
+  private async reserve(channelId: string, intervalUs: number, count: number): Promise<{ tatUs: number; shared: boolean }> {
     if (this.redis) {
       const key = `{${this.config.queuePrefix}}:throttle:${channelId}`;
-      const [tat, now] = await (this.redis as Redis & { reserveSlots(key: string, interval: number, count: number): Promise<[string, string]> }).reserveSlots(key, intervalUs, count);
+      const [tat, now, shared] = await (this.redis as Redis & { reserveSlots(...args: (string | number)[]): Promise<[string, string, number]> }).reserveSlots(
+        key,
+        `${key}:reservers`,
+        intervalUs,
+        count,
+        this.processId,
+        SendThrottle.CATCH_UP_MS * 1000,
+      );
       this.observeClock(Number(now));
-      return Number(tat);
+      return { tatUs: Number(tat), shared: Number(shared) === 1 };
     }
     const now = performance.now() * 1000;
     this.observeClock(now);
-    const tat = Math.max(this.timelines.get(channelId) ?? 0, now);
+    const stored = this.timelines.get(channelId);
+    const inUse = stored !== undefined && stored > now - 1_000_000;
+    const tat = Math.max(stored ?? 0, inUse ? now - SendThrottle.CATCH_UP_MS * 1000 : now);
     this.timelines.set(channelId, tat + intervalUs * count);
-    return tat;
+    return { tatUs: tat, shared: false };
   }
 
   /**

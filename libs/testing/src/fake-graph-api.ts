@@ -35,6 +35,13 @@ export class FakeGraphApi {
   private counter = 0;
   latencyMs = 0;
 
+  /**
+   * `retainBodies: false` keeps only each request's recipient (`body.to`), for benchmarks that
+   * record hundreds of thousands of sends: whole bodies would grow the heap and lengthen this
+   * server's GC pauses, which bunch its receive times. Behaviours still see the whole body.
+   */
+  constructor(private readonly options: { retainBodies?: boolean } = {}) {}
+
   get url(): string {
     const address = this.server?.address() as AddressInfo | null;
     if (!address) throw new Error('FakeGraphApi is not started');
@@ -105,6 +112,7 @@ export class FakeGraphApi {
       const attempt = (this.attemptsByRecipient.get(recipient) ?? 0) + 1;
       this.attemptsByRecipient.set(recipient, attempt);
       const reply = this.behaviour(recorded, attempt);
+      if (this.options.retainBodies === false) recorded.body = { to: body.to };
       const answer = () => {
         if (reply) {
           res.writeHead(reply.status, { 'content-type': 'application/json' }).end(JSON.stringify(reply.body));
