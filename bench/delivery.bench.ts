@@ -40,6 +40,8 @@ const CAP_SECONDS = Number(env.BENCH_CAP_SECONDS ?? 15);
 const EMERGENCIES = Number(env.BENCH_EMERGENCIES ?? 100);
 const EMERGENCY_RECIPIENTS = Number(env.BENCH_EMERGENCY_RECIPIENTS ?? 20);
 const CONCURRENCY = Number(env.BENCH_CONCURRENCY ?? 32);
+// Worker processes (production scales the worker out; each is one event loop).
+const WORKERS = Math.max(1, Number(env.BENCH_WORKERS ?? 1));
 // Parts to run (the status part needs the throughput part's messages): BENCH_PARTS=cap runs the cap part alone.
 const PARTS = new Set((env.BENCH_PARTS ?? 'throughput,statuses,cap').split(',').map((part) => part.trim()));
 const SERVER_URL = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -295,23 +297,34 @@ async function main(): Promise<void> {
   const prefix = `bench-${randomBytes(3).toString('hex')}`;
   const fake = await new RemoteFake().start();
   const app = await createTestApp({ worker: false, env: { QUEUE_PREFIX: prefix, WHATSAPP_GRAPH_URL: fake.url } });
-  const worker: ChildProcess = spawn(process.execPath, [...(env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), join(__dirname, '../apps/worker/src/main.js')], {
-    env: { ...env, QUEUE_PREFIX: prefix, WHATSAPP_GRAPH_URL: fake.url, DISPATCH_CONCURRENCY: String(CONCURRENCY), RECONCILE_INTERVAL_MS: '5000', STUCK_DELIVERY_SECONDS: '120' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const result: Record<string, unknown> = { n: N, concurrency: CONCURRENCY };
+  // WORKERS processes share the dispatch concurrency (CONCURRENCY job slots in all, like the raw ceiling's connections).
+  const workers: ChildProcess[] = Array.from({ length: WORKERS }, (_, i) =>
+    spawn(process.execPath, [...(env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), join(__dirname, '../apps/worker/src/main.js')], {
+      env: {
+        ...env,
+        QUEUE_PREFIX: prefix,
+        WHATSAPP_GRAPH_URL: fake.url,
+        DISPATCH_CONCURRENCY: String(Math.floor(CONCURRENCY / WORKERS) + (i < CONCURRENCY % WORKERS ? 1 : 0)),
+        RECONCILE_INTERVAL_MS: '5000',
+        STUCK_DELIVERY_SECONDS: '120',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    }),
+  );
+  const peakRss = () => workers.map((worker) => peakRssMb(worker.pid!));
+  const result: Record<string, unknown> = { n: N, concurrency: CONCURRENCY, workers: WORKERS };
   try {
     await sleep(2000); // the worker boots
 
     if (PARTS.has('throughput')) await throughputAndStatuses(app, fake, result);
     if (PARTS.has('cap')) await capAndEmergencies(app, fake, result);
-    result.workerPeakRssMb = peakRssMb(worker.pid!);
+    result.workerPeakRssMb = peakRss();
   } finally {
-    result.workerPeakRssMb ??= peakRssMb(worker.pid!);
-    worker.kill('SIGTERM');
+    result.workerPeakRssMb ??= peakRss();
+    for (const worker of workers) worker.kill('SIGTERM');
     // A graceful exit (up to 5 s) lets --cpu-prof write its profile.
-    for (let i = 0; i < 50 && worker.exitCode === null; i++) await sleep(100);
-    if (worker.exitCode === null) worker.kill('SIGKILL');
+    for (let i = 0; i < 50 && workers.some((worker) => worker.exitCode === null); i++) await sleep(100);
+    for (const worker of workers) if (worker.exitCode === null) worker.kill('SIGKILL');
     await app.close().catch(() => undefined);
     await fake.stop();
     if (env.BENCH_KEEP !== '1') await adminQuery(server.href, `DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`).catch(() => undefined);

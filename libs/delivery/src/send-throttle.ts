@@ -24,6 +24,8 @@ interface Pacer {
   handedOut: number[];
   /** another process reserved on this number's timeline within the last second */
   shared: boolean;
+  /** recent duration of a reservation (ms, moving average): a busy process waits longer for Redis' answers */
+  roundTripMs: number;
 }
 
 /**
@@ -41,7 +43,7 @@ interface Pacer {
  * MAX_LATENESS_MS late is given up, so that all of them together stay below the cap:
  * (1000 + MAX_LATENESS_MS) x 0.96 < 1000. While this process sends alone, its window is the
  * whole guarantee: late slots are still used (up to CATCH_UP_MS), and the timeline may be reserved
- * up to CATCH_UP_MS in the past, so a stall does not cost throughput and no second exceeds the cap.
+ * up to TIMELINE_CATCH_UP_MS in the past, so a stall does not cost throughput and no second exceeds the cap.
  * Without Redis (embedded) the timeline lives in memory: one process, always alone.
  */
 @Injectable()
@@ -55,10 +57,20 @@ export class SendThrottle implements OnModuleDestroy {
    * are still used without bunching above that.
    */
   static readonly MAX_LATENESS_MS = 40;
-  /** Alone on a number: how late a slot may still be used, and how far back the timeline may be reserved. */
+  /** Alone on a number: how late a slot may still be used. */
   static readonly CATCH_UP_MS = 250;
-  /** Slots reserved per Redis call: this many milliseconds of the number's rate. */
+  /**
+   * Alone on a number: how far back its timeline may be reserved. Well under CATCH_UP_MS, so that
+   * such slots are still usable when Redis' answer arrives late (a busy event loop).
+   */
+  static readonly TIMELINE_CATCH_UP_MS = 100;
+  /**
+   * Slots reserved per Redis call: this many milliseconds of the number's rate, or more when the
+   * answers take longer (about 1.5 round trips' worth, up to MAX_BLOCK_MS): with one reservation
+   * in flight per number, a block smaller than a round trip would cap the number's rate.
+   */
   static readonly BLOCK_MS = 20;
+  static readonly MAX_BLOCK_MS = 100;
   /** Shortest pause between two hand-outs while slots are coming (bounds timer wake-ups). */
   static readonly TICK_MS = 4;
 
@@ -113,7 +125,7 @@ export class SendThrottle implements OnModuleDestroy {
   acquire(channelId: string, messagesPerSecond: number, count: number, urgent = false): Promise<void> {
     if (count <= 0) return Promise.resolve();
     let pacer = this.pacers.get(channelId);
-    if (!pacer) this.pacers.set(channelId, (pacer = { waiting: [], slots: [], reserving: false, timer: null, messagesPerSecond, handedOut: [], shared: false }));
+    if (!pacer) this.pacers.set(channelId, (pacer = { waiting: [], slots: [], reserving: false, timer: null, messagesPerSecond, handedOut: [], shared: false, roundTripMs: 0 }));
     pacer.messagesPerSecond = messagesPerSecond;
     if (this.closed) return Promise.reject(new Error('send throttle closed'));
     const promise = new Promise<void>((resolve, reject) => {
@@ -159,7 +171,8 @@ export class SendThrottle implements OnModuleDestroy {
     // Slots nobody waits for any more (callers gone) are dropped once due.
     if (pacer.waiting.length === 0) while (pacer.slots.length > 0 && pacer.slots[0] <= now) pacer.slots.shift();
     const demand = pacer.waiting.reduce((sum, w) => sum + w.need, 0);
-    const block = Math.max(1, Math.floor((pacer.messagesPerSecond * SendThrottle.HEADROOM * SendThrottle.BLOCK_MS) / 1000));
+    const blockMs = Math.min(SendThrottle.MAX_BLOCK_MS, Math.max(SendThrottle.BLOCK_MS, pacer.roundTripMs * 1.5));
+    const block = Math.max(1, Math.floor((pacer.messagesPerSecond * SendThrottle.HEADROOM * blockMs) / 1000));
     // The next block is reserved while two are still held (a Redis round trip slower than one block
     // would otherwise leave the timeline idle), and at most about three blocks are held ahead, so
     // the timeline is never reserved far into the future.
@@ -167,8 +180,10 @@ export class SendThrottle implements OnModuleDestroy {
       const count = Math.min(block, demand - pacer.slots.length);
       pacer.reserving = true;
       const intervalUs = Math.ceil(1_000_000 / (pacer.messagesPerSecond * SendThrottle.HEADROOM));
+      const asked = performance.now();
       this.reserve(channelId, intervalUs, count).then(
         ({ tatUs, shared }) => {
+          pacer.roundTripMs = pacer.roundTripMs * 0.8 + (performance.now() - asked) * 0.2;
           pacer.shared = shared;
           const first = this.toLocalMs(tatUs);
           const last = pacer.slots.length ? pacer.slots[pacer.slots.length - 1] : -Infinity;
@@ -219,7 +234,7 @@ export class SendThrottle implements OnModuleDestroy {
         intervalUs,
         count,
         this.processId,
-        SendThrottle.CATCH_UP_MS * 1000,
+        SendThrottle.TIMELINE_CATCH_UP_MS * 1000,
       );
       this.observeClock(Number(now));
       return { tatUs: Number(tat), shared: Number(shared) === 1 };
@@ -228,7 +243,7 @@ export class SendThrottle implements OnModuleDestroy {
     this.observeClock(now);
     const stored = this.timelines.get(channelId);
     const inUse = stored !== undefined && stored > now - 1_000_000;
-    const tat = Math.max(stored ?? 0, inUse ? now - SendThrottle.CATCH_UP_MS * 1000 : now);
+    const tat = Math.max(stored ?? 0, inUse ? now - SendThrottle.TIMELINE_CATCH_UP_MS * 1000 : now);
     this.timelines.set(channelId, tat + intervalUs * count);
     return { tatUs: tat, shared: false };
   }

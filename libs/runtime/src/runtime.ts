@@ -30,7 +30,7 @@ export async function bootRuntime(options: RuntimeOptions = {}): Promise<Runtime
     DatabaseModule.forRoot({
       url: databaseUrl,
       runMigrations: options.runMigrations ?? config.runMigrations,
-      poolSize: options.poolSize ?? (embeddedDatabase ? 8 : 20),
+      poolSize: options.poolSize ?? config.databasePoolSize ?? (embeddedDatabase ? 8 : 20),
       preparedStatements: !embeddedDatabase,
     }),
     QueueModule.forRoot(config),

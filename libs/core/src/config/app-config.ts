@@ -33,6 +33,8 @@ export class AppConfig {
   publicBaseUrl: string | null;
   /** Delivery pipeline: reconciler period, when a queued/sending delivery counts as stuck, dispatch concurrency. */
   delivery: { reconcileIntervalMs: number; stuckDeliverySeconds: number; dispatchConcurrency: number };
+  /** Connections per process to PostgreSQL; null: the runtime's default for the role. */
+  databasePoolSize: number | null;
 
   get usesRedis(): boolean {
     return this.redisUrl !== null;
@@ -91,6 +93,7 @@ export function loadAppConfig(raw: NodeJS.ProcessEnv = process.env): AppConfig {
     stuckDeliverySeconds: env.STUCK_DELIVERY_SECONDS ?? 120,
     dispatchConcurrency: env.DISPATCH_CONCURRENCY ?? 16,
   };
+  config.databasePoolSize = env.DATABASE_POOL_SIZE ?? null;
 
   let jwtSecret = env.JWT_SECRET;
   let encryptionKey = env.ENCRYPTION_KEY;

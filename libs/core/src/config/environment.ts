@@ -80,6 +80,9 @@ export class Environment {
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(256)
   DISPATCH_CONCURRENCY?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(2) @Max(500)
+  DATABASE_POOL_SIZE?: number;
 }
 
 export class ConfigValidationError extends Error {}
