@@ -42,6 +42,8 @@ const EMERGENCY_RECIPIENTS = Number(env.BENCH_EMERGENCY_RECIPIENTS ?? 20);
 const CONCURRENCY = Number(env.BENCH_CONCURRENCY ?? 32);
 // Worker processes (production scales the worker out; each is one event loop).
 const WORKERS = Math.max(1, Number(env.BENCH_WORKERS ?? 1));
+// The fake Graph API's answer time (ms) for the pipeline's sends; Meta's is tens to hundreds of ms.
+const GRAPH_LATENCY_MS = Number(env.BENCH_GRAPH_LATENCY_MS ?? 0);
 // Parts to run (the status part needs the throughput part's messages): BENCH_PARTS=cap runs the cap part alone.
 const PARTS = new Set((env.BENCH_PARTS ?? 'throughput,statuses,cap').split(',').map((part) => part.trim()));
 const SERVER_URL = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -173,6 +175,7 @@ class RemoteFake {
 /** The child side of RemoteFake. */
 async function fakeGraphProcess(): Promise<void> {
   const fake = await new FakeGraphApi({ retainBodies: false }).start();
+  fake.latencyMs = GRAPH_LATENCY_MS;
   // The receiver's own stalls bunch its receive stamps: reported beside the cap figures.
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
@@ -196,6 +199,7 @@ async function fakeGraphProcess(): Promise<void> {
         break;
       case 'reset':
         fake.reset();
+        fake.latencyMs = GRAPH_LATENCY_MS;
         firstSeen.clear();
         track();
         break;
@@ -312,7 +316,7 @@ async function main(): Promise<void> {
     }),
   );
   const peakRss = () => workers.map((worker) => peakRssMb(worker.pid!));
-  const result: Record<string, unknown> = { n: N, concurrency: CONCURRENCY, workers: WORKERS };
+  const result: Record<string, unknown> = { n: N, concurrency: CONCURRENCY, workers: WORKERS, graphLatencyMs: GRAPH_LATENCY_MS };
   try {
     await sleep(2000); // the worker boots
 

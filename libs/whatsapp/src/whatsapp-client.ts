@@ -50,9 +50,15 @@ interface GraphSuccessBody {
  */
 @Injectable()
 export class WhatsAppClient implements OnModuleDestroy {
-  private readonly agent = new Agent({ connections: 256, keepAliveTimeout: 30_000, pipelining: 1, headersTimeout: 15_000, bodyTimeout: 15_000 });
+  /**
+   * One pool for every number (they share Meta's origin). Its size bounds the sends in flight,
+   * hence the rate at Meta's answer time: 256 connections at 150 ms would cap a worker at 1,700/s.
+   */
+  private readonly agent: Agent;
 
-  constructor(private readonly config: AppConfig) {}
+  constructor(private readonly config: AppConfig) {
+    this.agent = new Agent({ connections: config.whatsapp.maxConnections, keepAliveTimeout: 30_000, pipelining: 1, headersTimeout: 15_000, bodyTimeout: 15_000 });
+  }
 
   async send(credentials: ChannelCredentials, message: SendRequest): Promise<SendResult> {
     const url = `${this.config.whatsapp.graphUrl}/${this.config.whatsapp.apiVersion}/${encodeURIComponent(credentials.phoneNumberId)}/messages`;

@@ -25,7 +25,8 @@ export class AppConfig {
   encryptionKeyPrevious: Buffer | null;
   /** Key of keyed hashes (suppressed contacts): ENCRYPTION_KEY unless DIGEST_KEY is set. */
   digestKey: Buffer;
-  whatsapp: { graphUrl: string; apiVersion: string };
+  /** maxConnections: keep-alive connections to the Graph API per process (sends in flight at most) */
+  whatsapp: { graphUrl: string; apiVersion: string; maxConnections: number };
   logLevel: string;
   webhookRetentionDays: number;
   /** Days after which deliveries of finished campaigns lose recipient and error detail; null keeps them. */
@@ -84,6 +85,7 @@ export function loadAppConfig(raw: NodeJS.ProcessEnv = process.env): AppConfig {
   config.whatsapp = {
     graphUrl: (env.WHATSAPP_GRAPH_URL ?? 'https://graph.facebook.com').replace(/\/+$/, ''),
     apiVersion: env.WHATSAPP_API_VERSION ?? 'v25.0',
+    maxConnections: env.WHATSAPP_MAX_CONNECTIONS ?? 2048,
   };
   config.webhookRetentionDays = env.WEBHOOK_RETENTION_DAYS ?? 30;
   config.deliveryDetailRetentionDays = env.DELIVERY_DETAIL_RETENTION_DAYS ?? null;

@@ -47,6 +47,9 @@ export class Environment {
   @IsOptional() @Transform(emptyToUndefined) @IsString()
   WHATSAPP_API_VERSION?: string;
 
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100_000)
+  WHATSAPP_MAX_CONNECTIONS?: number;
+
   @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL?: string;
 

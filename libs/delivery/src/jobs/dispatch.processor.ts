@@ -27,6 +27,11 @@ interface CampaignContext {
   quietHoursEnd: string;
 }
 
+/** Shared by a job's chunks: the first pause error stops them all. */
+interface ChunkStop {
+  paused: GraphApiError | null;
+}
+
 interface ClaimedDelivery {
   id: string;
   attempts: number;
@@ -85,33 +90,39 @@ export class DispatchProcessor implements OnApplicationBootstrap {
     }
     const range = batchRange(batch);
     const chunkSize = DispatchProcessor.chunkSize(channel.messagesPerSecond);
-    // A chunk's outcomes are recorded while the next chunk is sent, and the next chunk is claimed
-    // while this one is sent: one claim and one record statement per chunk, off the sending path.
+    // The next chunk is claimed while this one is sent, and is sent while this one's answers are
+    // still coming (at most two chunks in flight): the number's pacer always has demand, whatever
+    // the provider's latency. Each chunk's outcomes are recorded in one statement once answered.
     // Every queued delivery of the range is claimed once, whatever its subscriber's state: those
     // who left are recorded as skipped with the chunk, so no pass over the range is left to do.
+    const stop: ChunkStop = { paused: null };
     const recording: Promise<void>[] = [];
     try {
+      let answeredBefore: Promise<void> = Promise.resolve();
       let claimed = await this.claim(tenantId, batch.campaignId, range, chunkSize);
       while (claimed.length > 0) {
         // A short claim found the range's last claimable deliveries: no further claim to prefetch.
         const next = claimed.length < chunkSize ? Promise.resolve([] as ClaimedDelivery[]) : this.claim(tenantId, batch.campaignId, range, chunkSize);
         // A failed prefetch surfaces when awaited below; never as an unhandled rejection meanwhile.
         next.catch(() => undefined);
-        const outcome = await this.sendChunk(tenantId, batch, context, channel, claimed);
-        recording.push(outcome.recorded);
-        if (outcome.stop) {
+        const chunk = await this.sendChunk(tenantId, batch, context, channel, claimed, stop);
+        recording.push(chunk.recorded);
+        await answeredBefore;
+        answeredBefore = chunk.answered;
+        const following = await next;
+        if (stop.paused) {
           // Claimed ahead but not attempted: back to the queue as they were.
-          const ahead = await next;
-          if (ahead.length > 0) recording.push(this.release(tenantId, ahead).then(() => undefined));
+          if (following.length > 0) recording.push(this.release(tenantId, following).then(() => undefined));
           break;
         }
-        claimed = await next;
+        claimed = following;
       }
     } finally {
       // Every claimed chunk is recorded before the job ends (or fails and is retried).
       await Promise.allSettled(recording);
     }
     await Promise.all(recording);
+    if (stop.paused) await this.pauseChannel(tenantId, channel, stop.paused);
   }
 
   /**
@@ -151,8 +162,9 @@ export class DispatchProcessor implements OnApplicationBootstrap {
   }
 
   /**
-   * Sends one claimed chunk; `recorded` settles once its outcomes are written (one statement).
-   * `stop` when the batch must stop (channel paused).
+   * Sends one claimed chunk: resolves once its last request is handed to the provider. `answered`
+   * settles when every answer is in (never rejects), `recorded` once the outcomes are written (one
+   * statement). A pause error (from this chunk or another of the job) stops what is not sent yet.
    */
   private async sendChunk(
     tenantId: TenantId,
@@ -160,7 +172,8 @@ export class DispatchProcessor implements OnApplicationBootstrap {
     context: CampaignContext,
     channel: Channel,
     claimed: ClaimedDelivery[],
-  ): Promise<{ stop: boolean; recorded: Promise<void> }> {
+    stop: ChunkStop,
+  ): Promise<{ answered: Promise<void>; recorded: Promise<void> }> {
     const now = this.clock.now();
     const changes: DeliveryChange[] = [];
     const traits = { sandbox: channel.provider === ChannelProvider.Sandbox, fallbackTemplate: channel.fallbackTemplate };
@@ -193,7 +206,6 @@ export class DispatchProcessor implements OnApplicationBootstrap {
       }
     }
 
-    let paused: GraphApiError | null = null;
     const group = SendThrottle.groupSize(channel.messagesPerSecond);
     const inFlight: Promise<void>[] = [];
     // The whole chunk's demand is known to the pacer at once (its groups queue in order), so slots
@@ -203,10 +215,17 @@ export class DispatchProcessor implements OnApplicationBootstrap {
     for (let i = 0; i < toSend.length; i += group) slices.push(toSend.slice(i, i + group));
     const gates = slices.map((slice) => this.throttle.acquire(channel.id, channel.messagesPerSecond, slice.length, batch.emergency));
     for (const gate of gates) gate.catch(() => undefined);
-    for (let g = 0; g < slices.length && !paused; g++) {
+    let gateFailure: unknown = null;
+    for (let g = 0; g < slices.length && !stop.paused; g++) {
       const slice = slices[g];
-      await gates[g];
-      if (paused) break;
+      try {
+        await gates[g];
+      } catch (error) {
+        // The throttle closed (shutdown): what is in flight is still answered and recorded below.
+        gateFailure = error;
+        break;
+      }
+      if (stop.paused) break;
       for (const item of slice) {
         inFlight.push(
           this.messenger.send(channel, item.request).then(
@@ -222,7 +241,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
               const detail = (error as Error)?.message ?? String(error);
               dispatched.inc({ outcome: disposition });
               if (disposition === ErrorDisposition.Pause) {
-                paused ??= graph;
+                stop.paused ??= graph;
                 changes.push({ id: item.row.id, from: 'sending', to: 'queued', at: now, errorCode: code, errorDetail: detail });
               } else if (disposition === ErrorDisposition.Permanent || item.row.attempts >= MAX_SEND_ATTEMPTS) {
                 changes.push({ id: item.row.id, from: 'sending', to: 'failed', at: this.clock.now(), errorCode: code, errorDetail: detail });
@@ -236,23 +255,23 @@ export class DispatchProcessor implements OnApplicationBootstrap {
         );
       }
     }
-    await Promise.all(inFlight);
-    // Claimed but not attempted because the channel was paused meanwhile: back to the queue.
-    const recorded = new Set(changes.map((change) => change.id));
-    for (const row of claimed) if (!recorded.has(row.id)) changes.push({ id: row.id, from: 'sending', to: 'queued', at: now });
-    const writing = this.ledger.applyDurably(tenantId, changes);
-
-    if (paused) {
-      await writing;
-      await this.pauseChannel(tenantId, channel, paused as GraphApiError);
-      return { stop: true, recorded: Promise.resolve() };
+    const answered = Promise.all(inFlight).then(() => undefined);
+    const recorded = answered
+      .then(() => {
+        // Claimed but not attempted because the channel was paused meanwhile: back to the queue.
+        const done = new Set(changes.map((change) => change.id));
+        for (const row of claimed) if (!done.has(row.id)) changes.push({ id: row.id, from: 'sending', to: 'queued', at: now });
+        return this.ledger.applyDurably(tenantId, changes);
+      })
+      .then(async () => {
+        if (laterAt > 0) await this.scheduler.enqueueLater(batch, `:later:${Math.ceil(laterAt / 1000)}`, laterAt - Date.now() + 50);
+      });
+    recorded.catch(() => undefined);
+    if (gateFailure) {
+      await recorded;
+      throw gateFailure;
     }
-    const later = laterAt;
-    const done = writing.then(async () => {
-      if (later > 0) await this.scheduler.enqueueLater(batch, `:later:${Math.ceil(later / 1000)}`, later - Date.now() + 50);
-    });
-    done.catch(() => undefined);
-    return { stop: false, recorded: done };
+    return { answered, recorded };
   }
 
   private async pauseChannel(tenantId: TenantId, channel: Channel, error: GraphApiError): Promise<void> {
