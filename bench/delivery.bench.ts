@@ -309,6 +309,7 @@ async function main(): Promise<void> {
         QUEUE_PREFIX: prefix,
         WHATSAPP_GRAPH_URL: fake.url,
         DISPATCH_CONCURRENCY: String(Math.floor(CONCURRENCY / WORKERS) + (i < CONCURRENCY % WORKERS ? 1 : 0)),
+        ...(env.BENCH_WORKER_MAX_CONNECTIONS ? { WHATSAPP_MAX_CONNECTIONS: env.BENCH_WORKER_MAX_CONNECTIONS } : {}),
         RECONCILE_INTERVAL_MS: '5000',
         STUCK_DELIVERY_SECONDS: '120',
       },
