@@ -8,6 +8,8 @@ export interface SessionOptions {
   population?: number;
 }
 
+const operatorTokens = new WeakMap<TestApp, { token: string; until: number }>();
+
 /**
  * A fresh comune for a test: signed up, approved by the operator, its admin logged in.
  * `as(method, path)` sends a request with the admin's token.
@@ -31,6 +33,18 @@ export class TenantSession {
     return response.body.accessToken as string;
   }
 
+  /**
+   * The operator's token for approving sessions' tenants, reused for a minute: a file or a bench
+   * creating dozens of comuni would otherwise hit the login throttle.
+   */
+  private static async approvingToken(testApp: TestApp): Promise<string> {
+    const cached = operatorTokens.get(testApp);
+    if (cached && cached.until > Date.now()) return cached.token;
+    const token = await TenantSession.operatorToken(testApp);
+    operatorTokens.set(testApp, { token, until: Date.now() + 60_000 });
+    return token;
+  }
+
   static async create(testApp: TestApp, options: SessionOptions = {}): Promise<TenantSession> {
     const session = new TenantSession(testApp);
     const suffix = randomBytes(4).toString('hex');
@@ -43,7 +57,7 @@ export class TenantSession {
       .expect(201);
     session.tenantId = signup.body.id;
     if (options.approve !== false) {
-      const operator = await TenantSession.operatorToken(testApp);
+      const operator = await TenantSession.approvingToken(testApp);
       await testApp.http().post(`/v1/admin/tenants/${session.tenantId}/approve`).set('Authorization', `Bearer ${operator}`).expect(200);
     }
     const login = await testApp.http().post('/v1/auth/login').send({ email: session.adminEmail, password: session.adminPassword }).expect(200);
