@@ -20,7 +20,8 @@
 import 'reflect-metadata';
 import { ChildProcess, spawn } from 'child_process';
 import { randomBytes } from 'crypto';
-import { readFileSync, writeFileSync } from 'fs';
+import { readFileSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
 import { join } from 'path';
 import { monitorEventLoopDelay } from 'perf_hooks';
 import { Client } from 'pg';
@@ -42,6 +43,8 @@ const EMERGENCY_RECIPIENTS = Number(env.BENCH_EMERGENCY_RECIPIENTS ?? 20);
 const CONCURRENCY = Number(env.BENCH_CONCURRENCY ?? 32);
 // Worker processes (production scales the worker out; each is one event loop).
 const WORKERS = Math.max(1, Number(env.BENCH_WORKERS ?? 1));
+// Where the workers note when they hand each request to the HTTP client (bench/send-times.preload.ts).
+const SEND_TIMES_FILE = join(tmpdir(), `filodiretto-bench-sends-${process.pid}.log`);
 // The fake Graph API's answer time (ms) for the pipeline's sends; Meta's is tens to hundreds of ms.
 const GRAPH_LATENCY_MS = Number(env.BENCH_GRAPH_LATENCY_MS ?? 0);
 // Parts to run (the status part needs the throughput part's messages): BENCH_PARTS=cap runs the cap part alone.
@@ -277,6 +280,35 @@ function machineCpu(since: ReturnType<typeof cpuTimes>): { busyPercent: number; 
   return { busyPercent: round((100 * (total - (now.idle - since.idle) - (now.steal - since.steal))) / total), stealPercent: round((100 * (now.steal - since.steal)) / total) };
 }
 
+/** Most events in any sliding one-second window (times in ms, sorted). */
+function mostInOneSecond(times: number[]): number {
+  let most = 0;
+  for (let lo = 0, hi = 0; hi < times.length; hi++) {
+    while (times[hi] - times[lo] >= 1000) lo++;
+    most = Math.max(most, hi - lo + 1);
+  }
+  return most;
+}
+
+/** The workers' own send times (ms) for one phone number id since `since` (epoch ms), sorted. */
+function sendTimes(phoneNumberId: string, since: number): number[] {
+  let text = '';
+  try {
+    text = readFileSync(SEND_TIMES_FILE, 'utf8');
+  } catch {
+    return [];
+  }
+  const suffix = `/${encodeURIComponent(phoneNumberId)}/messages`;
+  const times: number[] = [];
+  for (const line of text.split('\n')) {
+    const space = line.indexOf(' ');
+    if (space < 0 || !line.endsWith(suffix)) continue;
+    const at = Number(line.slice(0, space));
+    if (at >= since) times.push(at);
+  }
+  return times.sort((a, b) => a - b);
+}
+
 function peakRssMb(pid: number): number | null {
   try {
     const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -303,9 +335,10 @@ async function main(): Promise<void> {
   const app = await createTestApp({ worker: false, env: { QUEUE_PREFIX: prefix, WHATSAPP_GRAPH_URL: fake.url } });
   // WORKERS processes share the dispatch concurrency (CONCURRENCY job slots in all, like the raw ceiling's connections).
   const workers: ChildProcess[] = Array.from({ length: WORKERS }, (_, i) =>
-    spawn(process.execPath, [...(env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), join(__dirname, '../apps/worker/src/main.js')], {
+    spawn(process.execPath, [...(env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '-r', join(__dirname, 'send-times.preload.js'), join(__dirname, '../apps/worker/src/main.js')], {
       env: {
         ...env,
+        BENCH_SEND_TIMES_FILE: SEND_TIMES_FILE,
         QUEUE_PREFIX: prefix,
         WHATSAPP_GRAPH_URL: fake.url,
         DISPATCH_CONCURRENCY: String(Math.floor(CONCURRENCY / WORKERS) + (i < CONCURRENCY % WORKERS ? 1 : 0)),
@@ -333,6 +366,7 @@ async function main(): Promise<void> {
     await app.close().catch(() => undefined);
     await fake.stop();
     if (env.BENCH_KEEP !== '1') await adminQuery(server.href, `DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`).catch(() => undefined);
+    if (env.BENCH_KEEP !== '1') rmSync(SEND_TIMES_FILE, { force: true });
   }
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }
@@ -477,6 +511,7 @@ async function capAndEmergencies(app: TestApp, fake: RemoteFake, result: Record<
   await fake.reset();
   await fake.loopDelay();
   const capCpu = cpuTimes();
+  const capStartedAt = Date.now();
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
   const fanOutStart = performance.now();
@@ -504,11 +539,10 @@ async function capAndEmergencies(app: TestApp, fake: RemoteFake, result: Record<
   await capped.session.as('post', `/v1/campaigns/${normalId}/cancel`).expect(200);
   // Steady state: from the first request to the last one observed.
   const windowSeconds = (times[times.length - 1] - times[0]) / 1000;
-  let maxSliding = 0;
-  for (let lo = 0, hi = 0; hi < times.length; hi++) {
-    while (times[hi] - times[lo] >= 1000) lo++;
-    maxSliding = Math.max(maxSliding, hi - lo + 1);
-  }
+  const maxSliding = mostInOneSecond(times);
+  await sleep(300); // the workers' send log is flushed every 100 ms
+  const sent = sendTimes(capped.phoneNumberId, capStartedAt);
+  const sentSeconds = sent.length > 1 ? (sent[sent.length - 1] - sent[0]) / 1000 : 0;
   const perSecond = new Map<number, number>();
   for (const t of times) perSecond.set(Math.floor(t / 1000), (perSecond.get(Math.floor(t / 1000)) ?? 0) + 1);
   const achieved = times.length / windowSeconds;
@@ -524,6 +558,12 @@ async function capAndEmergencies(app: TestApp, fake: RemoteFake, result: Record<
     // This process's own stalls (the fake server no longer lives here), for reference.
     benchEventLoopDelayMaxMs: round(loopDelay.max / 1e6),
     benchEventLoopDelayP99Ms: round(loopDelay.percentile(99) / 1e6),
+    // The same from the sender's side: when the workers handed each request to the HTTP client.
+    sender: {
+      requests: sent.length,
+      achievedRatio: sentSeconds > 0 ? round(sent.length / sentSeconds / 1000, 3) : null,
+      maxInAnySlidingSecond: mostInOneSecond(sent),
+    },
     machineCpu: machineCpu(capCpu),
     fakeServerEventLoopDelayMaxMs: fakeLoop.maxMs,
     fakeServerEventLoopDelayP99Ms: fakeLoop.p99Ms,

@@ -26,6 +26,9 @@ interface Pacer {
   shared: boolean;
   /** recent duration of a reservation (ms, moving average): a busy process waits longer for Redis' answers */
   roundTripMs: number;
+  /** hand-outs allowed right now (refilled at CATCH_UP_RATE x the rate, up to a few ms' worth) */
+  credit: number;
+  creditAt: number;
 }
 
 /**
@@ -73,6 +76,13 @@ export class SendThrottle implements OnModuleDestroy {
   static readonly MAX_BLOCK_MS = 100;
   /** Shortest pause between two hand-outs while slots are coming (bounds timer wake-ups). */
   static readonly TICK_MS = 4;
+  /**
+   * Late slots are handed out at most this many times the rate (and never more than BURST_MS of
+   * the rate at once): after a stall the backlog goes out quickly but spread, not in one burst that
+   * a second later would free the window all at once and start again.
+   */
+  static readonly CATCH_UP_RATE = 2;
+  static readonly BURST_MS = 10;
 
   private readonly redis: Redis | null;
   private readonly timelines = new Map<string, number>();
@@ -125,7 +135,7 @@ export class SendThrottle implements OnModuleDestroy {
   acquire(channelId: string, messagesPerSecond: number, count: number, urgent = false): Promise<void> {
     if (count <= 0) return Promise.resolve();
     let pacer = this.pacers.get(channelId);
-    if (!pacer) this.pacers.set(channelId, (pacer = { waiting: [], slots: [], reserving: false, timer: null, messagesPerSecond, handedOut: [], shared: false, roundTripMs: 0 }));
+    if (!pacer) this.pacers.set(channelId, (pacer = { waiting: [], slots: [], reserving: false, timer: null, messagesPerSecond, handedOut: [], shared: false, roundTripMs: 0, credit: 0, creditAt: performance.now() }));
     pacer.messagesPerSecond = messagesPerSecond;
     if (this.closed) return Promise.reject(new Error('send throttle closed'));
     const promise = new Promise<void>((resolve, reject) => {
@@ -149,6 +159,9 @@ export class SendThrottle implements OnModuleDestroy {
     while (pacer.handedOut.length > 0 && now - pacer.handedOut[0] >= 1000) pacer.handedOut.shift();
     let windowFullUntil = 0;
     const maxLateness = pacer.shared ? SendThrottle.MAX_LATENESS_MS : SendThrottle.CATCH_UP_MS;
+    const burst = Math.max(4, (perSecond * SendThrottle.BURST_MS) / 1000);
+    pacer.credit = Math.min(burst, pacer.credit + ((now - pacer.creditAt) * perSecond * SendThrottle.CATCH_UP_RATE) / 1000);
+    pacer.creditAt = now;
     while (pacer.slots.length > 0 && pacer.slots[0] <= now && pacer.waiting.length > 0) {
       if (now - pacer.slots[0] > maxLateness) {
         pacer.slots.shift();
@@ -159,6 +172,11 @@ export class SendThrottle implements OnModuleDestroy {
         windowFullUntil = pacer.handedOut[pacer.handedOut.length - perSecond] + 1000;
         break;
       }
+      if (pacer.credit < 1) {
+        windowFullUntil = now + ((1 - pacer.credit) * 1000) / (perSecond * SendThrottle.CATCH_UP_RATE);
+        break;
+      }
+      pacer.credit -= 1;
       pacer.slots.shift();
       pacer.handedOut.push(now);
       const head = pacer.waiting[0];
