@@ -38,7 +38,7 @@ export class WebhookIngestionService {
    */
   static readonly CHANNEL_CACHE_MS = 2000;
   private readonly logger = new Logger(WebhookIngestionService.name);
-  private readonly recentChannels = new Map<string, { channel: Channel | null; until: number }>();
+  private readonly recentChannels = new Map<string, { channel: Channel; until: number }>();
 
   constructor(
     private readonly channels: ChannelsRepository,

@@ -19,6 +19,8 @@ interface PgPool {
 @Injectable()
 export class PreparedStatements {
   private readonly prepare: boolean;
+  /** each statement's name, given at its first use: one name per text, never two texts per name */
+  private readonly names = new Map<string, string>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -27,10 +29,12 @@ export class PreparedStatements {
     this.prepare = connection.preparedStatements ?? true;
   }
 
-  /** Runs `text` under `name` (one name per text, for the life of the process); answers the rows. */
-  async query<T>(name: string, text: string, values: unknown[]): Promise<T[]> {
+  /** Runs `text` (prepared once per connection when enabled); answers the rows. */
+  async query<T>(text: string, values: unknown[]): Promise<T[]> {
     const pool = (this.dataSource.driver as unknown as { master: PgPool }).master;
-    const result = await pool.query(this.prepare ? { name, text, values } : { text, values });
-    return result.rows as T[];
+    if (!this.prepare) return (await pool.query({ text, values })).rows as T[];
+    let name = this.names.get(text);
+    if (!name) this.names.set(text, (name = `filodiretto_${this.names.size + 1}`));
+    return (await pool.query({ name, text, values })).rows as T[];
   }
 }

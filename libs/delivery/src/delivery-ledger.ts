@@ -77,7 +77,7 @@ export class DeliveryLedger {
       changes.map((c) => c.nextAttemptAt?.toISOString() ?? null),
     ];
     // Inside a caller's transaction on its connection; otherwise prepared, on the pool.
-    const rows = manager ? ((await manager.query(APPLY_CHANGES, values)) as { id: string }[]) : await this.statements.query<{ id: string }>('delivery-ledger-apply', APPLY_CHANGES, values);
+    const rows = manager ? ((await manager.query(APPLY_CHANGES, values)) as { id: string }[]) : await this.statements.query<{ id: string }>(APPLY_CHANGES, values);
     const moved = new Set(rows.map((row) => row.id));
     for (const change of changes) if (moved.has(change.id)) recordDeliveryStatus(change.to, change.errorCode);
     return moved;

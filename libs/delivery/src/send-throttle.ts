@@ -157,7 +157,8 @@ export class SendThrottle implements OnModuleDestroy {
     // This process never hands out more than rate x HEADROOM slots in any trailing second.
     const perSecond = Math.max(1, Math.floor(pacer.messagesPerSecond * SendThrottle.HEADROOM));
     while (pacer.handedOut.length > 0 && now - pacer.handedOut[0] >= 1000) pacer.handedOut.shift();
-    let windowFullUntil = 0;
+    // No hand-out before this time: the trailing second is full, or the catch-up credit is spent.
+    let notBefore = 0;
     const maxLateness = pacer.shared ? SendThrottle.MAX_LATENESS_MS : SendThrottle.CATCH_UP_MS;
     const burst = Math.max(4, (perSecond * SendThrottle.BURST_MS) / 1000);
     pacer.credit = Math.min(burst, pacer.credit + ((now - pacer.creditAt) * perSecond * SendThrottle.CATCH_UP_RATE) / 1000);
@@ -169,11 +170,11 @@ export class SendThrottle implements OnModuleDestroy {
         continue;
       }
       if (pacer.handedOut.length >= perSecond) {
-        windowFullUntil = pacer.handedOut[pacer.handedOut.length - perSecond] + 1000;
+        notBefore = pacer.handedOut[pacer.handedOut.length - perSecond] + 1000;
         break;
       }
       if (pacer.credit < 1) {
-        windowFullUntil = now + ((1 - pacer.credit) * 1000) / (perSecond * SendThrottle.CATCH_UP_RATE);
+        notBefore = now + ((1 - pacer.credit) * 1000) / (perSecond * SendThrottle.CATCH_UP_RATE);
         break;
       }
       pacer.credit -= 1;
@@ -221,7 +222,7 @@ export class SendThrottle implements OnModuleDestroy {
     if (pacer.waiting.length > 0 && pacer.slots.length > 0) {
       // Wake when the next slot is due, but no more often than every TICK_MS while more are coming:
       // slots are then handed out in small groups (never early, at most TICK_MS late).
-      const wait = Math.max(pacer.slots[0], windowFullUntil) - performance.now();
+      const wait = Math.max(pacer.slots[0], notBefore) - performance.now();
       const lastWait = pacer.slots[pacer.slots.length - 1] - performance.now();
       pacer.timer = setTimeout(() => {
         pacer.timer = null;

@@ -114,7 +114,6 @@ export class DeliveryStatusesProcessor implements OnApplicationBootstrap {
 
   private async plan(tenantId: TenantId, events: StatusEvent[]): Promise<DeliveryChange[]> {
     const rows = await this.statements.query<{ id: string; status: DeliveryStatus; wamid: string | null }>(
-      'delivery-statuses-find',
       `SELECT id::text AS id, status, provider_message_id AS wamid FROM deliveries WHERE tenant_id = $1 AND provider_message_id = ANY($2::text[])`,
       [tenantId, events.map((event) => event.wamid)],
     );

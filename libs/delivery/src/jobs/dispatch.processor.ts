@@ -158,7 +158,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
    * recorded as skipped with the chunk's outcomes.
    */
   private claim(tenantId: TenantId, campaignId: string, range: { from: number; to: number }, limit: number): Promise<ClaimedDelivery[]> {
-    return this.statements.query<ClaimedDelivery>('dispatch-claim', CLAIM_CHUNK, [tenantId, campaignId, range.from, range.to, limit]);
+    return this.statements.query<ClaimedDelivery>(CLAIM_CHUNK, [tenantId, campaignId, range.from, range.to, limit]);
   }
 
   /**
