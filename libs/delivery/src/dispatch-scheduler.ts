@@ -23,6 +23,8 @@ export interface DispatchBatchJob {
    */
   fromId?: number;
   toId?: number;
+  /** times this batch was put back because its number already had enough jobs running */
+  deferrals?: number;
 }
 
 /** The inclusive id range a batch covers. */
@@ -84,6 +86,15 @@ export class DispatchScheduler {
   async enqueueLater(batch: DispatchBatchJob, idSuffix: string, delayMs: number): Promise<void> {
     const spec = this.spec(batch, idSuffix);
     await this.producer.enqueue(dispatchQueue(batch.emergency), { ...spec, options: { ...spec.options, delayMs: Math.max(0, Math.round(delayMs)) } });
+  }
+
+  /**
+   * The batch again after `delayMs` because its number is busy with other batches: a job id of its
+   * own per deferral, so the deferring job (still active) does not hide its successor.
+   */
+  async defer(batch: DispatchBatchJob, delayMs: number): Promise<void> {
+    const deferrals = (batch.deferrals ?? 0) + 1;
+    await this.enqueueLater({ ...batch, deferrals }, `:d${deferrals}`, delayMs);
   }
 
   private spec(batch: DispatchBatchJob, idSuffix: string): JobSpec<DispatchBatchJob> {

@@ -8,7 +8,7 @@ import { QueueName, QueueTransport } from '@app/queue';
 import { ErrorDisposition, GraphApiError, retryDelayMs, SendRequest } from '@app/whatsapp';
 import type { CampaignMessage } from '../campaign-message';
 import { DeliveryChange, DeliveryLedger } from '../delivery-ledger';
-import { batchRange, DispatchBatchJob, DispatchScheduler } from '../dispatch-scheduler';
+import { batchRange, DISPATCH_BUCKET, DispatchBatchJob, DispatchScheduler } from '../dispatch-scheduler';
 import { messagingLimit, planDelivery } from '../outbound-plan';
 import { ReachLimiter, SendThrottle } from '../send-throttle';
 import { quietHoursEnd } from '../tenant-time';
@@ -17,6 +17,16 @@ import { quietHoursEnd } from '../tenant-time';
 export const MAX_SEND_ATTEMPTS = 8;
 /** Worker slots of the emergency lane (its own queue), beside DISPATCH_CONCURRENCY normal ones. */
 export const EMERGENCY_DISPATCH_CONCURRENCY = 8;
+/**
+ * Normal-lane jobs one worker process runs at once for one number. Two keep its pacer fed (each
+ * job pipelines its chunks); more would only hold worker slots waiting for that number's slots
+ * while other comuni's numbers stand idle. A job beyond it is put back for later.
+ */
+export const MAX_JOBS_PER_NUMBER = 2;
+/** Chunks of one job sent and still awaiting answers; enough to cover a provider answering in ~400 ms at the number's rate. */
+export const MAX_CHUNKS_AWAITING_ANSWERS = 8;
+/** Meta's default throughput per number, for a channel this process has not loaded yet. */
+const DEFAULT_NUMBER_RATE = 80;
 
 interface CampaignContext {
   status: string;
@@ -53,6 +63,10 @@ const dispatched = counter({ name: 'delivery_dispatch_total', help: 'Campaign se
 @Injectable()
 export class DispatchProcessor implements OnApplicationBootstrap {
   private readonly logger = new Logger(DispatchProcessor.name);
+  /** Normal-lane jobs running in this process, per channel. */
+  private readonly runningPerChannel = new Map<string, number>();
+  /** Each channel's rate as last loaded (sizes the wait of a put-back batch). */
+  private readonly knownRates = new Map<string, number>();
 
   constructor(
     private readonly transport: QueueTransport,
@@ -74,12 +88,32 @@ export class DispatchProcessor implements OnApplicationBootstrap {
   }
 
   async dispatch(batch: DispatchBatchJob): Promise<void> {
+    // Emergencies have their own lane and go first at the number's pacer: never put back.
+    if (batch.emergency) return this.dispatchBatch(batch);
+    // Checked and taken in one tick, before any await: no other job of this process slips in between.
+    const running = this.runningPerChannel.get(batch.channelId) ?? 0;
+    if (running >= MAX_JOBS_PER_NUMBER) {
+      await this.scheduler.defer(batch, DispatchProcessor.deferralMs(this.knownRates.get(batch.channelId) ?? DEFAULT_NUMBER_RATE));
+      return;
+    }
+    this.runningPerChannel.set(batch.channelId, running + 1);
+    try {
+      await this.dispatchBatch(batch);
+    } finally {
+      const left = (this.runningPerChannel.get(batch.channelId) ?? 1) - 1;
+      if (left > 0) this.runningPerChannel.set(batch.channelId, left);
+      else this.runningPerChannel.delete(batch.channelId);
+    }
+  }
+
+  private async dispatchBatch(batch: DispatchBatchJob): Promise<void> {
     const tenantId = asTenantId(batch.tenantId);
     const context = await this.loadContext(tenantId, batch.campaignId);
     if (!context || context.status !== 'sending') return;
     const channel = await this.channels.findById(tenantId, batch.channelId);
     // A paused channel keeps its deliveries queued; the reconciler picks them up once it is active again.
     if (!channel || channel.status !== 'active') return;
+    this.knownRates.set(channel.id, channel.messagesPerSecond);
     if (context.priority !== 'emergency') {
       const now = this.clock.now();
       const end = quietHoursEnd(now, { timezone: context.timezone, start: context.quietHoursStart, end: context.quietHoursEnd });
@@ -88,17 +122,32 @@ export class DispatchProcessor implements OnApplicationBootstrap {
         return;
       }
     }
+    await this.send(tenantId, batch, context, channel);
+  }
+
+  /**
+   * How long a batch waits when its number is busy: about the time a running batch takes at the
+   * number's rate, spread by ±25% so that put-back batches do not all come back at once.
+   */
+  static deferralMs(messagesPerSecond: number, random = Math.random()): number {
+    const batchMs = (DISPATCH_BUCKET / (messagesPerSecond * SendThrottle.HEADROOM)) * 1000;
+    return Math.round(Math.min(30_000, Math.max(100, batchMs)) * (0.75 + random * 0.5));
+  }
+
+  /** Claims, sends and records the batch's deliveries chunk by chunk. */
+  private async send(tenantId: TenantId, batch: DispatchBatchJob, context: CampaignContext, channel: Channel): Promise<void> {
     const range = batchRange(batch);
     const chunkSize = DispatchProcessor.chunkSize(channel.messagesPerSecond);
-    // The next chunk is claimed while this one is sent, and is sent while this one's answers are
-    // still coming (at most two chunks in flight): the number's pacer always has demand, whatever
-    // the provider's latency. Each chunk's outcomes are recorded in one statement once answered.
-    // Every queued delivery of the range is claimed once, whatever its subscriber's state: those
-    // who left are recorded as skipped with the chunk, so no pass over the range is left to do.
+    // The next chunk is claimed while this one is sent, and is sent while earlier chunks' answers
+    // are still coming (up to MAX_CHUNKS_AWAITING_ANSWERS): the number's pacer always has demand,
+    // whatever the provider's latency. Each chunk's outcomes are recorded in one statement once
+    // answered. Every queued delivery of the range is claimed once, whatever its subscriber's
+    // state: those who left are recorded as skipped with the chunk, so no pass over the range is
+    // left to do.
     const stop: ChunkStop = { paused: null };
     const recording: Promise<void>[] = [];
     try {
-      let answeredBefore: Promise<void> = Promise.resolve();
+      const awaitingAnswers: Promise<void>[] = [];
       let claimed = await this.claim(tenantId, batch.campaignId, range, chunkSize);
       while (claimed.length > 0) {
         // A short claim found the range's last claimable deliveries: no further claim to prefetch.
@@ -107,8 +156,8 @@ export class DispatchProcessor implements OnApplicationBootstrap {
         next.catch(() => undefined);
         const chunk = await this.sendChunk(tenantId, batch, context, channel, claimed, stop);
         recording.push(chunk.recorded);
-        await answeredBefore;
-        answeredBefore = chunk.answered;
+        awaitingAnswers.push(chunk.answered);
+        if (awaitingAnswers.length > MAX_CHUNKS_AWAITING_ANSWERS) await awaitingAnswers.shift();
         const following = await next;
         if (stop.paused) {
           // Claimed ahead but not attempted: back to the queue as they were.
