@@ -4,6 +4,7 @@ import { AddDeliveryRetryTiming1795328339001 } from './1795328339001-AddDelivery
 import { CreateAuditLog1795328600000 } from './1795328600000-CreateAuditLog';
 import { AddTopicFollowerRollup1795329389520 } from './1795329389520-AddTopicFollowerRollup';
 import { EnableRowLevelSecurity1795400000000 } from './1795400000000-EnableRowLevelSecurity';
+import { DeliveryClaimLease1795500000000 } from './1795500000000-DeliveryClaimLease';
 
 /**
  * Every migration, in order (one per line). A new migration is added here; a merged one is never
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   CreateAuditLog1795328600000,
   AddTopicFollowerRollup1795329389520,
   EnableRowLevelSecurity1795400000000,
+  DeliveryClaimLease1795500000000,
 ];

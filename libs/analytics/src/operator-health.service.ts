@@ -157,7 +157,7 @@ export class OperatorHealthService {
   }
 
   /**
-   * Campaigns in `sending` with deliveries waiting (queued or sending) untouched for N minutes and
+   * Campaigns in `sending` with queued deliveries untouched for N minutes and
    * nothing of theirs handed to WhatsApp in those N minutes: a crashed worker, a lost queue, a
    * channel that cannot send.
    */
@@ -165,7 +165,7 @@ export class OperatorHealthService {
     const rows: Record<string, unknown>[] = await this.db.query(
       `SELECT c.id, c.tenant_id, c.title, w.pending, w.last_progress
          FROM (SELECT tenant_id, campaign_id, count(*) AS pending, min(updated_at) AS last_progress
-                 FROM deliveries WHERE status IN ('queued', 'sending') AND updated_at < $1::timestamptz - make_interval(mins => $2)
+                 FROM deliveries WHERE status = 'queued' AND updated_at < $1::timestamptz - make_interval(mins => $2)
                 GROUP BY tenant_id, campaign_id) w
          JOIN campaigns c ON c.tenant_id = w.tenant_id AND c.id = w.campaign_id
         WHERE c.status = 'sending'

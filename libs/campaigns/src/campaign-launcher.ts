@@ -79,7 +79,7 @@ export class CampaignLauncher {
          ), usage AS (
            SELECT d.subscriber_id, count(*) AS n FROM deliveries d
             WHERE $7::boolean AND d.tenant_id = $1 AND d.kind = 'campaign'
-              AND (d.sent_at >= $8::timestamptz OR (d.status IN ('queued','sending') AND d.created_at >= $8::timestamptz))
+              AND (d.sent_at >= $8::timestamptz OR (d.status = 'queued' AND d.created_at >= $8::timestamptz))
             GROUP BY d.subscriber_id
          ), inserted AS (
            INSERT INTO deliveries (tenant_id, campaign_id, channel_id, subscriber_id, recipient, status, reason)

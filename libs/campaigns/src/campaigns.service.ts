@@ -105,7 +105,10 @@ export class CampaignsService {
     return (await this.launcher.launch(tenantId, id, ['draft'], sentBy)).campaign;
   }
 
-  /** Stops everything not yet handed to WhatsApp: queued deliveries become skipped (`cancelled`). */
+  /**
+   * Stops everything not yet handed to WhatsApp: queued deliveries become skipped (`cancelled`);
+   * those a dispatch job holds under a live lease are being sent and are recorded as they turn out.
+   */
   async cancel(tenantId: TenantId, id: string): Promise<Campaign> {
     await this.dataSource.transaction(async (manager) => {
       const campaign = await this.campaigns.lockById(tenantId, id, manager);
@@ -113,7 +116,7 @@ export class CampaignsService {
       await manager.query(
         `WITH moved AS (
            UPDATE deliveries SET status = 'skipped', reason = 'cancelled', updated_at = now()
-            WHERE tenant_id = $1 AND campaign_id = $2 AND status = 'queued'
+            WHERE tenant_id = $1 AND campaign_id = $2 AND status = 'queued' AND (claimed_until IS NULL OR claimed_until <= now())
            RETURNING 1
          ), n AS (SELECT count(*)::int AS n FROM moved)
          UPDATE campaigns c SET status = 'cancelled', cancelled_at = now(), updated_at = now(),

@@ -99,6 +99,7 @@ const APPLY_CHANGES = `WITH v AS (
            error_detail = COALESCE(left(v.error_detail, 500), d.error_detail),
            reason = COALESCE(v.reason, d.reason),
            next_attempt_at = v.next_attempt_at,
+           claimed_until = NULL,
            sent_at = CASE WHEN v.to_status IN ('sent','delivered','read') THEN COALESCE(d.sent_at, v.at) ELSE d.sent_at END,
            delivered_at = CASE WHEN v.to_status IN ('delivered','read') THEN COALESCE(d.delivered_at, v.at) ELSE d.delivered_at END,
            read_at = CASE WHEN v.to_status = 'read' THEN COALESCE(d.read_at, v.at) ELSE d.read_at END,
@@ -109,7 +110,7 @@ const APPLY_CHANGES = `WITH v AS (
          RETURNING d.id, d.campaign_id, v.from_status, v.to_status
        ), delta AS (
          SELECT campaign_id,
-           ${BUCKET_DELTA('queued', `'queued','sending'`)},
+           ${BUCKET_DELTA('queued', `'queued'`)},
            ${BUCKET_DELTA('sent', `'sent'`)},
            ${BUCKET_DELTA('delivered', `'delivered'`)},
            ${BUCKET_DELTA('read', `'read'`)},

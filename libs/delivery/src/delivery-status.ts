@@ -1,12 +1,15 @@
-/** A delivery's life: queued → sending → sent → delivered → read; or failed / skipped. */
-export type DeliveryStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'read' | 'failed' | 'skipped';
+/**
+ * A delivery's life: queued → sent → delivered → read; or failed / skipped. While a dispatch job
+ * sends it, a delivery stays `queued` under the job's lease (`claimed_until`).
+ */
+export type DeliveryStatus = 'queued' | 'sent' | 'delivered' | 'read' | 'failed' | 'skipped';
 
-export const DELIVERY_STATUSES: DeliveryStatus[] = ['queued', 'sending', 'sent', 'delivered', 'read', 'failed', 'skipped'];
+export const DELIVERY_STATUSES: DeliveryStatus[] = ['queued', 'sent', 'delivered', 'read', 'failed', 'skipped'];
 
 /** Statuses a delivery does not leave by itself (status webhooks may still move sent → delivered → read). */
 export const FINAL_STATUSES: DeliveryStatus[] = ['sent', 'delivered', 'read', 'failed', 'skipped'];
 
-const RANK: Record<DeliveryStatus, number> = { queued: 0, sending: 0, sent: 1, delivered: 2, read: 3, failed: -1, skipped: -1 };
+const RANK: Record<DeliveryStatus, number> = { queued: 0, sent: 1, delivered: 2, read: 3, failed: -1, skipped: -1 };
 
 /**
  * Whether a provider status may replace the current one: never backwards (sent < delivered < read);
@@ -14,7 +17,7 @@ const RANK: Record<DeliveryStatus, number> = { queued: 0, sending: 0, sent: 1, d
  */
 export function canMoveTo(current: DeliveryStatus, next: 'sent' | 'delivered' | 'read' | 'failed'): boolean {
   if (current === 'failed' || current === 'skipped') return false;
-  if (next === 'failed') return current === 'queued' || current === 'sending' || current === 'sent';
+  if (next === 'failed') return current === 'queued' || current === 'sent';
   return RANK[next] > RANK[current];
 }
 
@@ -26,5 +29,5 @@ export function strongerEvent(a: 'sent' | 'delivered' | 'read' | 'failed', b: 's
 
 /** The stats bucket a status counts in (each delivery counts in exactly one). */
 export function statsBucket(status: DeliveryStatus): 'queued' | 'sent' | 'delivered' | 'read' | 'failed' | 'skipped' {
-  return status === 'sending' ? 'queued' : status;
+  return status;
 }

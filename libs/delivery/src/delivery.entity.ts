@@ -18,6 +18,8 @@ export class Delivery {
   @Column({ type: 'varchar', nullable: true }) errorDetail: string | null;
   @Column({ type: 'integer' }) attempts: number;
   @Column({ type: 'timestamptz', nullable: true }) nextAttemptAt: Date | null;
+  /** while a dispatch job holds the delivery: until when (an expired lease may be claimed again) */
+  @Column({ type: 'timestamptz', nullable: true }) claimedUntil: Date | null;
   @CreateDateColumn({ type: 'timestamptz' }) createdAt: Date;
   @UpdateDateColumn({ type: 'timestamptz' }) updatedAt: Date;
   @Column({ type: 'timestamptz', nullable: true }) sentAt: Date | null;

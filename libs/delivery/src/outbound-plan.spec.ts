@@ -41,7 +41,7 @@ describe('status ordering', () => {
     expect(canMoveTo('sent', 'delivered')).toBe(true);
     expect(canMoveTo('read', 'delivered')).toBe(false);
     expect(canMoveTo('delivered', 'sent')).toBe(false);
-    expect(canMoveTo('sending', 'read')).toBe(true);
+    expect(canMoveTo('queued', 'read')).toBe(true);
     expect(canMoveTo('sent', 'failed')).toBe(true);
     expect(canMoveTo('delivered', 'failed')).toBe(false);
     expect(canMoveTo('failed', 'read')).toBe(false);

@@ -5,9 +5,11 @@ import { DISPATCH_BUCKET, DispatchBatchJob, DispatchScheduler } from '../dispatc
 
 /**
  * Redis is a transport that may lose jobs and workers may die mid-batch: Postgres says what is
- * still to do. Periodically (in every worker; one at a time through an advisory lock) deliveries
- * stuck in `sending` go back to `queued`, and buckets holding queued deliveries untouched for the
- * stuck threshold get a dispatch job again. Claims are atomic, so an extra job never sends twice.
+ * still to do. Periodically (in every worker; one at a time through an advisory lock) buckets
+ * holding queued deliveries untouched for the stuck threshold, and not under a live claim, get a
+ * dispatch job again. A worker that died mid-batch left its claims' leases, which expire after the
+ * same threshold: those deliveries are sent again (at most the in-flight count twice). Claims are
+ * atomic, so an extra job never sends twice.
  */
 @Injectable()
 export class DeliveryReconciler implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -49,20 +51,15 @@ export class DeliveryReconciler implements OnApplicationBootstrap, OnApplication
     const batches = await this.dataSource.transaction(async (manager) => {
       const [{ locked }] = (await manager.query(`SELECT pg_try_advisory_xact_lock(hashtext('filodiretto:delivery-reconciler')) AS locked`)) as { locked: boolean }[];
       if (!locked) return [];
-      // A worker died between claim and record: the outcome is unknown, send again (at most the in-flight count twice).
-      await manager.query(
-        `UPDATE deliveries SET status = 'queued'
-          WHERE status = 'sending' AND provider_message_id IS NULL AND updated_at < now() - make_interval(secs => $1)`,
-        [stuckSeconds],
-      );
       return (await manager.query(
         `SELECT DISTINCT d.tenant_id AS "tenantId", d.campaign_id AS "campaignId", d.channel_id AS "channelId",
                 (d.id / ${DISPATCH_BUCKET})::int AS bucket, c.priority = 'emergency' AS emergency
            FROM deliveries d
            JOIN campaigns c ON c.id = d.campaign_id AND c.status = 'sending'
            JOIN channels ch ON ch.id = d.channel_id AND ch.status = 'active'
-          WHERE d.status IN ('queued','sending') AND d.status = 'queued'
+          WHERE d.status = 'queued'
             AND d.updated_at < now() - make_interval(secs => $1)
+            AND (d.claimed_until IS NULL OR d.claimed_until <= now())
             AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= now())
           LIMIT 20000`,
         [stuckSeconds],

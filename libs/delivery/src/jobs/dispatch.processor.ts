@@ -55,8 +55,9 @@ interface ClaimedDelivery {
 const dispatched = counter({ name: 'delivery_dispatch_total', help: 'Campaign sends by outcome', labelNames: ['outcome'] as const });
 
 /**
- * Sends the queued deliveries of one bucket of a campaign: claims a chunk at a time (queued →
- * sending, only while the campaign is sending, the subscriber active and no wamid recorded),
+ * Sends the queued deliveries of one bucket of a campaign: claims a chunk at a time (a lease on
+ * queued deliveries, only while the campaign is sending and no wamid is recorded; with each
+ * subscriber's state as it is now),
  * applies the 24-hour rule and Meta's messaging limit, takes send slots on the number's shared
  * timeline, calls the provider and records every outcome in one statement per chunk.
  */
@@ -150,8 +151,11 @@ export class DispatchProcessor implements OnApplicationBootstrap {
       const awaitingAnswers: Promise<void>[] = [];
       let claimed = await this.claim(tenantId, batch.campaignId, range, chunkSize);
       while (claimed.length > 0) {
+        // Each claim starts after the previous one's last delivery: the ones in between are held by
+        // this job (or were skipped as locked by another claim, whose job sends them).
+        const after = { from: Math.max(...claimed.map((row) => Number(row.id))) + 1, to: range.to };
         // A short claim found the range's last claimable deliveries: no further claim to prefetch.
-        const next = claimed.length < chunkSize ? Promise.resolve([] as ClaimedDelivery[]) : this.claim(tenantId, batch.campaignId, range, chunkSize);
+        const next = claimed.length < chunkSize ? Promise.resolve([] as ClaimedDelivery[]) : this.claim(tenantId, batch.campaignId, after, chunkSize);
         // A failed prefetch surfaces when awaited below; never as an unhandled rejection meanwhile.
         next.catch(() => undefined);
         const chunk = await this.sendChunk(tenantId, batch, context, channel, claimed, stop);
@@ -186,7 +190,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
   /** Claimed deliveries that were not attempted go back to `queued`. */
   private release(tenantId: TenantId, rows: ClaimedDelivery[]): Promise<Set<string>> {
     const at = this.clock.now();
-    return this.ledger.apply(tenantId, rows.map((row) => ({ id: row.id, from: 'sending' as const, to: 'queued' as const, at })));
+    return this.ledger.apply(tenantId, rows.map((row) => ({ id: row.id, from: 'queued' as const, to: 'queued' as const, at })));
   }
 
   private async loadContext(tenantId: TenantId, campaignId: string): Promise<CampaignContext | null> {
@@ -200,14 +204,14 @@ export class DispatchProcessor implements OnApplicationBootstrap {
   }
 
   /**
-   * queued → sending for the next chunk of the range, re-checking the campaign and the wamid in the
+   * Leases the next chunk of the range to this job (for the stuck threshold), re-checking the campaign and the wamid in the
    * same statement; answers each delivery with its subscriber as it is now. The pick reads the
    * deliveries index alone (joining subscribers there let a stale estimate choose a hash join over
    * every subscriber of the database); deliveries whose subscriber left are claimed too, and
    * recorded as skipped with the chunk's outcomes.
    */
   private claim(tenantId: TenantId, campaignId: string, range: { from: number; to: number }, limit: number): Promise<ClaimedDelivery[]> {
-    return this.statements.query<ClaimedDelivery>(CLAIM_CHUNK, [tenantId, campaignId, range.from, range.to, limit]);
+    return this.statements.query<ClaimedDelivery>(CLAIM_CHUNK, [tenantId, campaignId, range.from, range.to, limit, this.config.delivery.stuckDeliverySeconds]);
   }
 
   /**
@@ -230,7 +234,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
     for (const row of claimed) {
       // A subscriber who left (or was erased) since the fan-out gets nothing.
       const plan = row.subscriber_status === 'active' ? planDelivery(batch.campaignId, context.message, traits, row.last_inbound_at ? new Date(row.last_inbound_at) : null, now) : { skip: 'unsubscribed' };
-      if ('skip' in plan) changes.push({ id: row.id, from: 'sending', to: 'skipped', at: now, reason: plan.skip });
+      if ('skip' in plan) changes.push({ id: row.id, from: 'queued', to: 'skipped', at: now, reason: plan.skip });
       else {
         toSend.push({
           row,
@@ -249,7 +253,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
       if (held.size > 0) {
         // Beyond Meta's daily reach: wait in the queue (delayed), never fail.
         const nextAttemptAt = new Date(Math.max(retryAt, Date.now() + 60_000));
-        for (const id of held) changes.push({ id, from: 'sending', to: 'queued', at: now, nextAttemptAt });
+        for (const id of held) changes.push({ id, from: 'queued', to: 'queued', at: now, nextAttemptAt });
         laterAt = Math.max(laterAt, nextAttemptAt.getTime());
         toSend = toSend.filter((item) => !held.has(item.row.id));
       }
@@ -281,7 +285,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
             (result) => {
               dispatched.inc({ outcome: 'sent' });
               recordDispatch(channel.provider);
-              changes.push({ id: item.row.id, from: 'sending', to: 'sent', at: this.clock.now(), providerMessageId: result.wamid });
+              changes.push({ id: item.row.id, from: 'queued', to: 'sent', at: this.clock.now(), providerMessageId: result.wamid });
             },
             (error: unknown) => {
               const graph = error instanceof GraphApiError ? error : null;
@@ -291,13 +295,13 @@ export class DispatchProcessor implements OnApplicationBootstrap {
               dispatched.inc({ outcome: disposition });
               if (disposition === ErrorDisposition.Pause) {
                 stop.paused ??= graph;
-                changes.push({ id: item.row.id, from: 'sending', to: 'queued', at: now, errorCode: code, errorDetail: detail });
+                changes.push({ id: item.row.id, from: 'queued', to: 'queued', at: now, errorCode: code, errorDetail: detail });
               } else if (disposition === ErrorDisposition.Permanent || item.row.attempts >= MAX_SEND_ATTEMPTS) {
-                changes.push({ id: item.row.id, from: 'sending', to: 'failed', at: this.clock.now(), errorCode: code, errorDetail: detail });
+                changes.push({ id: item.row.id, from: 'queued', to: 'failed', at: this.clock.now(), errorCode: code, errorDetail: detail });
               } else {
                 const nextAttemptAt = new Date(Date.now() + retryDelayMs(code, item.row.attempts - 1));
                 laterAt = Math.max(laterAt, nextAttemptAt.getTime());
-                changes.push({ id: item.row.id, from: 'sending', to: 'queued', at: now, errorCode: code, errorDetail: detail, nextAttemptAt });
+                changes.push({ id: item.row.id, from: 'queued', to: 'queued', at: now, errorCode: code, errorDetail: detail, nextAttemptAt });
               }
             },
           ),
@@ -309,7 +313,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
       .then(() => {
         // Claimed but not attempted because the channel was paused meanwhile: back to the queue.
         const done = new Set(changes.map((change) => change.id));
-        for (const row of claimed) if (!done.has(row.id)) changes.push({ id: row.id, from: 'sending', to: 'queued', at: now });
+        for (const row of claimed) if (!done.has(row.id)) changes.push({ id: row.id, from: 'queued', to: 'queued', at: now });
         return this.ledger.applyDurably(tenantId, changes);
       })
       .then(async () => {
@@ -339,19 +343,21 @@ export class DispatchProcessor implements OnApplicationBootstrap {
 }
 
 /**
- * $1 tenant, $2 campaign, $3..$4 id range, $5 limit. Rows already locked by another claim are
- * skipped; the campaign must still be sending.
+ * $1 tenant, $2 campaign, $3..$4 id range, $5 limit, $6 lease seconds. Rows locked by another
+ * claim or under a live lease are skipped; the campaign must still be sending. The claim writes
+ * only the lease and the attempt count (no indexed column): a heap-only update.
  */
 const CLAIM_CHUNK = `WITH picked AS MATERIALIZED (
     SELECT q.id, q.subscriber_id FROM deliveries q
      WHERE q.tenant_id = $1 AND q.campaign_id = $2 AND q.id BETWEEN $3 AND $4
        AND q.status = 'queued' AND q.provider_message_id IS NULL
+       AND (q.claimed_until IS NULL OR q.claimed_until <= now())
        AND (q.next_attempt_at IS NULL OR q.next_attempt_at <= now())
        AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = $2 AND c.tenant_id = $1 AND c.status = 'sending')
      ORDER BY q.id LIMIT $5
      FOR UPDATE OF q SKIP LOCKED
   )
-  UPDATE deliveries d SET status = 'sending', attempts = d.attempts + 1, updated_at = now()
+  UPDATE deliveries d SET claimed_until = now() + make_interval(secs => $6), attempts = d.attempts + 1
     FROM picked LEFT JOIN subscribers s ON s.id = picked.subscriber_id
    WHERE d.id = picked.id AND d.status = 'queued'
    RETURNING d.id::text AS id, d.attempts, s.status AS subscriber_status, s.phone, s.user_id, s.last_inbound_at`;
