@@ -58,6 +58,9 @@ describe('Worker graceful shutdown on SIGTERM', () => {
     const acceptedAtStop = fake.sent.slice(0, atStop).map((r) => r.wamid);
     const recorded = new Set(((await testApp.dataSource.query(`SELECT provider_message_id AS wamid FROM deliveries WHERE campaign_id = $1 AND provider_message_id IS NOT NULL`, [id])) as { wamid: string }[]).map((r) => r.wamid));
     expect(acceptedAtStop.filter((wamid) => !recorded.has(wamid!))).toEqual([]);
+    // Nothing is left held under the stopped worker's claims (they would wait for their lease to expire).
+    const [held] = await testApp.dataSource.query(`SELECT count(*)::int AS n FROM deliveries WHERE campaign_id = $1 AND claimed_until > now()`, [id]);
+    expect(held).toEqual({ n: 0 });
 
     worker = startWorker();
     await waitFor(async () => expect((await campaignOf(session, id)).status).toBe('completed'), { timeoutMs: 40_000, intervalMs: 250 });

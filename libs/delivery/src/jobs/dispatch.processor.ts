@@ -158,7 +158,15 @@ export class DispatchProcessor implements OnApplicationBootstrap {
         const next = claimed.length < chunkSize ? Promise.resolve([] as ClaimedDelivery[]) : this.claim(tenantId, batch.campaignId, after, chunkSize);
         // A failed prefetch surfaces when awaited below; never as an unhandled rejection meanwhile.
         next.catch(() => undefined);
-        const chunk = await this.sendChunk(tenantId, batch, context, channel, claimed, stop);
+        let chunk: Awaited<ReturnType<DispatchProcessor['sendChunk']>>;
+        try {
+          chunk = await this.sendChunk(tenantId, batch, context, channel, claimed, stop);
+        } catch (error) {
+          // The job fails (the throttle closed at shutdown): the chunk claimed ahead goes back to
+          // the queue at once rather than when its lease expires.
+          recording.push(next.then((rows) => (rows.length > 0 ? this.release(tenantId, rows).then(() => undefined) : undefined)));
+          throw error;
+        }
         recording.push(chunk.recorded);
         awaitingAnswers.push(chunk.answered);
         if (awaitingAnswers.length > MAX_CHUNKS_AWAITING_ANSWERS) await awaitingAnswers.shift();
