@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { DatabaseConnection } from './data-source-options';
+import { driverPool } from './driver-pool';
 
 /** The connection settings the database module was started with. */
 export const DATABASE_CONNECTION = Symbol('DATABASE_CONNECTION');
@@ -31,7 +32,8 @@ export class PreparedStatements {
 
   /** Runs `text` (prepared once per connection when enabled); answers the rows. */
   async query<T>(text: string, values: unknown[]): Promise<T[]> {
-    const pool = (this.dataSource.driver as unknown as { master: PgPool }).master;
+    const pool = driverPool<PgPool>(this.dataSource);
+    if (!pool) throw new Error('the database is not connected');
     if (!this.prepare) return (await pool.query({ text, values })).rows as T[];
     let name = this.names.get(text);
     if (!name) this.names.set(text, (name = `filodiretto_${this.names.size + 1}`));

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'async_hooks';
 import type { DataSource } from 'typeorm';
+import { driverPool } from './driver-pool';
 
 /**
  * Defence in depth under the tenant-scoped repositories: while code runs inside a tenant's
@@ -34,7 +35,7 @@ async function bindTenant(client: PoolClient, tenantId: string): Promise<void> {
 
 /** Wraps the data source's pool so that each checkout carries the caller's tenant context. */
 export function installTenantContext(dataSource: DataSource): void {
-  const pool = (dataSource.driver as unknown as { master?: Pool }).master;
+  const pool = driverPool<Pool>(dataSource);
   if (!pool || pool.filodirettoTenantContext) return;
   pool.filodirettoTenantContext = true;
   const connect = pool.connect.bind(pool) as Pool['connect'];
