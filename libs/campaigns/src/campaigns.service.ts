@@ -114,9 +114,16 @@ export class CampaignsService {
       const campaign = await this.campaigns.lockById(tenantId, id, manager);
       if (!['draft', 'scheduled', 'sending'].includes(campaign.status)) throw new ConflictError(`Campaign is already ${campaign.status}`, 'campaign_finished');
       await manager.query(
-        `WITH moved AS (
-           UPDATE deliveries SET status = 'skipped', reason = 'cancelled', updated_at = now()
+        // Rows locked by a concurrent write are being claimed or recorded by a dispatch job (which
+        // locks deliveries before the campaign row this transaction holds): skipped, not waited
+        // for, so the two never deadlock; they are in flight and recorded as they turn out.
+        `WITH free AS (
+           SELECT id FROM deliveries
             WHERE tenant_id = $1 AND campaign_id = $2 AND status = 'queued' AND (claimed_until IS NULL OR claimed_until <= now())
+            FOR UPDATE SKIP LOCKED
+         ), moved AS (
+           UPDATE deliveries d SET status = 'skipped', reason = 'cancelled', updated_at = now()
+             FROM free WHERE d.id = free.id
            RETURNING 1
          ), n AS (SELECT count(*)::int AS n FROM moved)
          UPDATE campaigns c SET status = 'cancelled', cancelled_at = now(), updated_at = now(),

@@ -20,9 +20,12 @@ export const EMERGENCY_DISPATCH_CONCURRENCY = 8;
 /**
  * Normal-lane jobs one worker process runs at once for one number. Two keep its pacer fed (each
  * job pipelines its chunks); more would only hold worker slots waiting for that number's slots
- * while other comuni's numbers stand idle. A job beyond it is put back for later.
+ * while other comuni's numbers stand idle. One more job waits to take over a slot; any further
+ * one is put back for later.
  */
 export const MAX_JOBS_PER_NUMBER = 2;
+/** Jobs of a number waiting in this process for one of its slots, beyond which batches are put back. */
+export const STANDBY_JOBS_PER_NUMBER = 1;
 /** Chunks of one job sent and still awaiting answers; enough to cover a provider answering in ~400 ms at the number's rate. */
 export const MAX_CHUNKS_AWAITING_ANSWERS = 8;
 /** Meta's default throughput per number, for a channel this process has not loaded yet. */
@@ -64,8 +67,8 @@ const dispatched = counter({ name: 'delivery_dispatch_total', help: 'Campaign se
 @Injectable()
 export class DispatchProcessor implements OnApplicationBootstrap {
   private readonly logger = new Logger(DispatchProcessor.name);
-  /** Normal-lane jobs running in this process, per channel. */
-  private readonly runningPerChannel = new Map<string, number>();
+  /** Normal-lane jobs of this process per channel: running, and waiting to take over a slot. */
+  private readonly lanes = new Map<string, { running: number; standby: (() => void)[] }>();
   /** Each channel's rate as last loaded (sizes the wait of a put-back batch). */
   private readonly knownRates = new Map<string, number>();
 
@@ -90,24 +93,39 @@ export class DispatchProcessor implements OnApplicationBootstrap {
 
   async dispatch(batch: DispatchBatchJob): Promise<void> {
     // Emergencies have their own lane and go first at the number's pacer: never put back.
-    if (batch.emergency) return this.dispatchBatch(batch);
+    if (batch.emergency) return this.dispatchBatch(batch, () => undefined);
     // Checked and taken in one tick, before any await: no other job of this process slips in between.
-    const running = this.runningPerChannel.get(batch.channelId) ?? 0;
-    if (running >= MAX_JOBS_PER_NUMBER) {
+    let lane = this.lanes.get(batch.channelId);
+    if (!lane) this.lanes.set(batch.channelId, (lane = { running: 0, standby: [] }));
+    if (lane.running < MAX_JOBS_PER_NUMBER) lane.running++;
+    else if (lane.standby.length < STANDBY_JOBS_PER_NUMBER) {
+      // Takes over the slot of the first running job to hand out its last message: the number's
+      // pacer never waits for a put-back batch to come back.
+      const standby = lane;
+      await new Promise<void>((resolve) => standby.standby.push(resolve));
+    } else {
       await this.scheduler.defer(batch, DispatchProcessor.deferralMs(this.knownRates.get(batch.channelId) ?? DEFAULT_NUMBER_RATE));
       return;
     }
-    this.runningPerChannel.set(batch.channelId, running + 1);
+    const taken = lane;
+    let released = false;
+    // Called once the batch has handed out its last message (its answers may still be coming).
+    const release = () => {
+      if (released) return;
+      released = true;
+      const next = taken.standby.shift();
+      if (next) return next();
+      taken.running--;
+      if (taken.running === 0 && taken.standby.length === 0 && this.lanes.get(batch.channelId) === taken) this.lanes.delete(batch.channelId);
+    };
     try {
-      await this.dispatchBatch(batch);
+      await this.dispatchBatch(batch, release);
     } finally {
-      const left = (this.runningPerChannel.get(batch.channelId) ?? 1) - 1;
-      if (left > 0) this.runningPerChannel.set(batch.channelId, left);
-      else this.runningPerChannel.delete(batch.channelId);
+      release();
     }
   }
 
-  private async dispatchBatch(batch: DispatchBatchJob): Promise<void> {
+  private async dispatchBatch(batch: DispatchBatchJob, sent: () => void): Promise<void> {
     const tenantId = asTenantId(batch.tenantId);
     const context = await this.loadContext(tenantId, batch.campaignId);
     if (!context || context.status !== 'sending') return;
@@ -123,7 +141,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
         return;
       }
     }
-    await this.send(tenantId, batch, context, channel);
+    await this.send(tenantId, batch, context, channel, sent);
   }
 
   /**
@@ -135,8 +153,11 @@ export class DispatchProcessor implements OnApplicationBootstrap {
     return Math.round(Math.min(30_000, Math.max(100, batchMs)) * (0.75 + random * 0.5));
   }
 
-  /** Claims, sends and records the batch's deliveries chunk by chunk. */
-  private async send(tenantId: TenantId, batch: DispatchBatchJob, context: CampaignContext, channel: Channel): Promise<void> {
+  /**
+   * Claims, sends and records the batch's deliveries chunk by chunk; calls `sent` once the last
+   * message is handed out, before the last answers and records are in.
+   */
+  private async send(tenantId: TenantId, batch: DispatchBatchJob, context: CampaignContext, channel: Channel, sent: () => void): Promise<void> {
     const range = batchRange(batch);
     const chunkSize = DispatchProcessor.chunkSize(channel.messagesPerSecond);
     // The next chunk is claimed while this one is sent, and is sent while earlier chunks' answers
@@ -179,6 +200,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
         claimed = following;
       }
     } finally {
+      sent();
       // Every claimed chunk is recorded before the job ends (or fails and is retried).
       await Promise.allSettled(recording);
     }
