@@ -243,6 +243,31 @@ describe('Campaigns over HTTP', () => {
     expect(fake.sent.length).toBe(handed);
   });
 
+  it('cancel does not wait for a delivery a dispatch job is writing (no deadlock with its record)', async () => {
+    const channel = await createChannel(session, { messagesPerSecond: 2 });
+    await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 40);
+    const id = await createCampaign(session, { channelId: channel.id, message: { type: 'text', text: 'Lento' } });
+    await session.as('post', `/v1/campaigns/${id}/send`).expect(202);
+    // Another transaction holds the last delivery's row, as a dispatch job's record does while it
+    // waits for the campaign row that cancel holds.
+    const holder = testApp.dataSource.createQueryRunner();
+    await holder.connect();
+    await holder.startTransaction();
+    try {
+      const [locked] = (await holder.query(`SELECT id::text AS id FROM deliveries WHERE campaign_id = $1 ORDER BY id DESC LIMIT 1 FOR UPDATE`, [id])) as { id: string }[];
+      const cancel = session.as('post', `/v1/campaigns/${id}/cancel`).then((response) => response.status);
+      const waited = new Promise<string>((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5_000));
+      expect(await Promise.race([cancel, waited])).toBe(200);
+      const [row] = await testApp.dataSource.query(`SELECT status FROM deliveries WHERE id = $1`, [locked.id]);
+      expect(row.status).toBe('queued');
+      const [skipped] = await testApp.dataSource.query(`SELECT count(*)::int AS n FROM deliveries WHERE campaign_id = $1 AND reason = 'cancelled'`, [id]);
+      expect(skipped.n).toBeGreaterThan(30);
+    } finally {
+      await holder.commitTransaction();
+      await holder.release();
+    }
+  });
+
   it('skips subscribers over the monthly cap, except for emergencies', async () => {
     await session.as('patch', '/v1/tenant').send({ monthlyMessageCap: 1 }).expect(200);
     try {
