@@ -6,7 +6,7 @@ jest.setTimeout(90_000);
 /**
  * Worker slots are shared by every comune: a big campaign on one number must not hold them all
  * while it waits for that number's send rate, leaving other numbers idle (a regional alert sent by
- * many comuni at once). Three slots here; a number gets at most two of them, its other batches are
+ * many comuni at once). Four slots here; a number runs at most two jobs with a third waiting, its other batches are
  * put back for later and still sent, each delivery once.
  */
 describe('Dispatch slots shared between numbers', () => {
@@ -16,7 +16,7 @@ describe('Dispatch slots shared between numbers', () => {
 
   beforeAll(async () => {
     fake = await new FakeGraphApi().start();
-    testApp = await createTestApp({ env: { WHATSAPP_GRAPH_URL: fake.url, DISPATCH_CONCURRENCY: '3', RECONCILE_INTERVAL_MS: '60000' } });
+    testApp = await createTestApp({ env: { WHATSAPP_GRAPH_URL: fake.url, DISPATCH_CONCURRENCY: '4', RECONCILE_INTERVAL_MS: '60000' } });
     session = await TenantSession.create(testApp);
     await disableQuietHours(session);
   });
@@ -27,9 +27,9 @@ describe('Dispatch slots shared between numbers', () => {
   });
 
   it("sends a small campaign on another number while a big one waits for its own number's rate", async () => {
-    // 600 recipients at 100/s: three batches (250, 250, 100), about 6 s of sending on that number.
+    // 850 recipients at 100/s: four batches (250, 250, 250, 100), about 9 s of sending on that number.
     const busy = await createChannel(session, { messagesPerSecond: 100 });
-    const busySubscribers = await seedSubscribers(testApp.dataSource, session.tenantId, busy.id, 600);
+    const busySubscribers = await seedSubscribers(testApp.dataSource, session.tenantId, busy.id, 850);
     const other = await createChannel(session, { messagesPerSecond: 100 });
     const otherSubscribers = await seedSubscribers(testApp.dataSource, session.tenantId, other.id, 10);
     const big = await createCampaign(session, { channelId: busy.id, message: { type: 'text', text: 'Allerta meteo: chiusura parchi.' } });
@@ -44,8 +44,8 @@ describe('Dispatch slots shared between numbers', () => {
     expect((await campaignOf(session, big)).status).toBe('sending');
     for (const subscriber of otherSubscribers) expect(fake.sentTo(subscriber.phone)).toHaveLength(1);
     // The small campaign was not queued behind a whole batch of the big one: had the big one held
-    // all three slots, its shortest batch (100 messages) would have gone first, and with the two
-    // others about 300 messages.
+    // all four slots, its shortest batch (100 messages) would have gone first, and with the three
+    // others about 400 messages.
     const firstOther = fake.sent.findIndex((request) => request.phoneNumberId === other.phoneNumberId);
     const busyBefore = fake.sent.slice(0, firstOther).filter((request) => request.phoneNumberId === busy.phoneNumberId).length;
     expect(busyBefore).toBeLessThan(100);
@@ -59,7 +59,7 @@ describe('Dispatch slots shared between numbers', () => {
       },
       { timeoutMs: 60_000, intervalMs: 200 },
     );
-    expect(done.stats).toMatchObject({ recipients: 600, queued: 0, sent: 600, failed: 0, skipped: 0 });
+    expect(done.stats).toMatchObject({ recipients: 850, queued: 0, sent: 850, failed: 0, skipped: 0 });
     for (const subscriber of busySubscribers) expect(fake.sentTo(subscriber.phone)).toHaveLength(1);
   });
 });
