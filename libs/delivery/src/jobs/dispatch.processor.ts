@@ -10,6 +10,7 @@ import type { CampaignMessage } from '../campaign-message';
 import { DeliveryChange, DeliveryLedger } from '../delivery-ledger';
 import { batchRange, DISPATCH_BUCKET, DispatchBatchJob, DispatchScheduler } from '../dispatch-scheduler';
 import { messagingLimit, planDelivery } from '../outbound-plan';
+import { NumberSlots } from '../number-slots';
 import { ReachLimiter, SendThrottle } from '../send-throttle';
 import { quietHoursEnd } from '../tenant-time';
 
@@ -67,8 +68,8 @@ const dispatched = counter({ name: 'delivery_dispatch_total', help: 'Campaign se
 @Injectable()
 export class DispatchProcessor implements OnApplicationBootstrap {
   private readonly logger = new Logger(DispatchProcessor.name);
-  /** Normal-lane jobs of this process per channel: running, and waiting to take over a slot. */
-  private readonly lanes = new Map<string, { running: number; standby: (() => void)[] }>();
+  /** Normal-lane slots of this process per channel. */
+  private readonly slots = new NumberSlots(MAX_JOBS_PER_NUMBER, STANDBY_JOBS_PER_NUMBER);
   /** Each channel's rate as last loaded (sizes the wait of a put-back batch). */
   private readonly knownRates = new Map<string, number>();
 
@@ -94,34 +95,19 @@ export class DispatchProcessor implements OnApplicationBootstrap {
   async dispatch(batch: DispatchBatchJob): Promise<void> {
     // Emergencies have their own lane and go first at the number's pacer: never put back.
     if (batch.emergency) return this.dispatchBatch(batch, () => undefined);
-    // Checked and taken in one tick, before any await: no other job of this process slips in between.
-    let lane = this.lanes.get(batch.channelId);
-    if (!lane) this.lanes.set(batch.channelId, (lane = { running: 0, standby: [] }));
-    if (lane.running < MAX_JOBS_PER_NUMBER) lane.running++;
-    else if (lane.standby.length < STANDBY_JOBS_PER_NUMBER) {
-      // Takes over the slot of the first running job to hand out its last message: the number's
-      // pacer never waits for a put-back batch to come back.
-      const standby = lane;
-      await new Promise<void>((resolve) => standby.standby.push(resolve));
-    } else {
+    // Taken in one tick, before any await. A standby takes over the slot of the first running job
+    // to hand out its last message: the number's pacer never waits for a put-back batch.
+    const slot = this.slots.take(batch.channelId);
+    if (!slot) {
       await this.scheduler.defer(batch, DispatchProcessor.deferralMs(this.knownRates.get(batch.channelId) ?? DEFAULT_NUMBER_RATE));
       return;
     }
-    const taken = lane;
-    let released = false;
-    // Called once the batch has handed out its last message (its answers may still be coming).
-    const release = () => {
-      if (released) return;
-      released = true;
-      const next = taken.standby.shift();
-      if (next) return next();
-      taken.running--;
-      if (taken.running === 0 && taken.standby.length === 0 && this.lanes.get(batch.channelId) === taken) this.lanes.delete(batch.channelId);
-    };
+    // Given back once the batch has handed out its last message (its answers may still be coming).
+    const giveBack = await slot;
     try {
-      await this.dispatchBatch(batch, release);
+      await this.dispatchBatch(batch, giveBack);
     } finally {
-      release();
+      giveBack();
     }
   }
 
