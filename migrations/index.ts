@@ -5,6 +5,7 @@ import { CreateAuditLog1795328600000 } from './1795328600000-CreateAuditLog';
 import { AddTopicFollowerRollup1795329389520 } from './1795329389520-AddTopicFollowerRollup';
 import { EnableRowLevelSecurity1795400000000 } from './1795400000000-EnableRowLevelSecurity';
 import { DeliveryClaimLease1795500000000 } from './1795500000000-DeliveryClaimLease';
+import { LeanerDeliveryIndexes1795600000000 } from './1795600000000-LeanerDeliveryIndexes';
 
 /**
  * Every migration, in order (one per line). A new migration is added here; a merged one is never
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   AddTopicFollowerRollup1795329389520,
   EnableRowLevelSecurity1795400000000,
   DeliveryClaimLease1795500000000,
+  LeanerDeliveryIndexes1795600000000,
 ];

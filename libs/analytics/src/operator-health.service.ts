@@ -164,11 +164,13 @@ export class OperatorHealthService {
   private async stuckCampaigns(now: Date): Promise<StuckCampaign[]> {
     const rows: Record<string, unknown>[] = await this.db.query(
       `SELECT c.id, c.tenant_id, c.title, w.pending, w.last_progress
-         FROM (SELECT tenant_id, campaign_id, count(*) AS pending, min(updated_at) AS last_progress
-                 FROM deliveries WHERE status = 'queued' AND updated_at < $1::timestamptz - make_interval(mins => $2)
-                GROUP BY tenant_id, campaign_id) w
-         JOIN campaigns c ON c.tenant_id = w.tenant_id AND c.id = w.campaign_id
-        WHERE c.status = 'sending'
+         FROM campaigns c
+         CROSS JOIN LATERAL (
+           SELECT count(*) AS pending, min(d.updated_at) AS last_progress FROM deliveries d
+            WHERE d.tenant_id = c.tenant_id AND d.campaign_id = c.id AND d.status = 'queued'
+              AND d.updated_at < $1::timestamptz - make_interval(mins => $2)
+         ) w
+        WHERE c.status = 'sending' AND w.pending > 0
           AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.sent_at IS NOT NULL AND d.sent_at >= $1::timestamptz - make_interval(mins => $2)
                             AND d.tenant_id = c.tenant_id AND d.campaign_id = c.id)
         ORDER BY w.last_progress LIMIT 100`,

@@ -1,7 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
+import * as fastq from 'fastq';
+import type { queueAsPromised } from 'fastq';
 import { DataSource } from 'typeorm';
-import { Clock, ConflictError, TenantId } from '@app/core';
-import { DispatchScheduler, quietHoursEnd, SERVICE_WINDOW_MS, startOfMonth } from '@app/delivery';
+import { AppConfig, Clock, ConflictError, TenantId } from '@app/core';
+import { DISPATCH_BUCKET, DispatchRange, DispatchScheduler, quietHoursEnd, SERVICE_WINDOW_MS, startOfMonth } from '@app/delivery';
 import { QueueName, QueueProducer } from '@app/queue';
 import { Tenant } from '@app/tenants';
 import type { Campaign, CampaignStatus } from './campaign.entity';
@@ -25,10 +27,17 @@ export interface LaunchResult {
  * outside the tenant's quiet hours) it resolves the audience in SQL, writing one delivery per
  * recipient (skipped ones with their reason) in the transaction that marks it `sending`, then
  * enqueues the dispatch batches. Otherwise it is (re)scheduled for its time.
+ *
+ * A process runs at most `launchConcurrency` normal fan-outs at once; the others wait their turn
+ * before opening a transaction. When a regional alert makes many comuni press send together, the
+ * first campaigns then start sending after one fan-out's time instead of all of them finishing
+ * together after all the fan-outs' time (they share the same database cores). Emergencies are
+ * never held back.
  */
 @Injectable()
 export class CampaignLauncher {
   private readonly logger = new Logger(CampaignLauncher.name);
+  private readonly fanOuts: queueAsPromised<() => Promise<unknown>, unknown>;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -36,10 +45,37 @@ export class CampaignLauncher {
     private readonly scheduler: DispatchScheduler,
     private readonly producer: QueueProducer,
     private readonly clock: Clock,
-  ) {}
+    config: AppConfig,
+  ) {
+    this.fanOuts = fastq.promise((task: () => Promise<unknown>) => task(), config.delivery.launchConcurrency);
+  }
 
   async launch(tenantId: TenantId, campaignId: string, from: CampaignStatus[], sentBy: string | null = null): Promise<LaunchResult> {
-    const outcome = await this.dataSource.transaction(async (manager) => {
+    const { priority } = await this.campaigns.getById(tenantId, campaignId);
+    const fanOut = () => this.fanOut(tenantId, campaignId, from, sentBy);
+    const outcome = priority === 'emergency' ? await fanOut() : ((await this.fanOuts.push(fanOut)) as Awaited<ReturnType<typeof fanOut>>);
+
+    if (outcome.launch) {
+      await this.producer.enqueue<LaunchCampaignJob>(QueueName.Campaigns, {
+        name: LAUNCH_CAMPAIGN_JOB,
+        data: { tenantId, campaignId },
+        options: { jobId: `launch:${campaignId}:${outcome.launch.getTime()}`, delayMs: Math.max(0, outcome.launch.getTime() - this.clock.now().getTime()) },
+      });
+      return { campaign: outcome.campaign, batches: 0 };
+    }
+    const campaign = await this.campaigns.getById(tenantId, campaignId);
+    const batches = campaign.status === 'sending' ? outcome.ranges : [];
+    if (batches.length > 0) await this.scheduler.enqueueRanges(tenantId, campaign.id, campaign.channelId, campaign.priority === 'emergency', batches);
+    this.logger.log({ tenantId, campaignId, recipients: campaign.recipients, queued: campaign.queuedCount, batches: batches.length }, 'campaign launched');
+    return { campaign, batches: batches.length };
+  }
+
+  /**
+   * The transaction: the campaign is scheduled for later, or its deliveries are written and it is
+   * marked sending; answers the id ranges of its dispatch batches (computed from the rows written).
+   */
+  private fanOut(tenantId: TenantId, campaignId: string, from: CampaignStatus[], sentBy: string | null) {
+    return this.dataSource.transaction(async (manager): Promise<{ campaign: Campaign; launch: Date | null; ranges: DispatchRange[] }> => {
       const campaign = await this.campaigns.lockById(tenantId, campaignId, manager);
       if (!from.includes(campaign.status)) throw new ConflictError(`Campaign is already ${campaign.status}`, 'campaign_not_draft');
       if (sentBy) campaign.sentBy = sentBy;
@@ -53,7 +89,7 @@ export class CampaignLauncher {
         campaign.status = 'scheduled';
         campaign.scheduledAt = startAt;
         await manager.save(campaign);
-        return { campaign, launch: startAt };
+        return { campaign, launch: startAt, ranges: [] };
       }
       const channel = (await manager.query(`SELECT provider, fallback_template FROM channels WHERE tenant_id = $1 AND id = $2`, [tenantId, campaign.channelId])) as {
         provider: string;
@@ -63,7 +99,7 @@ export class CampaignLauncher {
         campaign.status = 'failed';
         campaign.failureReason = 'The channel no longer exists';
         await manager.save(campaign);
-        return { campaign, launch: null };
+        return { campaign, launch: null, ranges: [] };
       }
       const message = campaign.message;
       const windowApplies =
@@ -91,9 +127,16 @@ export class CampaignLauncher {
                        WHEN $7::boolean AND COALESCE(u.n, 0) >= $9::int THEN 'monthly_cap' END
              FROM audience a LEFT JOIN usage u ON u.subscriber_id = a.id
            ON CONFLICT DO NOTHING
-           RETURNING status
+           RETURNING id, status
          ), counts AS (
            SELECT count(*)::int AS recipients, (count(*) FILTER (WHERE status = 'queued'))::int AS queued FROM inserted
+         ), ranges AS (
+           -- the dispatch batches: DISPATCH_BUCKET consecutive queued deliveries each, as id ranges
+           SELECT COALESCE(json_agg(json_build_array(lo::text, hi::text) ORDER BY b), '[]'::json) AS list FROM (
+             SELECT b, min(id) AS lo, max(id) AS hi FROM (
+               SELECT id, (row_number() OVER (ORDER BY id) - 1) / ${DISPATCH_BUCKET} AS b FROM inserted WHERE status = 'queued'
+             ) numbered GROUP BY b
+           ) grouped
          )
          UPDATE campaigns c SET
            recipients = c.recipients + counts.recipients,
@@ -102,9 +145,9 @@ export class CampaignLauncher {
            status = CASE WHEN c.queued_count + counts.queued = 0 THEN 'completed' ELSE 'sending' END,
            completed_at = CASE WHEN c.queued_count + counts.queued = 0 THEN now() END,
            started_at = $10::timestamptz, sent_by = COALESCE($11::uuid, c.sent_by), updated_at = now()
-          FROM counts
+          FROM counts, ranges
          WHERE c.tenant_id = $1 AND c.id = $4
-         RETURNING c.status`,
+         RETURNING c.status, ranges.list AS ranges`,
         [
           tenantId,
           campaign.channelId,
@@ -118,24 +161,9 @@ export class CampaignLauncher {
           now,
           campaign.sentBy,
         ],
-      )) as [{ status: CampaignStatus }[], number];
-      return { campaign, launch: null, status: rows[0]?.status };
+      )) as [{ status: CampaignStatus; ranges: [string, string][] }[], number];
+      const ranges = (rows[0]?.ranges ?? []).map(([lo, hi]) => ({ fromId: Number(lo), toId: Number(hi) }));
+      return { campaign, launch: null, ranges };
     });
-
-    if (outcome.launch) {
-      await this.producer.enqueue<LaunchCampaignJob>(QueueName.Campaigns, {
-        name: LAUNCH_CAMPAIGN_JOB,
-        data: { tenantId, campaignId },
-        options: { jobId: `launch:${campaignId}:${outcome.launch.getTime()}`, delayMs: Math.max(0, outcome.launch.getTime() - this.clock.now().getTime()) },
-      });
-      return { campaign: outcome.campaign, batches: 0 };
-    }
-    const campaign = await this.campaigns.getById(tenantId, campaignId);
-    let batches = 0;
-    if (campaign.status === 'sending') {
-      batches = await this.scheduler.enqueueCampaign(tenantId, campaign.id, campaign.channelId, campaign.priority === 'emergency');
-    }
-    this.logger.log({ tenantId, campaignId, recipients: campaign.recipients, queued: campaign.queuedCount, batches }, 'campaign launched');
-    return { campaign, batches };
   }
 }

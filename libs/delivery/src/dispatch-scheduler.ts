@@ -27,6 +27,12 @@ export interface DispatchBatchJob {
   deferrals?: number;
 }
 
+/** The inclusive delivery id range of one dispatch batch of a campaign. */
+export interface DispatchRange {
+  fromId: number;
+  toId: number;
+}
+
 /** The inclusive id range a batch covers. */
 export function batchRange(batch: DispatchBatchJob): { from: number; to: number } {
   if (batch.fromId !== undefined && batch.toId !== undefined) return { from: batch.fromId, to: batch.toId };
@@ -67,12 +73,17 @@ export class DispatchScheduler {
           WHERE tenant_id = $1 AND campaign_id = $2 AND status = 'queued'
        ) ranked GROUP BY b ORDER BY b`,
       [tenantId, campaignId],
-    )) as { bucket: string; fromId: string; toId: string }[];
+    )) as { fromId: string; toId: string }[];
+    await this.enqueueRanges(tenantId, campaignId, channelId, emergency, rows.map((row) => ({ fromId: Number(row.fromId), toId: Number(row.toId) })), idSuffix);
+    return rows.length;
+  }
+
+  /** One job per range, in the campaign's order (the ranges of its batches, ascending). */
+  async enqueueRanges(tenantId: TenantId, campaignId: string, channelId: string, emergency: boolean, ranges: DispatchRange[], idSuffix = ''): Promise<void> {
     await this.enqueueBatches(
-      rows.map((row, order) => ({ tenantId, campaignId, channelId, bucket: Number(row.bucket), emergency, order, fromId: Number(row.fromId), toId: Number(row.toId) })),
+      ranges.map((range, order) => ({ tenantId, campaignId, channelId, bucket: order, emergency, order, ...range })),
       idSuffix,
     );
-    return rows.length;
   }
 
   async enqueueBatches(batches: DispatchBatchJob[], idSuffix: string): Promise<void> {

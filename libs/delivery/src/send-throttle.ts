@@ -222,12 +222,16 @@ export class SendThrottle implements OnModuleDestroy {
     if (pacer.waiting.length > 0 && pacer.slots.length > 0) {
       // Wake when the next slot is due, but no more often than every TICK_MS while more are coming:
       // slots are then handed out in small groups (never early, at most TICK_MS late).
-      const wait = Math.max(pacer.slots[0], notBefore) - performance.now();
-      const lastWait = pacer.slots[pacer.slots.length - 1] - performance.now();
+      const now = performance.now();
+      const wait = Math.max(pacer.slots[0], notBefore) - now;
+      const lastWait = pacer.slots[pacer.slots.length - 1] - now;
+      // On a grid shared by every number: the numbers' hand-outs come due in the same timer run,
+      // so each tick sends one burst for all of them instead of a few requests per wake-up.
+      const wakeAt = now + Math.max(0, wait, Math.min(SendThrottle.TICK_MS, lastWait));
       pacer.timer = setTimeout(() => {
         pacer.timer = null;
         this.pump(channelId, pacer);
-      }, Math.max(0, wait, Math.min(SendThrottle.TICK_MS, lastWait)));
+      }, Math.ceil(wakeAt / SendThrottle.TICK_MS) * SendThrottle.TICK_MS - now);
     } else if (pacer.waiting.length === 0 && pacer.slots.length === 0 && !pacer.reserving) {
       this.pacers.delete(channelId);
     } else if (pacer.waiting.length === 0 && pacer.slots.length > 0) {

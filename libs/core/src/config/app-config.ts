@@ -33,7 +33,13 @@ export class AppConfig {
   deliveryDetailRetentionDays: number | null;
   publicBaseUrl: string | null;
   /** Delivery pipeline: reconciler period, when a queued/sending delivery counts as stuck, dispatch concurrency. */
-  delivery: { reconcileIntervalMs: number; stuckDeliverySeconds: number; dispatchConcurrency: number };
+  delivery: {
+    reconcileIntervalMs: number;
+    stuckDeliverySeconds: number;
+    dispatchConcurrency: number;
+    /** normal campaign fan-outs one process runs at once (emergencies are never held back) */
+    launchConcurrency: number;
+  };
   /** Connections per process to PostgreSQL; null: the runtime's default for the role. */
   databasePoolSize: number | null;
 
@@ -94,6 +100,7 @@ export function loadAppConfig(raw: NodeJS.ProcessEnv = process.env): AppConfig {
     reconcileIntervalMs: env.RECONCILE_INTERVAL_MS ?? 30_000,
     stuckDeliverySeconds: env.STUCK_DELIVERY_SECONDS ?? 120,
     dispatchConcurrency: env.DISPATCH_CONCURRENCY ?? 16,
+    launchConcurrency: env.LAUNCH_CONCURRENCY ?? 2,
   };
   config.databasePoolSize = env.DATABASE_POOL_SIZE ?? null;
 

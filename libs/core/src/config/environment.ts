@@ -84,6 +84,9 @@ export class Environment {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(256)
   DISPATCH_CONCURRENCY?: number;
 
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(64)
+  LAUNCH_CONCURRENCY?: number;
+
   @IsOptional() @Transform(toInt) @IsInt() @Min(2) @Max(500)
   DATABASE_POOL_SIZE?: number;
 }

@@ -52,12 +52,13 @@ export class DeliveryReconciler implements OnApplicationBootstrap, OnApplication
       const [{ locked }] = (await manager.query(`SELECT pg_try_advisory_xact_lock(hashtext('filodiretto:delivery-reconciler')) AS locked`)) as { locked: boolean }[];
       if (!locked) return [];
       return (await manager.query(
+        // From the campaigns still sending to their queued deliveries (the claim's partial index).
         `SELECT DISTINCT d.tenant_id AS "tenantId", d.campaign_id AS "campaignId", d.channel_id AS "channelId",
                 (d.id / ${DISPATCH_BUCKET})::int AS bucket, c.priority = 'emergency' AS emergency
-           FROM deliveries d
-           JOIN campaigns c ON c.id = d.campaign_id AND c.status = 'sending'
-           JOIN channels ch ON ch.id = d.channel_id AND ch.status = 'active'
-          WHERE d.status = 'queued'
+           FROM campaigns c
+           JOIN channels ch ON ch.id = c.channel_id AND ch.status = 'active'
+           JOIN deliveries d ON d.tenant_id = c.tenant_id AND d.campaign_id = c.id AND d.status = 'queued'
+          WHERE c.status = 'sending'
             AND d.updated_at < now() - make_interval(secs => $1)
             AND (d.claimed_until IS NULL OR d.claimed_until <= now())
             AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= now())
