@@ -1,5 +1,6 @@
 import { runInTenantContext } from '@app/database';
 import { createTestApp, TenantSession, TestApp } from '@app/testing';
+import { createCampaign, createChannel } from './campaign-fixtures';
 
 /**
  * Defence in depth: under the tenant-scoped repositories, PostgreSQL's row-level security
@@ -65,6 +66,21 @@ describe('Row-level security', () => {
     expect(changed[0]).toEqual([]);
     const [topic] = await testApp.dataSource.query(`SELECT name FROM topics WHERE tenant_id = $1 AND key = 'meteo'`, [monteserrano.tenantId]);
     expect(topic.name).toBe('Meteo');
+  });
+
+  it("refuses a delivery of one comune that points at another comune's campaign, even outside a tenant context", async () => {
+    const channel = await createChannel(monteserrano);
+    const campaign = await createCampaign(monteserrano, { channelId: channel.id, message: { type: 'text', text: 'Avviso' } });
+    const insert = (tenantId: string) =>
+      testApp.dataSource.query(`INSERT INTO deliveries (tenant_id, campaign_id, channel_id, recipient, status) VALUES ($1, $2, $3, '+393470000001', 'queued') RETURNING id`, [
+        tenantId,
+        campaign,
+        channel.id,
+      ]);
+    await expect(insert(valdoria.tenantId)).rejects.toMatchObject({ driverError: { code: '23503', constraint: 'deliveries_campaign_fkey' } });
+    // The same row in its own comune is accepted: the key, not the statement, refused it.
+    const [inserted] = await insert(monteserrano.tenantId);
+    await testApp.dataSource.query(`DELETE FROM deliveries WHERE id = $1`, [inserted.id]);
   });
 
   it('keeps the context of concurrent requests apart on a shared pool', async () => {
