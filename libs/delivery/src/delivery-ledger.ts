@@ -79,7 +79,16 @@ export class DeliveryLedger {
     // Inside a caller's transaction on its connection; otherwise prepared, on the pool.
     const rows = manager ? ((await manager.query(APPLY_CHANGES, values)) as { id: string }[]) : await this.statements.query<{ id: string }>(APPLY_CHANGES, values);
     const moved = new Set(rows.map((row) => row.id));
-    for (const change of changes) if (moved.has(change.id)) recordDeliveryStatus(change.to, change.errorCode);
+    // One metric update per (status, error code) of the batch rather than one per delivery.
+    const counts = new Map<string, { to: DeliveryStatus; errorCode: number | null; n: number }>();
+    for (const change of changes) {
+      if (!moved.has(change.id)) continue;
+      const key = `${change.to}:${change.errorCode ?? ''}`;
+      const entry = counts.get(key);
+      if (entry) entry.n++;
+      else counts.set(key, { to: change.to, errorCode: change.errorCode ?? null, n: 1 });
+    }
+    for (const { to, errorCode, n } of counts.values()) recordDeliveryStatus(to, errorCode, n);
     return moved;
   }
 }

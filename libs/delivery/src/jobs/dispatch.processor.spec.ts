@@ -19,8 +19,8 @@ describe('DispatchProcessor.deferralMs', () => {
 });
 
 describe('DispatchProcessor.chunkSize', () => {
-  it('claims about 50 ms of the number’s rate, between 2 and 100 deliveries', () => {
-    expect(DispatchProcessor.chunkSize(1000)).toBe(48);
+  it('claims about 100 ms of the number’s rate, between 2 and 100 deliveries', () => {
+    expect(DispatchProcessor.chunkSize(1000)).toBe(96);
     expect(DispatchProcessor.chunkSize(10)).toBe(2);
     expect(DispatchProcessor.chunkSize(10_000)).toBe(100);
   });

@@ -195,12 +195,12 @@ export class DispatchProcessor implements OnApplicationBootstrap {
   }
 
   /**
-   * Deliveries claimed per statement: about 50 ms of the number's rate, within [2, 100]. Claims
+   * Deliveries claimed per statement: about 100 ms of the number's rate, within [2, 100]. Claims
    * re-check subscriber and campaign, so a claim never runs far ahead of its sends (with the
-   * prefetch, about two chunks: 100 ms at the rate).
+   * prefetch, about two chunks: 200 ms at the rate).
    */
   static chunkSize(messagesPerSecond: number): number {
-    return Math.min(100, Math.max(2, Math.round(messagesPerSecond * SendThrottle.HEADROOM * 0.05)));
+    return Math.min(100, Math.max(2, Math.round(messagesPerSecond * SendThrottle.HEADROOM * 0.1)));
   }
 
   /** Claimed deliveries that were not attempted go back to `queued`. */
@@ -277,6 +277,8 @@ export class DispatchProcessor implements OnApplicationBootstrap {
 
     const group = SendThrottle.groupSize(channel.messagesPerSecond);
     const inFlight: Promise<void>[] = [];
+    // Counted per chunk, reported to the metrics once its answers are in.
+    const outcomes: Record<string, number> = { sent: 0 };
     // The whole chunk's demand is known to the pacer at once (its groups queue in order), so slots
     // are reserved ahead and each group goes out when its slot is due, instead of one Redis round
     // trip per group. Gates left unawaited (channel paused) just lapse.
@@ -299,8 +301,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
         inFlight.push(
           this.messenger.send(channel, item.request).then(
             (result) => {
-              dispatched.inc({ outcome: 'sent' });
-              recordDispatch(channel.provider);
+              outcomes.sent++;
               changes.push({ id: item.row.id, from: 'queued', to: 'sent', at: this.clock.now(), providerMessageId: result.wamid });
             },
             (error: unknown) => {
@@ -308,7 +309,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
               const disposition = graph?.disposition ?? ErrorDisposition.Retry;
               const code = graph?.code ?? null;
               const detail = (error as Error)?.message ?? String(error);
-              dispatched.inc({ outcome: disposition });
+              outcomes[disposition] = (outcomes[disposition] ?? 0) + 1;
               if (disposition === ErrorDisposition.Pause) {
                 stop.paused ??= graph;
                 changes.push({ id: item.row.id, from: 'queued', to: 'queued', at: now, errorCode: code, errorDetail: detail });
@@ -324,7 +325,10 @@ export class DispatchProcessor implements OnApplicationBootstrap {
         );
       }
     }
-    const answered = Promise.all(inFlight).then(() => undefined);
+    const answered = Promise.all(inFlight).then(() => {
+      for (const [outcome, n] of Object.entries(outcomes)) if (n > 0) dispatched.inc({ outcome }, n);
+      recordDispatch(channel.provider, outcomes.sent);
+    });
     const recorded = answered
       .then(() => {
         // Claimed but not attempted because the channel was paused meanwhile: back to the queue.
