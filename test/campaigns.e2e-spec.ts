@@ -1,4 +1,4 @@
-import { FakeGraphApi, createTestApp, TenantSession, TestApp, waitFor } from '@app/testing';
+import { FakeGraphApi, createTestApp, graphError, TenantSession, TestApp, waitFor } from '@app/testing';
 import {
   allDeliveries,
   campaignOf,
@@ -265,6 +265,27 @@ describe('Campaigns over HTTP', () => {
     } finally {
       await holder.commitTransaction();
       await holder.release();
+    }
+  });
+
+  it('skips, as cancelled, a delivery whose send was in flight at cancel and came back retryable', async () => {
+    const channel = await createChannel(session);
+    const subscribers = await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 3);
+    fake.latencyMs = 1_500;
+    fake.behave(() => graphError(130429, 400, '(#130429) Rate limit hit'));
+    try {
+      const id = await createCampaign(session, { channelId: channel.id, message: { type: 'text', text: 'In volo' } });
+      await session.as('post', `/v1/campaigns/${id}/send`).expect(202);
+      await waitFor(() => expect(fake.requests.filter((r) => r.phoneNumberId === channel.phoneNumberId)).toHaveLength(3));
+      // The three sends are in flight (their deliveries under a live lease): cancel leaves them to their outcome.
+      await session.as('post', `/v1/campaigns/${id}/cancel`).expect(200);
+      await waitFor(async () => expect((await campaignOf(session, id)).stats).toMatchObject({ recipients: 3, queued: 0, skipped: 3 }));
+      const campaign = await campaignOf(session, id);
+      expect(campaign.status).toBe('cancelled');
+      const deliveries = await allDeliveries(session, id);
+      expect(deliveries.map((d) => [d.status, d.reason])).toEqual(subscribers.map(() => ['skipped', 'cancelled']));
+    } finally {
+      fake.reset();
     }
   });
 

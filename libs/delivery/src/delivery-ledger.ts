@@ -77,21 +77,26 @@ export class DeliveryLedger {
       changes.map((c) => c.nextAttemptAt?.toISOString() ?? null),
     ];
     // Inside a caller's transaction on its connection; otherwise prepared, on the pool.
-    const rows = manager ? ((await manager.query(APPLY_CHANGES, values)) as { id: string }[]) : await this.statements.query<{ id: string }>(APPLY_CHANGES, values);
-    const moved = new Set(rows.map((row) => row.id));
+    type Moved = { id: string; to_status: DeliveryStatus };
+    const rows = manager ? ((await manager.query(APPLY_CHANGES, values)) as Moved[]) : await this.statements.query<Moved>(APPLY_CHANGES, values);
+    const moved = new Map(rows.map((row) => [row.id, row.to_status]));
     // One metric update per (status, error code) of the batch rather than one per delivery.
     const counts = new Map<string, { to: DeliveryStatus; errorCode: number | null; n: number }>();
     for (const change of changes) {
-      if (!moved.has(change.id)) continue;
-      const key = `${change.to}:${change.errorCode ?? ''}`;
+      const to = moved.get(change.id);
+      if (!to) continue;
+      const errorCode = to === change.to ? (change.errorCode ?? null) : null;
+      const key = `${to}:${errorCode ?? ''}`;
       const entry = counts.get(key);
       if (entry) entry.n++;
-      else counts.set(key, { to: change.to, errorCode: change.errorCode ?? null, n: 1 });
+      else counts.set(key, { to, errorCode, n: 1 });
     }
     for (const { to, errorCode, n } of counts.values()) recordDeliveryStatus(to, errorCode, n);
-    return moved;
+    return new Set(moved.keys());
   }
 }
+
+const CANCELLED = `EXISTS (SELECT 1 FROM campaigns cc WHERE cc.id = d.campaign_id AND cc.tenant_id = d.tenant_id AND cc.status = 'cancelled')`;
 
 /**
  * One statement: compare-and-set moves, counter deltas of the moves that happened, completion.
@@ -101,12 +106,14 @@ const APPLY_CHANGES = `WITH v AS (
          SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::int[], $8::text[], $9::text[], $10::timestamptz[])
            AS v(id, from_status, to_status, at, wamid, error_code, error_detail, reason, next_attempt_at)
        ), moved AS (
+         -- A delivery going back to queued in a campaign cancelled meanwhile (its send was in flight
+         -- and came back retryable, or it was claimed and not attempted) is skipped instead.
          UPDATE deliveries d SET
-           status = v.to_status,
+           status = CASE WHEN v.to_status = 'queued' AND ${CANCELLED} THEN 'skipped' ELSE v.to_status END,
            provider_message_id = COALESCE(d.provider_message_id, v.wamid),
            error_code = CASE WHEN v.to_status = 'failed' THEN v.error_code ELSE COALESCE(v.error_code, d.error_code) END,
            error_detail = COALESCE(left(v.error_detail, 500), d.error_detail),
-           reason = COALESCE(v.reason, d.reason),
+           reason = CASE WHEN v.to_status = 'queued' AND ${CANCELLED} THEN 'cancelled' ELSE COALESCE(v.reason, d.reason) END,
            next_attempt_at = v.next_attempt_at,
            claimed_until = NULL,
            sent_at = CASE WHEN v.to_status IN ('sent','delivered','read') THEN COALESCE(d.sent_at, v.at) ELSE d.sent_at END,
@@ -116,7 +123,7 @@ const APPLY_CHANGES = `WITH v AS (
            updated_at = now()
          FROM v
          WHERE d.tenant_id = $1 AND d.id = v.id AND d.status = v.from_status
-         RETURNING d.id, d.campaign_id, v.from_status, v.to_status
+         RETURNING d.id, d.campaign_id, v.from_status, d.status AS to_status
        ), delta AS (
          SELECT campaign_id,
            ${BUCKET_DELTA('queued', `'queued'`)},
@@ -141,4 +148,4 @@ const APPLY_CHANGES = `WITH v AS (
          WHERE c.id = delta.campaign_id AND c.tenant_id = $1
          RETURNING c.id
        )
-       SELECT moved.id::text AS id FROM moved`;
+       SELECT moved.id::text AS id, moved.to_status FROM moved`;
