@@ -1,4 +1,6 @@
 import { FakeGraphApi, createTestApp, graphError, TenantSession, TestApp, waitFor } from '@app/testing';
+import { asTenantId } from '@app/core';
+import { DeliveryLedger } from '@app/delivery';
 import {
   allDeliveries,
   campaignOf,
@@ -287,6 +289,33 @@ describe('Campaigns over HTTP', () => {
     } finally {
       fake.reset();
     }
+  });
+
+  it("does not let a job whose lease expired put back a delivery another job has claimed since", async () => {
+    const channel = await createChannel(session);
+    const id = await createCampaign(session, { channelId: channel.id, message: { type: 'text', text: 'Lease' } });
+    // A delivery claimed by a first job, whose lease then expired (a stall longer than the stuck
+    // threshold) and which a second job claimed again.
+    const [first] = (await testApp.dataSource.query(
+      `INSERT INTO deliveries (tenant_id, campaign_id, channel_id, recipient, status, claimed_until)
+       VALUES ($1, $2, $3, '+393470000009', 'queued', now() - interval '1 second') RETURNING id::text AS id, claimed_until::text AS lease`,
+      [session.tenantId, id, channel.id],
+    )) as { id: string; lease: string }[];
+    // (An UPDATE answers its rows and its count.)
+    const [[second]] = (await testApp.dataSource.query(`UPDATE deliveries SET claimed_until = now() + interval '2 minutes' WHERE id = $1 RETURNING claimed_until::text AS lease`, [
+      first.id,
+    ])) as [{ lease: string }[], number];
+    const ledger = testApp.app.get(DeliveryLedger);
+    const retry = (lease: string) => ledger.apply(asTenantId(session.tenantId), [{ id: first.id, from: 'queued', to: 'queued', at: new Date(), errorCode: 130429, lease }]);
+
+    // The first job's retryable outcome arrives late: the second job's lease stays.
+    expect(await retry(first.lease)).toEqual(new Set());
+    const [held] = await testApp.dataSource.query(`SELECT claimed_until::text AS lease, error_code FROM deliveries WHERE id = $1`, [first.id]);
+    expect(held).toEqual({ lease: second.lease, error_code: null });
+    // The second job's own outcome applies and releases the delivery.
+    expect(await retry(second.lease)).toEqual(new Set([first.id]));
+    const [released] = await testApp.dataSource.query(`SELECT claimed_until, error_code FROM deliveries WHERE id = $1`, [first.id]);
+    expect(released).toEqual({ claimed_until: null, error_code: 130429 });
   });
 
   it('skips subscribers over the monthly cap, except for emergencies', async () => {

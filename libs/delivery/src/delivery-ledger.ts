@@ -16,6 +16,13 @@ export interface DeliveryChange {
   reason?: string | null;
   /** for deliveries going back to `queued`: not before this time */
   nextAttemptAt?: Date | null;
+  /**
+   * The dispatch claim's lease the change comes from: the move applies only while the delivery is
+   * still under it. Given for moves back to `queued` (a retry, a release), so that a job whose lease
+   * expired (a stall longer than the stuck threshold) does not release a delivery another job has
+   * claimed since. Outcomes (sent, failed) are facts and are recorded whatever the lease.
+   */
+  lease?: string | null;
 }
 
 /** Errors of the connection, not of the statement: the same statement may succeed on a fresh one. */
@@ -75,6 +82,7 @@ export class DeliveryLedger {
       changes.map((c) => c.errorDetail ?? null),
       changes.map((c) => c.reason ?? null),
       changes.map((c) => c.nextAttemptAt?.toISOString() ?? null),
+      changes.map((c) => c.lease ?? null),
     ];
     // Inside a caller's transaction on its connection; otherwise prepared, on the pool.
     type Moved = { id: string; to_status: DeliveryStatus };
@@ -103,8 +111,8 @@ const CANCELLED = `EXISTS (SELECT 1 FROM campaigns cc WHERE cc.id = d.campaign_i
  * $1 tenant; $2.. parallel arrays of the changes.
  */
 const APPLY_CHANGES = `WITH v AS (
-         SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::int[], $8::text[], $9::text[], $10::timestamptz[])
-           AS v(id, from_status, to_status, at, wamid, error_code, error_detail, reason, next_attempt_at)
+         SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::int[], $8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[])
+           AS v(id, from_status, to_status, at, wamid, error_code, error_detail, reason, next_attempt_at, lease)
        ), moved AS (
          -- A delivery going back to queued in a campaign cancelled meanwhile (its send was in flight
          -- and came back retryable, or it was claimed and not attempted) is skipped instead.
@@ -123,6 +131,7 @@ const APPLY_CHANGES = `WITH v AS (
            updated_at = now()
          FROM v
          WHERE d.tenant_id = $1 AND d.id = v.id AND d.status = v.from_status
+           AND (v.lease IS NULL OR d.claimed_until = v.lease)
          RETURNING d.id, d.campaign_id, v.from_status, d.status AS to_status
        ), delta AS (
          SELECT campaign_id,

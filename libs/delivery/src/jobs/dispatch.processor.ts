@@ -48,6 +48,8 @@ interface ChunkStop {
 
 interface ClaimedDelivery {
   id: string;
+  /** the claim's lease (its expiry, as PostgreSQL wrote it): a move back to queued needs it still in place */
+  lease: string;
   attempts: number;
   /** the subscriber's status at the claim; null when the subscriber is gone (erased) */
   subscriber_status: string | null;
@@ -206,7 +208,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
   /** Claimed deliveries that were not attempted go back to `queued`. */
   private release(tenantId: TenantId, rows: ClaimedDelivery[]): Promise<Set<string>> {
     const at = this.clock.now();
-    return this.ledger.apply(tenantId, rows.map((row) => ({ id: row.id, from: 'queued' as const, to: 'queued' as const, at })));
+    return this.ledger.apply(tenantId, rows.map((row) => ({ id: row.id, from: 'queued' as const, to: 'queued' as const, at, lease: row.lease })));
   }
 
   private async loadContext(tenantId: TenantId, campaignId: string): Promise<CampaignContext | null> {
@@ -269,7 +271,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
       if (held.size > 0) {
         // Beyond Meta's daily reach: wait in the queue (delayed), never fail.
         const nextAttemptAt = new Date(Math.max(retryAt, Date.now() + 60_000));
-        for (const id of held) changes.push({ id, from: 'queued', to: 'queued', at: now, nextAttemptAt });
+        for (const item of initiated) if (held.has(item.row.id)) changes.push({ id: item.row.id, from: 'queued', to: 'queued', at: now, nextAttemptAt, lease: item.row.lease });
         laterAt = Math.max(laterAt, nextAttemptAt.getTime());
         toSend = toSend.filter((item) => !held.has(item.row.id));
       }
@@ -312,13 +314,13 @@ export class DispatchProcessor implements OnApplicationBootstrap {
               outcomes[disposition] = (outcomes[disposition] ?? 0) + 1;
               if (disposition === ErrorDisposition.Pause) {
                 stop.paused ??= graph;
-                changes.push({ id: item.row.id, from: 'queued', to: 'queued', at: now, errorCode: code, errorDetail: detail });
+                changes.push({ id: item.row.id, from: 'queued', to: 'queued', at: now, errorCode: code, errorDetail: detail, lease: item.row.lease });
               } else if (disposition === ErrorDisposition.Permanent || item.row.attempts >= MAX_SEND_ATTEMPTS) {
                 changes.push({ id: item.row.id, from: 'queued', to: 'failed', at: this.clock.now(), errorCode: code, errorDetail: detail });
               } else {
                 const nextAttemptAt = new Date(Date.now() + retryDelayMs(code, item.row.attempts - 1));
                 laterAt = Math.max(laterAt, nextAttemptAt.getTime());
-                changes.push({ id: item.row.id, from: 'queued', to: 'queued', at: now, errorCode: code, errorDetail: detail, nextAttemptAt });
+                changes.push({ id: item.row.id, from: 'queued', to: 'queued', at: now, errorCode: code, errorDetail: detail, nextAttemptAt, lease: item.row.lease });
               }
             },
           ),
@@ -333,7 +335,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
       .then(() => {
         // Claimed but not attempted because the channel was paused meanwhile: back to the queue.
         const done = new Set(changes.map((change) => change.id));
-        for (const row of claimed) if (!done.has(row.id)) changes.push({ id: row.id, from: 'queued', to: 'queued', at: now });
+        for (const row of claimed) if (!done.has(row.id)) changes.push({ id: row.id, from: 'queued', to: 'queued', at: now, lease: row.lease });
         return this.ledger.applyDurably(tenantId, changes);
       })
       .then(async () => {
@@ -380,4 +382,4 @@ const CLAIM_CHUNK = `WITH picked AS MATERIALIZED (
   UPDATE deliveries d SET claimed_until = now() + make_interval(secs => $6), attempts = d.attempts + 1
     FROM picked LEFT JOIN subscribers s ON s.id = picked.subscriber_id
    WHERE d.id = picked.id AND d.status = 'queued'
-   RETURNING d.id::text AS id, d.attempts, s.status AS subscriber_status, s.phone, s.user_id, s.last_inbound_at`;
+   RETURNING d.id::text AS id, d.claimed_until::text AS lease, d.attempts, s.status AS subscriber_status, s.phone, s.user_id, s.last_inbound_at`;
