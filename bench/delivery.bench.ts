@@ -210,7 +210,8 @@ async function fakeGraphProcess(): Promise<void> {
         track();
         break;
       case 'counts':
-        result = { requests: fake.requests.length, sent: fake.requests.length ? fake.sent.length : 0 };
+        // Polled every 50 ms while the pipeline sends: a count, not a pass over every request.
+        result = { requests: fake.requests.length, sent: fake.sentCount };
         break;
       case 'sent':
         result = fake.sent.map((r) => ({ wamid: r.wamid, phoneNumberId: r.phoneNumberId, to: String(r.body.to), receivedAt: r.receivedAt }));
@@ -350,6 +351,8 @@ async function main(): Promise<void> {
       env: {
         ...env,
         BENCH_SEND_TIMES_FILE: SEND_TIMES_FILE,
+        // The cap part's number ('c…'); BENCH_SEND_TIMES_PREFIX='' notes every number's sends.
+        BENCH_SEND_TIMES_PREFIX: env.BENCH_SEND_TIMES_PREFIX ?? 'c',
         QUEUE_PREFIX: prefix,
         WHATSAPP_GRAPH_URL: fake.url,
         DISPATCH_CONCURRENCY: String(Math.floor(CONCURRENCY / WORKERS) + (i < CONCURRENCY % WORKERS ? 1 : 0)),
@@ -431,7 +434,7 @@ async function throughputAndStatuses(app: TestApp, fake: RemoteFake, result: Rec
     }),
   );
   const allSent = performance.now();
-  await until(async () => (await fake.counts()).requests >= N && (await fake.counts()).sent >= N, 600_000, 50);
+  await until(async () => (await fake.counts()).sent >= N, 600_000, 50);
   const sentRecords = await fake.sent();
   const lastRequest = Math.max(...sentRecords.map((r) => r.receivedAt));
   const e2eSeconds = (lastRequest - (Date.now() - (performance.now() - started))) / 1000;

@@ -33,6 +33,7 @@ export class FakeGraphApi {
   private behaviour: GraphBehaviour = () => null;
   private readonly attemptsByRecipient = new Map<string, number>();
   private counter = 0;
+  private sentSinceReset = 0;
   latencyMs = 0;
 
   /**
@@ -51,6 +52,11 @@ export class FakeGraphApi {
   /** Successful sends only. */
   get sent(): RecordedGraphRequest[] {
     return this.requests.filter((r) => r.wamid !== null);
+  }
+
+  /** How many sends succeeded since the last reset, without going through them (for polling). */
+  get sentCount(): number {
+    return this.sentSinceReset;
   }
 
   async start(): Promise<this> {
@@ -73,6 +79,7 @@ export class FakeGraphApi {
 
   reset(): void {
     this.requests.length = 0;
+    this.sentSinceReset = 0;
     this.attemptsByRecipient.clear();
     this.behaviour = () => null;
     this.latencyMs = 0;
@@ -119,6 +126,7 @@ export class FakeGraphApi {
           return;
         }
         recorded.wamid = `wamid.fake.${++this.counter}.${Date.now().toString(36)}`;
+        this.sentSinceReset++;
         const digits = recipient.replace(/^\+/, '');
         res.writeHead(200, { 'content-type': 'application/json' }).end(
           JSON.stringify({ messaging_product: 'whatsapp', contacts: [{ input: recipient, wa_id: digits }], messages: [{ id: recorded.wamid }] }),
