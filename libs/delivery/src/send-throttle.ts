@@ -233,7 +233,15 @@ export class SendThrottle implements OnModuleDestroy {
         this.pump(channelId, pacer);
       }, Math.ceil(wakeAt / SendThrottle.TICK_MS) * SendThrottle.TICK_MS - now);
     } else if (pacer.waiting.length === 0 && pacer.slots.length === 0 && !pacer.reserving) {
-      this.pacers.delete(channelId);
+      // Forgotten only once its trailing second is empty: a new pacer starts with an empty window,
+      // so forgetting it earlier would let a short pause in demand reset the per-second guarantee.
+      if (pacer.handedOut.length === 0) this.pacers.delete(channelId);
+      else {
+        pacer.timer = setTimeout(() => {
+          pacer.timer = null;
+          this.pump(channelId, pacer);
+        }, Math.max(0, pacer.handedOut[pacer.handedOut.length - 1] + 1000 - performance.now()) + 1);
+      }
     } else if (pacer.waiting.length === 0 && pacer.slots.length > 0) {
       // Nobody waits: let the held slots lapse when due, then forget the number.
       pacer.timer = setTimeout(() => {
