@@ -6,6 +6,7 @@ import { AddTopicFollowerRollup1795329389520 } from './1795329389520-AddTopicFol
 import { EnableRowLevelSecurity1795400000000 } from './1795400000000-EnableRowLevelSecurity';
 import { DeliveryClaimLease1795500000000 } from './1795500000000-DeliveryClaimLease';
 import { LeanerDeliveryIndexes1795600000000 } from './1795600000000-LeanerDeliveryIndexes';
+import { MonthlyCapIndex1795700000000 } from './1795700000000-MonthlyCapIndex';
 
 /**
  * Every migration, in order (one per line). A new migration is added here; a merged one is never
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   EnableRowLevelSecurity1795400000000,
   DeliveryClaimLease1795500000000,
   LeanerDeliveryIndexes1795600000000,
+  MonthlyCapIndex1795700000000,
 ];

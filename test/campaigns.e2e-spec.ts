@@ -333,6 +333,17 @@ describe('Campaigns over HTTP', () => {
       const emergency = await createCampaign(session, { channelId: channel.id, priority: 'emergency', message: { type: 'text', text: 'Evacuazione' } });
       await session.as('post', `/v1/campaigns/${emergency}/send`).expect(202);
       await waitFor(async () => expect(await campaignOf(session, emergency)).toMatchObject({ status: 'completed', priority: 'emergency', stats: { sent: 3 } }));
+
+      // Messages still waiting for their number count too.
+      const slow = await createChannel(session, { messagesPerSecond: 1 });
+      await seedSubscribers(testApp.dataSource, session.tenantId, slow.id, 3);
+      const waiting = await createCampaign(session, { channelId: slow.id, message: { type: 'text', text: 'In coda' } });
+      await session.as('post', `/v1/campaigns/${waiting}/send`).expect(202);
+      expect((await campaignOf(session, waiting)).stats.queued).toBeGreaterThan(1);
+      const behind = await createCampaign(session, { channelId: slow.id, message: { type: 'text', text: 'Dietro' } });
+      await session.as('post', `/v1/campaigns/${behind}/send`).expect(202);
+      await waitFor(async () => expect(await campaignOf(session, behind)).toMatchObject({ status: 'completed', stats: { recipients: 3, sent: 0, skipped: 3 } }));
+      await waitFor(async () => expect(await campaignOf(session, waiting)).toMatchObject({ status: 'completed', stats: { sent: 3 } }));
     } finally {
       await session.as('patch', '/v1/tenant').send({ monthlyMessageCap: 5 }).expect(200);
     }

@@ -113,10 +113,15 @@ export class CampaignLauncher {
                     SELECT 1 FROM subscriber_topics st JOIN topics t ON t.id = st.topic_id
                      WHERE st.tenant_id = $1 AND st.subscriber_id = s.id AND t.tenant_id = $1 AND t.key = ANY($3::text[])))
          ), usage AS (
-           SELECT d.subscriber_id, count(*) AS n FROM deliveries d
-            WHERE $7::boolean AND d.tenant_id = $1 AND d.kind = 'campaign'
-              AND (d.sent_at >= $8::timestamptz OR (d.status = 'queued' AND d.created_at >= $8::timestamptz))
-            GROUP BY d.subscriber_id
+           -- this month's campaign messages per recipient: handed over (read from the month's part
+           -- of deliveries_tenant_sent_idx alone) and still queued
+           SELECT subscriber_id, count(*) AS n FROM (
+             SELECT d.subscriber_id FROM deliveries d
+              WHERE $7::boolean AND d.tenant_id = $1 AND d.sent_at >= $8::timestamptz AND d.kind = 'campaign'
+             UNION ALL
+             SELECT d.subscriber_id FROM deliveries d
+              WHERE $7::boolean AND d.tenant_id = $1 AND d.status = 'queued' AND d.sent_at IS NULL AND d.created_at >= $8::timestamptz AND d.kind = 'campaign'
+           ) month GROUP BY subscriber_id
          ), inserted AS (
            INSERT INTO deliveries (tenant_id, campaign_id, channel_id, subscriber_id, recipient, status, reason)
            SELECT $1::uuid, $4::uuid, $2::uuid, a.id, COALESCE(a.phone, a.user_id),
