@@ -16,6 +16,13 @@ export interface LaunchCampaignJob {
   campaignId: string;
 }
 
+/** What a fan-out transaction decided: launch later, or the dispatch ranges of the rows written now. */
+interface FanOutOutcome {
+  campaign: Campaign;
+  launch: Date | null;
+  ranges: DispatchRange[];
+}
+
 export interface LaunchResult {
   campaign: Campaign;
   /** dispatch jobs enqueued (0 when scheduled or nothing to send) */
@@ -37,7 +44,7 @@ export interface LaunchResult {
 @Injectable()
 export class CampaignLauncher {
   private readonly logger = new Logger(CampaignLauncher.name);
-  private readonly fanOuts: queueAsPromised<() => Promise<unknown>, unknown>;
+  private readonly fanOuts: queueAsPromised<() => Promise<FanOutOutcome>, FanOutOutcome>;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -47,13 +54,13 @@ export class CampaignLauncher {
     private readonly clock: Clock,
     config: AppConfig,
   ) {
-    this.fanOuts = fastq.promise((task: () => Promise<unknown>) => task(), config.delivery.launchConcurrency);
+    this.fanOuts = fastq.promise((task: () => Promise<FanOutOutcome>) => task(), config.delivery.launchConcurrency);
   }
 
   async launch(tenantId: TenantId, campaignId: string, from: CampaignStatus[], sentBy: string | null = null): Promise<LaunchResult> {
     const { priority } = await this.campaigns.getById(tenantId, campaignId);
     const fanOut = () => this.fanOut(tenantId, campaignId, from, sentBy);
-    const outcome = priority === 'emergency' ? await fanOut() : ((await this.fanOuts.push(fanOut)) as Awaited<ReturnType<typeof fanOut>>);
+    const outcome = priority === 'emergency' ? await fanOut() : await this.fanOuts.push(fanOut);
 
     if (outcome.launch) {
       await this.producer.enqueue<LaunchCampaignJob>(QueueName.Campaigns, {
@@ -74,8 +81,8 @@ export class CampaignLauncher {
    * The transaction: the campaign is scheduled for later, or its deliveries are written and it is
    * marked sending; answers the id ranges of its dispatch batches (computed from the rows written).
    */
-  private fanOut(tenantId: TenantId, campaignId: string, from: CampaignStatus[], sentBy: string | null) {
-    return this.dataSource.transaction(async (manager): Promise<{ campaign: Campaign; launch: Date | null; ranges: DispatchRange[] }> => {
+  private fanOut(tenantId: TenantId, campaignId: string, from: CampaignStatus[], sentBy: string | null): Promise<FanOutOutcome> {
+    return this.dataSource.transaction(async (manager): Promise<FanOutOutcome> => {
       const campaign = await this.campaigns.lockById(tenantId, campaignId, manager);
       if (!from.includes(campaign.status)) throw new ConflictError(`Campaign is already ${campaign.status}`, 'campaign_not_draft');
       if (sentBy) campaign.sentBy = sentBy;

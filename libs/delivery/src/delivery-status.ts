@@ -26,8 +26,3 @@ export function strongerEvent(a: 'sent' | 'delivered' | 'read' | 'failed', b: 's
   const order = { sent: 1, failed: 2, delivered: 3, read: 4 };
   return order[b] > order[a] ? b : a;
 }
-
-/** The stats bucket a status counts in (each delivery counts in exactly one). */
-export function statsBucket(status: DeliveryStatus): 'queued' | 'sent' | 'delivered' | 'read' | 'failed' | 'skipped' {
-  return status;
-}

@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
 import type { TenantId } from '@app/core';
 import { JobPriority, JobSpec, QueueName, QueueProducer } from '@app/queue';
 
@@ -57,26 +56,7 @@ export const dispatchQueue = (emergency: boolean): QueueName => (emergency ? Que
 /** Enqueues dispatch jobs. Job ids are deterministic, so a batch is never queued twice at once. */
 @Injectable()
 export class DispatchScheduler {
-  constructor(
-    private readonly producer: QueueProducer,
-    private readonly dataSource: DataSource,
-  ) {}
-
-  /**
-   * One job per DISPATCH_BUCKET consecutive queued deliveries of the campaign (an id range, however
-   * other campaigns' ids interleave with it); returns the number of jobs.
-   */
-  async enqueueCampaign(tenantId: TenantId, campaignId: string, channelId: string, emergency: boolean, idSuffix = '', manager?: EntityManager): Promise<number> {
-    const rows = (await (manager ?? this.dataSource.manager).query(
-      `SELECT b AS bucket, min(id)::text AS "fromId", max(id)::text AS "toId" FROM (
-         SELECT id, (row_number() OVER (ORDER BY id) - 1) / ${DISPATCH_BUCKET} AS b FROM deliveries
-          WHERE tenant_id = $1 AND campaign_id = $2 AND status = 'queued'
-       ) ranked GROUP BY b ORDER BY b`,
-      [tenantId, campaignId],
-    )) as { fromId: string; toId: string }[];
-    await this.enqueueRanges(tenantId, campaignId, channelId, emergency, rows.map((row) => ({ fromId: Number(row.fromId), toId: Number(row.toId) })), idSuffix);
-    return rows.length;
-  }
+  constructor(private readonly producer: QueueProducer) {}
 
   /** One job per range, in the campaign's order (the ranges of its batches, ascending). */
   async enqueueRanges(tenantId: TenantId, campaignId: string, channelId: string, emergency: boolean, ranges: DispatchRange[], idSuffix = ''): Promise<void> {

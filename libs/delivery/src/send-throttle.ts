@@ -228,27 +228,24 @@ export class SendThrottle implements OnModuleDestroy {
       // On a grid shared by every number: the numbers' hand-outs come due in the same timer run,
       // so each tick sends one burst for all of them instead of a few requests per wake-up.
       const wakeAt = now + Math.max(0, wait, Math.min(SendThrottle.TICK_MS, lastWait));
-      pacer.timer = setTimeout(() => {
-        pacer.timer = null;
-        this.pump(channelId, pacer);
-      }, Math.ceil(wakeAt / SendThrottle.TICK_MS) * SendThrottle.TICK_MS - now);
+      this.wakeLater(channelId, pacer, Math.ceil(wakeAt / SendThrottle.TICK_MS) * SendThrottle.TICK_MS - now);
     } else if (pacer.waiting.length === 0 && pacer.slots.length === 0 && !pacer.reserving) {
       // Forgotten only once its trailing second is empty: a new pacer starts with an empty window,
       // so forgetting it earlier would let a short pause in demand reset the per-second guarantee.
       if (pacer.handedOut.length === 0) this.pacers.delete(channelId);
-      else {
-        pacer.timer = setTimeout(() => {
-          pacer.timer = null;
-          this.pump(channelId, pacer);
-        }, Math.max(0, pacer.handedOut[pacer.handedOut.length - 1] + 1000 - performance.now()) + 1);
-      }
+      else this.wakeLater(channelId, pacer, Math.max(0, pacer.handedOut[pacer.handedOut.length - 1] + 1000 - performance.now()) + 1);
     } else if (pacer.waiting.length === 0 && pacer.slots.length > 0) {
       // Nobody waits: let the held slots lapse when due, then forget the number.
-      pacer.timer = setTimeout(() => {
-        pacer.timer = null;
-        this.pump(channelId, pacer);
-      }, Math.max(0, pacer.slots[pacer.slots.length - 1] - performance.now()) + 1);
+      this.wakeLater(channelId, pacer, Math.max(0, pacer.slots[pacer.slots.length - 1] - performance.now()) + 1);
     }
+  }
+
+  /** The pacer's one timer: pump again after `delayMs`. */
+  private wakeLater(channelId: string, pacer: Pacer, delayMs: number): void {
+    pacer.timer = setTimeout(() => {
+      pacer.timer = null;
+      this.pump(channelId, pacer);
+    }, delayMs);
   }
 
   /**

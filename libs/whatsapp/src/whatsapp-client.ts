@@ -59,7 +59,7 @@ export class WhatsAppClient implements OnModuleDestroy {
   /** path prefix of the configured Graph URL (empty for Meta's), then the API version */
   private readonly basePath: string;
 
-  constructor(private readonly config: AppConfig) {
+  constructor(config: AppConfig) {
     this.agent = new Agent({ connections: config.whatsapp.maxConnections, keepAliveTimeout: 30_000, pipelining: 1, headersTimeout: 15_000, bodyTimeout: 15_000 });
     const graphUrl = new URL(config.whatsapp.graphUrl);
     this.origin = graphUrl.origin;
