@@ -5,7 +5,11 @@
  *   number each (a regional alert), one campaign each: fan-out time, end-to-end messages/s, and the
  *   raw ceiling (a plain keep-alive client sending the same requests to the same fake server at the
  *   same concurrency, measured before and after the sends; the higher counts) with the ratio. The
- *   worker and the raw client are warmed up first (BENCH_WARMUP=0: a cold worker);
+ *   worker and the raw client are warmed up first (BENCH_WARMUP=0: a cold worker). Beside them: the
+ *   CPU each process spent per message (worker, fake server, bench + API, PostgreSQL, Redis; and the
+ *   raw client's and fake server's in the ceiling run), the bound the numbers' own caps put on the
+ *   rate, and the connections the worker opened (BENCH_PER_COMUNE sets the comuni's size;
+ *   BENCH_TIMELINE_FILE=path writes every message's receive time and number);
  * - cap: one 1,000/s number with a 100,000-subscriber normal campaign (its fan-out time too):
  *   achieved/configured rate and the most requests in any one-second window (sliding, by the
  *   fake server's receive time), while emergencies on the same number measure p50/p99 from the
@@ -21,7 +25,7 @@
 import 'reflect-metadata';
 import { ChildProcess, spawn } from 'child_process';
 import { randomBytes } from 'crypto';
-import { readFileSync, rmSync, writeFileSync } from 'fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { monitorEventLoopDelay } from 'perf_hooks';
@@ -35,7 +39,7 @@ import { createTestApp, FakeGraphApi, messagesWebhook, signedWebhook, TenantSess
 // The bench is a script: its knobs come from its own command line environment.
 const env = process.env;
 const N = Number(env.BENCH_N ?? 100_000);
-const PER_COMUNE = 5_000;
+const PER_COMUNE = Number(env.BENCH_PER_COMUNE ?? 5_000);
 const CAP_N = Number(env.BENCH_CAP_N ?? 100_000);
 const CAP_SECONDS = Number(env.BENCH_CAP_SECONDS ?? 15);
 // 100 samples, so that p99 is not simply the worst of a handful.
@@ -60,7 +64,7 @@ env.PLATFORM_ADMIN_EMAIL ??= 'operator@bench.local';
 env.PLATFORM_ADMIN_PASSWORD ??= 'operator-password-bench';
 env.LOG_LEVEL ??= 'silent';
 
-const log = (message: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`);
+const log = (message: string) => process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${message}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
 const percentile = (values: number[], p: number) => {
@@ -152,6 +156,10 @@ class RemoteFake {
     });
   }
 
+  get pid(): number {
+    return this.child.pid!;
+  }
+
   async start(): Promise<this> {
     this.url = (await this.call('url')) as string;
     return this;
@@ -167,6 +175,8 @@ class RemoteFake {
 
   reset = () => this.call('reset');
   counts = () => this.call('counts') as Promise<{ requests: number; sent: number }>;
+  /** Connections opened to the fake server since the last reset. */
+  connectionsOpened = () => this.call('connections') as Promise<number>;
   sent = () => this.call('sent') as Promise<SentRecord[]>;
   times = (phoneNumberId: string) => this.call('times', phoneNumberId) as Promise<number[]>;
   firstSeen = (text: string) => this.call('firstSeen', text) as Promise<number | null>;
@@ -209,6 +219,9 @@ async function fakeGraphProcess(): Promise<void> {
         firstSeen.clear();
         track();
         break;
+      case 'connections':
+        result = fake.connectionsOpened;
+        break;
       case 'counts':
         // Polled every 50 ms while the pipeline sends: a count, not a pass over every request.
         result = { requests: fake.requests.length, sent: fake.sentCount };
@@ -234,26 +247,33 @@ async function fakeGraphProcess(): Promise<void> {
  * process of its own like the worker (in this process it would share one event loop with the fake
  * server and understate the ceiling).
  */
-async function rawCeiling(fake: RemoteFake, count: number): Promise<number> {
+async function rawCeiling(fake: RemoteFake, count: number): Promise<{ rate: number; cpuPerMessageUs: { client: number; fakeGraphApi: number } }> {
   const child = spawn(process.execPath, [__filename, '--raw-ceiling', fake.url, String(count)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const fakeBefore = processCpuMs(fake.pid);
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   if (code !== 0) throw new Error(`raw ceiling client exited with ${code}`);
-  return Number(out.trim());
+  // The client reports its rate and the CPU of its measured part; the fake's includes the warm-up requests.
+  const [rate, clientCpuUs] = out.trim().split(' ').map(Number);
+  const fakeUs = ((processCpuMs(fake.pid) - fakeBefore) * 1000) / (count + RAW_WARMUP_REQUESTS);
+  return { rate, cpuPerMessageUs: { client: round(clientCpuUs / count), fakeGraphApi: round(fakeUs) } };
 }
 
 /** Requests the raw client sends before its clock starts (its JIT warms up, as the worker's has). */
 const RAW_WARMUP_REQUESTS = 5_000;
 
-async function rawClient(url: string, count: number): Promise<number> {
+/** Answers the rate (requests/s) and the CPU (µs) its measured part used. */
+async function rawClient(url: string, count: number): Promise<{ rate: number; cpuUs: number }> {
   const agent = new Agent({ connections: CONCURRENCY, keepAliveTimeout: 30_000, pipelining: 1 });
   await rawRequests(url, agent, RAW_WARMUP_REQUESTS);
+  const cpu = process.cpuUsage();
   const started = performance.now();
   await rawRequests(url, agent, count);
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
   await agent.close();
-  return count / seconds;
+  return { rate: count / seconds, cpuUs: used.user + used.system };
 }
 
 async function rawRequests(url: string, agent: Agent, count: number): Promise<void> {
@@ -290,6 +310,55 @@ function machineCpu(since: ReturnType<typeof cpuTimes>): { busyPercent: number; 
   const now = cpuTimes();
   const total = now.total - since.total || 1;
   return { busyPercent: round((100 * (total - (now.idle - since.idle) - (now.steal - since.steal))) / total), stealPercent: round((100 * (now.steal - since.steal)) / total) };
+}
+
+/** CPU time (ms) each process has used so far, from /proc/<pid>/stat (utime + stime). */
+function processCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+/** Linux reports process times in USER_HZ ticks, 100 per second. */
+const CLOCK_TICKS = 100;
+
+/** The machine's processes by role: the bench's own children by pid, PostgreSQL and Redis by name. */
+function cpuByRole(roles: Record<string, number[]>): Record<string, number> {
+  const result: Record<string, number> = {};
+  for (const [role, pids] of Object.entries(roles)) result[role] = pids.reduce((sum, pid) => sum + processCpuMs(pid), 0);
+  result.postgres = 0;
+  result.redis = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let name = '';
+    try {
+      name = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
+    } catch {
+      continue;
+    }
+    if (name === 'postgres') result.postgres += processCpuMs(Number(entry));
+    else if (name === 'redis-server') result.redis += processCpuMs(Number(entry));
+  }
+  return result;
+}
+
+/**
+ * CPU per message (µs) of each role between two cpuByRole readings. PostgreSQL backends that exit in
+ * between take their time with them: the pipeline's pooled connections stay open while it sends.
+ */
+function cpuPerMessage(before: Record<string, number>, after: Record<string, number>, messages: number): Record<string, number> {
+  const result: Record<string, number> = {};
+  let total = 0;
+  for (const role of Object.keys(after)) {
+    const us = ((after[role] - (before[role] ?? 0)) * 1000) / messages;
+    result[role] = round(us);
+    total += us;
+  }
+  result.total = round(total);
+  return result;
 }
 
 /** Most events in any sliding one-second window (times in ms, sorted). */
@@ -368,7 +437,7 @@ async function main(): Promise<void> {
   try {
     await sleep(2000); // the worker boots
 
-    if (PARTS.has('throughput')) await throughputAndStatuses(app, fake, result);
+    if (PARTS.has('throughput')) await throughputAndStatuses(app, fake, result, workers.map((worker) => worker.pid!));
     if (PARTS.has('cap')) await capAndEmergencies(app, fake, result);
     result.workerPeakRssMb = peakRss();
   } finally {
@@ -407,7 +476,7 @@ async function warmUp(app: TestApp): Promise<void> {
 }
 
 /** 1. Throughput: a regional alert, many comuni at once; then 2. their status webhooks. */
-async function throughputAndStatuses(app: TestApp, fake: RemoteFake, result: Record<string, unknown>): Promise<void> {
+async function throughputAndStatuses(app: TestApp, fake: RemoteFake, result: Record<string, unknown>, workerPids: number[]): Promise<void> {
   const comuniCount = Math.max(1, Math.ceil(N / PER_COMUNE));
   log(`throughput: ${comuniCount} comuni, ${N} subscribers`);
   const comuni: Comune[] = [];
@@ -421,9 +490,13 @@ async function throughputAndStatuses(app: TestApp, fake: RemoteFake, result: Rec
   for (const comune of comuni) ids.push(await campaign(comune, { message: { type: 'text', text: 'Allerta meteo arancione: scuole chiuse domani.' } }));
   await fake.reset();
   // The ceiling on the quiet machine, before the sends; again after them (below): the higher counts.
-  const ceilingBefore = await rawCeiling(fake, Math.min(N, 50_000));
+  const before = await rawCeiling(fake, Math.min(N, 50_000));
   await fake.reset();
+  log('throughput: sending');
   const cpuAtStart = cpuTimes();
+  // The bench process is also the API (the send calls, hence the fan-outs' requests).
+  const roles = { worker: workerPids, fakeGraphApi: [fake.pid], benchAndApi: [process.pid] };
+  const rolesAtStart = cpuByRole(roles);
   const started = performance.now();
   const fanOut: number[] = [];
   await Promise.all(
@@ -435,8 +508,13 @@ async function throughputAndStatuses(app: TestApp, fake: RemoteFake, result: Rec
   );
   const allSent = performance.now();
   await until(async () => (await fake.counts()).sent >= N, 600_000, 50);
+  log('throughput: every message received');
+  const rolesAtEnd = cpuByRole(roles);
+  const pipelineConnections = await fake.connectionsOpened();
   const sentRecords = await fake.sent();
   const lastRequest = Math.max(...sentRecords.map((r) => r.receivedAt));
+  // For a closer look at the send timeline: BENCH_TIMELINE_FILE=path writes [receivedAt, phoneNumberId] per message.
+  if (env.BENCH_TIMELINE_FILE) writeFileSync(env.BENCH_TIMELINE_FILE, JSON.stringify({ startedAt: Date.now() - (performance.now() - started), sends: sentRecords.map((r) => [r.receivedAt, r.phoneNumberId]) }));
   const e2eSeconds = (lastRequest - (Date.now() - (performance.now() - started))) / 1000;
   await until(async () => {
     const [row] = (await app.dataSource.query(`SELECT count(*)::int AS n FROM campaigns WHERE id = ANY($1) AND status = 'completed'`, [ids])) as { n: number }[];
@@ -448,8 +526,9 @@ async function throughputAndStatuses(app: TestApp, fake: RemoteFake, result: Rec
   log(`throughput: ${round(endToEnd)} msg/s end to end; measuring the raw ceiling`);
   const wamids = sentRecords.map((r) => ({ wamid: r.wamid, phoneNumberId: r.phoneNumberId, to: r.to }));
   await fake.reset();
-  const ceilingAfter = await rawCeiling(fake, Math.min(N, 50_000));
-  const ceiling = Math.max(ceilingBefore, ceilingAfter);
+  const after = await rawCeiling(fake, Math.min(N, 50_000));
+  const best = after.rate > before.rate ? after : before;
+  const [ceilingBefore, ceilingAfter, ceiling, ceilingCpu] = [before.rate, after.rate, best.rate, best.cpuPerMessageUs];
   await fake.reset();
   result.throughput = {
     comuni: comuniCount,
@@ -464,6 +543,13 @@ async function throughputAndStatuses(app: TestApp, fake: RemoteFake, result: Rec
     ratioToCeiling: round(endToEnd / ceiling, 3),
     // While sending: a machine at 100% busy is CPU-bound; CPU stolen by the host slows everything.
     machineCpuWhileSending: sendingCpu,
+    // CPU each part of the pipeline spent per message while sending (µs), beside the raw client's.
+    cpuPerMessageUs: cpuPerMessage(rolesAtStart, rolesAtEnd, N),
+    rawCeilingCpuPerMessageUs: ceilingCpu,
+    // The numbers' own caps bound the end-to-end rate: comuni x 1,000/s x the throttle's headroom.
+    numbersRateBoundPerSecond: comuniCount * 1000 * 0.96,
+    // Connections the worker opened to the fake server while sending (the raw client keeps CONCURRENCY).
+    pipelineConnectionsOpened: pipelineConnections,
     target: '>= 0.5 x raw ceiling',
   };
 
@@ -624,7 +710,7 @@ async function capAndEmergencies(app: TestApp, fake: RemoteFake, result: Record<
 
 const entry =
   process.argv[2] === '--raw-ceiling'
-    ? rawClient(process.argv[3], Number(process.argv[4])).then((rate) => void process.stdout.write(`${rate}\n`))
+    ? rawClient(process.argv[3], Number(process.argv[4])).then(({ rate, cpuUs }) => void process.stdout.write(`${rate} ${cpuUs}\n`))
     : process.argv[2] === '--fake-graph'
       ? fakeGraphProcess()
       : main();

@@ -34,6 +34,8 @@ export class FakeGraphApi {
   private readonly attemptsByRecipient = new Map<string, number>();
   private counter = 0;
   private sentSinceReset = 0;
+  /** Connections accepted since the last reset: how many a client really opened. */
+  private connectionsSinceReset = 0;
   latencyMs = 0;
 
   /**
@@ -59,8 +61,14 @@ export class FakeGraphApi {
     return this.sentSinceReset;
   }
 
+  /** Connections opened since the last reset (counted per connection, nothing per request). */
+  get connectionsOpened(): number {
+    return this.connectionsSinceReset;
+  }
+
   async start(): Promise<this> {
     this.server = createServer((req, res) => this.handle(req, res));
+    this.server.on('connection', () => this.connectionsSinceReset++);
     this.server.keepAliveTimeout = 60_000;
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     return this;
@@ -80,6 +88,7 @@ export class FakeGraphApi {
   reset(): void {
     this.requests.length = 0;
     this.sentSinceReset = 0;
+    this.connectionsSinceReset = 0;
     this.attemptsByRecipient.clear();
     this.behaviour = () => null;
     this.latencyMs = 0;
