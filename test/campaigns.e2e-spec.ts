@@ -245,6 +245,25 @@ describe('Campaigns over HTTP', () => {
     expect(fake.sent.length).toBe(handed);
   });
 
+  it('sends nothing after the cancel is answered, not even what a job had claimed and was pacing out', async () => {
+    // At 1 message/s a dispatch job holds claimed deliveries for seconds while they wait for their
+    // send slots: the cancel must reach them before their turn, and its answer is final.
+    const channel = await createChannel(session, { messagesPerSecond: 1 });
+    await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 12);
+    const id = await createCampaign(session, { channelId: channel.id, message: { type: 'text', text: 'Un messaggio al secondo' } });
+    await session.as('post', `/v1/campaigns/${id}/send`).expect(202);
+    await waitFor(() => expect(fake.sent.length).toBeGreaterThanOrEqual(1));
+    const held = await testApp.dataSource.query(`SELECT count(*)::int AS n FROM deliveries WHERE campaign_id = $1 AND status = 'queued' AND claimed_until > now()`, [id]);
+    expect(held[0].n).toBeGreaterThan(0);
+    const cancelled = await session.as('post', `/v1/campaigns/${id}/cancel`).expect(200);
+    const handed = fake.sent.length;
+    expect(cancelled.body.stats).toMatchObject({ recipients: 12, queued: 0, sent: handed, skipped: 12 - handed });
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect(fake.sent.length).toBe(handed);
+    expect((await campaignOf(session, id)).stats).toMatchObject({ queued: 0, sent: handed, skipped: 12 - handed });
+    expect((await allDeliveries(session, id, 'skipped')).every((d) => d.reason === 'cancelled')).toBe(true);
+  });
+
   it('cancel does not wait for a delivery a dispatch job is writing (no deadlock with its record)', async () => {
     const channel = await createChannel(session, { messagesPerSecond: 2 });
     await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 40);
@@ -289,6 +308,27 @@ describe('Campaigns over HTTP', () => {
     } finally {
       fake.reset();
     }
+  });
+
+  it('skips, as cancelled, what a dead worker held when the campaign was cancelled, once its lease expires', async () => {
+    const channel = await createChannel(session);
+    const id = await createCampaign(session, { channelId: channel.id, message: { type: 'text', text: 'Orfano' } });
+    // As a cancel leaves it when the job holding the delivery died: cancelled, one delivery still
+    // queued under a lease that has now run out.
+    const [orphan] = (await testApp.dataSource.query(
+      `INSERT INTO deliveries (tenant_id, campaign_id, channel_id, recipient, status, claimed_until)
+       VALUES ($1, $2, $3, '+393470000010', 'queued', now() - interval '1 second') RETURNING id::text AS id`,
+      [session.tenantId, id, channel.id],
+    )) as { id: string }[];
+    await testApp.dataSource.query(
+      `UPDATE campaigns SET status = 'cancelled', cancelled_at = now(), recipients = 1, queued_count = 1 WHERE id = $1`,
+      [id],
+    );
+    await waitFor(async () => expect((await campaignOf(session, id)).stats).toMatchObject({ recipients: 1, queued: 0, skipped: 1 }));
+    const [row] = await testApp.dataSource.query(`SELECT status, reason FROM deliveries WHERE id = $1`, [orphan.id]);
+    expect(row).toEqual({ status: 'skipped', reason: 'cancelled' });
+    expect((await campaignOf(session, id)).status).toBe('cancelled');
+    expect(fake.sent).toHaveLength(0);
   });
 
   it("does not let a job whose lease expired put back a delivery another job has claimed since", async () => {

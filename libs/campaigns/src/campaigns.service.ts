@@ -11,6 +11,12 @@ import { CampaignLauncher } from './campaign-launcher';
 import { CampaignsRepository } from './campaigns.repository';
 import { DeliveriesRepository, DeliveryRow } from './deliveries.repository';
 
+/**
+ * How long a cancel waits for dispatch jobs to give back the deliveries they hold: they see it
+ * within CancellationWatch.POLL_MS, plus the answers of sends already with WhatsApp.
+ */
+export const CANCEL_SETTLE_MS = 5_000;
+
 export interface NewCampaign {
   channelId: string;
   title: string;
@@ -106,8 +112,12 @@ export class CampaignsService {
   }
 
   /**
-   * Stops everything not yet handed to WhatsApp: queued deliveries become skipped (`cancelled`);
-   * those a dispatch job holds under a live lease are being sent and are recorded as they turn out.
+   * Stops everything not yet handed to WhatsApp: queued deliveries become skipped (`cancelled`).
+   * Those a dispatch job holds under a live lease are waiting for their number's send slots or are
+   * already with WhatsApp: the job sees the cancel before its next hand-over (CancellationWatch)
+   * and gives back what it has not sent, as skipped. The answer waits for those jobs (at most
+   * CANCEL_SETTLE_MS, in case one died holding its lease): once it is given, nothing more of the
+   * campaign goes out, and its stats are final but for the answers WhatsApp was still giving.
    */
   async cancel(tenantId: TenantId, id: string): Promise<Campaign> {
     await this.dataSource.transaction(async (manager) => {
@@ -132,7 +142,21 @@ export class CampaignsService {
         [tenantId, id],
       );
     });
+    await this.settleCancelled(tenantId, id);
     return this.campaigns.getById(tenantId, id);
+  }
+
+  /** Waits until no dispatch job holds a queued delivery of the campaign (or CANCEL_SETTLE_MS passed). */
+  private async settleCancelled(tenantId: TenantId, id: string): Promise<void> {
+    const deadline = Date.now() + CANCEL_SETTLE_MS;
+    for (;;) {
+      const [{ held }] = (await this.dataSource.query(
+        `SELECT EXISTS (SELECT 1 FROM deliveries WHERE tenant_id = $1 AND campaign_id = $2 AND status = 'queued' AND claimed_until > now()) AS held`,
+        [tenantId, id],
+      )) as { held: boolean }[];
+      if (!held || Date.now() >= deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
   }
 
   async deliveriesOf(tenantId: TenantId, id: string, page: PageQueryDto, status?: DeliveryStatus): Promise<Page<DeliveryRow>> {

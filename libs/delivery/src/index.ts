@@ -1,4 +1,5 @@
 export * from './campaign-message';
+export * from './cancellation-watch';
 export * from './delivery.entity';
 export * from './delivery.module';
 export * from './delivery-ledger';

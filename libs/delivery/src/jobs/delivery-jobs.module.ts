@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ChannelsModule } from '@app/channels';
+import { CancellationWatch } from '../cancellation-watch';
 import { DeliveryModule } from '../delivery.module';
 import { ReachLimiter, SendThrottle } from '../send-throttle';
 import { DeliveryReconciler } from './delivery-reconciler';
@@ -9,7 +10,7 @@ import { DispatchProcessor } from './dispatch.processor';
 /** The worker side of delivery: dispatch, status ingestion, reconciliation. */
 @Module({
   imports: [DeliveryModule, ChannelsModule],
-  providers: [SendThrottle, ReachLimiter, DispatchProcessor, DeliveryStatusesProcessor, DeliveryReconciler],
+  providers: [SendThrottle, ReachLimiter, CancellationWatch, DispatchProcessor, DeliveryStatusesProcessor, DeliveryReconciler],
   exports: [DeliveryReconciler, DeliveryStatusesProcessor],
 })
 export class DeliveryJobsModule {}

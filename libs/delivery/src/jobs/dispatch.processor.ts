@@ -7,6 +7,7 @@ import { PreparedStatements } from '@app/database';
 import { QueueName, QueueTransport } from '@app/queue';
 import { ErrorDisposition, GraphApiError, retryDelayMs, SendRequest } from '@app/whatsapp';
 import type { CampaignMessage } from '../campaign-message';
+import { CancellationWatch } from '../cancellation-watch';
 import { DeliveryChange, DeliveryLedger } from '../delivery-ledger';
 import { batchRange, DISPATCH_BUCKET, DispatchBatchJob, DispatchScheduler } from '../dispatch-scheduler';
 import { messagingLimit, planDelivery } from '../outbound-plan';
@@ -41,9 +42,10 @@ interface CampaignContext {
   quietHoursEnd: string;
 }
 
-/** Shared by a job's chunks: the first pause error stops them all. */
+/** Shared by a job's chunks: the first pause error, or the campaign seen cancelled, stops them all. */
 interface ChunkStop {
   paused: GraphApiError | null;
+  cancelled: boolean;
 }
 
 interface ClaimedDelivery {
@@ -87,6 +89,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
     private readonly channels: ChannelsRepository,
     private readonly messenger: ChannelMessenger,
     private readonly clock: Clock,
+    private readonly cancellations: CancellationWatch,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -154,8 +157,10 @@ export class DispatchProcessor implements OnApplicationBootstrap {
     // answered. Every queued delivery of the range is claimed once, whatever its subscriber's
     // state: those who left are recorded as skipped with the chunk, so no pass over the range is
     // left to do.
-    const stop: ChunkStop = { paused: null };
+    const stop: ChunkStop = { paused: null, cancelled: false };
     const recording: Promise<void>[] = [];
+    // A cancel taken while this job's messages wait for their slots stops what is not sent yet.
+    const unwatch = this.cancellations.watch(tenantId, batch.campaignId);
     try {
       const awaitingAnswers: Promise<void>[] = [];
       let claimed = await this.claim(tenantId, batch.campaignId, range, chunkSize);
@@ -180,8 +185,8 @@ export class DispatchProcessor implements OnApplicationBootstrap {
         awaitingAnswers.push(chunk.answered);
         if (awaitingAnswers.length > MAX_CHUNKS_AWAITING_ANSWERS) await awaitingAnswers.shift();
         const following = await next;
-        if (stop.paused) {
-          // Claimed ahead but not attempted: back to the queue as they were.
+        if (stop.paused || stop.cancelled) {
+          // Claimed ahead but not attempted: back to the queue as they were (skipped, if cancelled).
           if (following.length > 0) recording.push(this.release(tenantId, following).then(() => undefined));
           break;
         }
@@ -191,6 +196,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
       sent();
       // Every claimed chunk is recorded before the job ends (or fails and is retried).
       await Promise.allSettled(recording);
+      unwatch();
     }
     await Promise.all(recording);
     if (stop.paused) await this.pauseChannel(tenantId, channel, stop.paused);
@@ -289,7 +295,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
     const gates = slices.map((slice) => this.throttle.acquire(channel.id, channel.messagesPerSecond, slice.length, batch.emergency));
     for (const gate of gates) gate.catch(() => undefined);
     let gateFailure: unknown = null;
-    for (let g = 0; g < slices.length && !stop.paused; g++) {
+    for (let g = 0; g < slices.length && !stop.paused && !stop.cancelled; g++) {
       const slice = slices[g];
       try {
         await gates[g];
@@ -299,6 +305,11 @@ export class DispatchProcessor implements OnApplicationBootstrap {
         break;
       }
       if (stop.paused) break;
+      // Asked at the last moment before the hand-over: a cancel seen since the claim sends nothing more.
+      if (this.cancellations.isCancelled(batch.campaignId)) {
+        stop.cancelled = true;
+        break;
+      }
       for (const item of slice) {
         inFlight.push(
           this.messenger.send(channel, item.request).then(
@@ -333,7 +344,8 @@ export class DispatchProcessor implements OnApplicationBootstrap {
     });
     const recorded = answered
       .then(() => {
-        // Claimed but not attempted because the channel was paused meanwhile: back to the queue.
+        // Claimed but not attempted (the channel paused or the campaign cancelled meanwhile): back to
+        // the queue, which for a cancelled campaign records them as skipped (`cancelled`).
         const done = new Set(changes.map((change) => change.id));
         for (const row of claimed) if (!done.has(row.id)) changes.push({ id: row.id, from: 'queued', to: 'queued', at: now, lease: row.lease });
         return this.ledger.applyDurably(tenantId, changes);
