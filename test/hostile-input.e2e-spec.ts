@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { createTestApp, TenantSession, TestApp } from '@app/testing';
+import { createChannel } from './campaign-fixtures';
 
 /**
  * Hostile input against every operation of the OpenAPI document: wrong types, huge strings, odd
@@ -139,5 +140,67 @@ describe('Hostile input on every route', () => {
     const login = await testApp.http().post('/v1/auth/login').send({ email: 'proto@comune.example', password: 'password-long' }).expect(200);
     const me = await testApp.http().get('/v1/auth/me').set('Authorization', `Bearer ${login.body.accessToken}`).expect(200);
     expect(me.body).toMatchObject({ role: 'viewer', tenantId: session.tenantId });
+  });
+});
+
+describe('Input the validator or the database cannot take as it is', () => {
+  let testApp: TestApp;
+  let session: TenantSession;
+  let channelId: string;
+
+  beforeAll(async () => {
+    testApp = await createTestApp();
+    session = await TenantSession.create(testApp);
+    channelId = (await createChannel(session, { provider: 'sandbox' })).id;
+  });
+
+  afterAll(async () => {
+    await testApp.close();
+  });
+
+  const campaignCount = async () => Number((await testApp.dataSource.query(`SELECT count(*) FROM campaigns WHERE tenant_id = $1`, [session.tenantId]))[0].count);
+
+  /** A refused request answers 400 with the contract's body naming the field, and stores nothing. */
+  async function expectRefused(request: Promise<{ status: number; body: { statusCode?: number; error?: string; message?: unknown } }>, field: RegExp): Promise<void> {
+    const before = await campaignCount();
+    const response = await request;
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+    expect(String(response.body.message)).toMatch(field);
+    expect(await campaignCount()).toBe(before);
+  }
+
+  it('refuses an array where an object belongs, naming the field', async () => {
+    await expectRefused(session.as('post', '/v1/campaigns').send({ channelId, title: 't', message: [] }), /message must be an object/);
+    await expectRefused(session.as('post', '/v1/campaigns').send({ channelId, title: 't', message: [{ type: 'text', text: 'x' }] }), /message must be an object/);
+    await expectRefused(session.as('post', '/v1/campaigns').send({ channelId, title: 't', message: { type: 'template', template: [] } }), /template must be an object/);
+    const refused = await session.as('patch', `/v1/channels/${channelId}`).send({ fallbackTemplate: [] });
+    expect(refused.status).toBe(400);
+    expect(String(refused.body.message)).toMatch(/fallbackTemplate must be an object/);
+    expect((await session.as('get', `/v1/channels/${channelId}`).expect(200)).body.fallbackTemplate ?? null).toBeNull();
+  });
+
+  it('refuses a NUL character in any field, body or query, naming it', async () => {
+    await expectRefused(session.as('post', '/v1/campaigns').send({ channelId, title: 'a\u0000b', message: { type: 'text', text: 'x' } }), /^title must not contain NUL characters$/);
+    await expectRefused(
+      session.as('post', '/v1/campaigns').send({ channelId, title: 't', message: { type: 'poll', text: 'Vieni?', options: ['Sì', 'N\u0000o'] } }),
+      /^message\.options\[1\] must not contain NUL characters$/,
+    );
+    const topic = await session.as('post', '/v1/topics').send({ key: 'nul-test', name: 'Meteo\u0000' });
+    expect(topic.status).toBe(400);
+    expect(topic.body.message).toBe('name must not contain NUL characters');
+    const listed = await session.as('get', '/v1/subscribers').query({ topic: 'x\u0000' });
+    expect(listed.status).toBe(400);
+    expect(listed.body.message).toBe('topic must not contain NUL characters');
+  });
+
+  it('refuses nesting deeper than any route takes inside a field, instead of overflowing the validator', async () => {
+    const body = `{"channelId":"${channelId}","title":"t","message":{"type":"text","text":"x"},"topics":${'['.repeat(2000)}${']'.repeat(2000)}}`;
+    await expectRefused(session.as('post', '/v1/campaigns').set('Content-Type', 'application/json').send(body), /^topics(\[0\])+ is nested too deeply/);
+  });
+
+  it('answers a new draft with every counter at zero', async () => {
+    const created = await session.as('post', '/v1/campaigns').send({ channelId, title: 'Bozza', message: { type: 'text', text: 'Ciao' } }).expect(201);
+    expect(created.body.stats).toEqual({ recipients: 0, queued: 0, sent: 0, delivered: 0, read: 0, failed: 0, skipped: 0 });
   });
 });

@@ -103,6 +103,7 @@ describe('Topics, subscribers, import, public signup', () => {
       'non-un-numero,Carla,',
       '3470000003,Dario,sport', // unknown topic
       '3470000004,,',
+      '3470000005,Eva\u0000,', // a NUL character: no column can store it
     ].join('\n');
     const result = await session.as('post', '/v1/subscribers/import').field('channelId', channelId).attach('file', Buffer.from(csv), 'lista.csv').expect(200);
     expect(result.body).toEqual({
@@ -111,6 +112,7 @@ describe('Topics, subscribers, import, public signup', () => {
       rejected: [
         { line: 5, reason: 'invalid phone number' },
         { line: 6, reason: expect.stringContaining('sport') },
+        { line: 8, reason: 'name contains a NUL character' },
       ],
     });
     const all = (await session.as('get', `/v1/subscribers?channelId=${channelId}`).expect(200)).body.data;

@@ -104,6 +104,23 @@ describe('WhatsApp webhooks: signature, inbound handling, isolation', () => {
     });
   });
 
+  describe('bodies the database cannot hold as they are', () => {
+    it('takes a signed message with NUL characters: stored and handled, each NUL as U+FFFD', async () => {
+      const a = await comune();
+      const payload = JSON.parse(fixtureFor('webhook-text-inbound.json', a).toString('utf8'));
+      const value = payload.entry[0].changes[0].value;
+      value.messages[0].id = `wamid.nul${randomBytes(6).toString('hex')}`;
+      value.messages[0].text.body = 'Orari\u0000 della biblioteca?';
+      value.contacts[0].profile.name = 'Giulia\u0000';
+      const bytes = Buffer.from(JSON.stringify(payload));
+      expect(bytes.toString('utf8')).toContain('\\u0000');
+      await post(a, bytes).expect(200);
+      await waitFor(async () => expect(await processedEvents(a.channelId)).toBe(1));
+      const [inbound] = await testApp.dataSource.query(`SELECT text, handled_as FROM inbound_messages WHERE channel_id = $1`, [a.channelId]);
+      expect(inbound.text).toBe('Orari\ufffd della biblioteca?');
+    });
+  });
+
   describe('keywords', () => {
     it('subscribes on ATTIVA ISCRIZIONE with a consent event and a welcome, once even if delivered twice', async () => {
       const a = await comune();

@@ -115,7 +115,7 @@ export class WebhookIngestionService {
     // One statement (no transaction wrapper around it): the raw body, already checked to be JSON, is stored as is.
     const [event] = (await this.events.query(
       `INSERT INTO webhook_events (tenant_id, channel_id, body_sha256, payload, received_at) VALUES ($1, $2, $3, $4::jsonb, $5) RETURNING id::text AS id`,
-      [tenants.size === 1 ? channels[0].tenantId : null, single?.id ?? null, sha256Hex(rawBody), rawBody.toString('utf8'), this.clock.now()],
+      [tenants.size === 1 ? channels[0].tenantId : null, single?.id ?? null, sha256Hex(rawBody), storableJson(rawBody.toString('utf8')), this.clock.now()],
     )) as { id: string }[];
     const job: WebhookEventJob = { eventId: String(event.id), channelIds: channels.map((c) => c.id) };
     await this.producer.enqueue(QueueName.WebhookEvents, { name: PROCESS_WEBHOOK_EVENT, data: job, options: { jobId: `webhook-event:${event.id}` } });
@@ -132,6 +132,17 @@ export class WebhookIngestionService {
     if (removed) this.logger.log(`purged ${removed} webhook events older than ${days} days`);
     return removed;
   }
+}
+
+/**
+ * The body as jsonb can hold it: PostgreSQL refuses the NUL character (`\u0000`) in jsonb, and a
+ * signed body must still be taken (Meta would retry it for days), so each NUL escape becomes
+ * U+FFFD. An escaped backslash before `u0000` (`\\u0000`, the text "\u0000") is left as it is.
+ * The digest is of the body as received.
+ */
+export function storableJson(text: string): string {
+  if (!text.includes('\\u0000')) return text;
+  return text.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\ufffd');
 }
 
 function parseBody(rawBody: Buffer): unknown {

@@ -8,6 +8,7 @@ import {
   IsDefined,
   IsIn,
   IsISO8601,
+  IsObject,
   IsOptional,
   IsString,
   IsUrl,
@@ -52,7 +53,7 @@ export class CampaignMessageDto {
 
   @ApiPropertyOptional({ type: CampaignTemplateDto, description: 'template: an approved template and its body parameters' })
   @ValidateIf((o: CampaignMessageDto) => o.type === 'template')
-  @IsDefined() @ValidateNested() @Type(() => CampaignTemplateDto)
+  @IsDefined() @IsObject() @ValidateNested() @Type(() => CampaignTemplateDto)
   template?: CampaignTemplateDto;
 
   @ApiPropertyOptional({ type: [String], example: ['Sì', 'No'], description: 'poll: 2..3 distinct options, each at most 20 chars (reply buttons)' })
@@ -80,7 +81,7 @@ export class CreateCampaignDto {
   title: string;
 
   @ApiProperty({ type: CampaignMessageDto })
-  @IsDefined() @ValidateNested() @Type(() => CampaignMessageDto)
+  @IsDefined() @IsObject() @ValidateNested() @Type(() => CampaignMessageDto)
   message: CampaignMessageDto;
 
   @ApiPropertyOptional({ type: [String], example: ['protezione-civile'], description: 'Topic keys; without them every active subscriber of the channel' })
@@ -161,14 +162,15 @@ export const toCampaignResponse = (campaign: Campaign): CampaignDto => ({
   message: campaign.message,
   topics: campaign.topics,
   scheduledAt: campaign.scheduledAt?.toISOString() ?? null,
+  // A campaign just inserted carries the counters' database defaults only once reloaded: zero until then.
   stats: {
-    recipients: campaign.recipients,
-    queued: campaign.queuedCount,
-    sent: campaign.sentCount,
-    delivered: campaign.deliveredCount,
-    read: campaign.readCount,
-    failed: campaign.failedCount,
-    skipped: campaign.skippedCount,
+    recipients: campaign.recipients ?? 0,
+    queued: campaign.queuedCount ?? 0,
+    sent: campaign.sentCount ?? 0,
+    delivered: campaign.deliveredCount ?? 0,
+    read: campaign.readCount ?? 0,
+    failed: campaign.failedCount ?? 0,
+    skipped: campaign.skippedCount ?? 0,
   },
   startedAt: campaign.startedAt?.toISOString() ?? null,
   completedAt: campaign.completedAt?.toISOString() ?? null,

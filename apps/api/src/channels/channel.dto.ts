@@ -7,6 +7,7 @@ import {
   IsIn,
   IsInt,
   IsNotEmpty,
+  IsObject,
   IsOptional,
   IsString,
   IsUrl,
@@ -104,7 +105,7 @@ export class CreateChannelDto extends ChannelSettingsFields {
   messagesPerSecond?: number;
 
   @ApiPropertyOptional({ type: FallbackTemplateDto, nullable: true, description: 'Approved template with one body parameter, for text campaigns outside the 24-hour window' })
-  @IsOptional() @ValidateNested() @Type(() => FallbackTemplateDto)
+  @IsOptional() @IsObject() @ValidateNested() @Type(() => FallbackTemplateDto)
   fallbackTemplate?: FallbackTemplateDto | null;
 }
 
@@ -133,7 +134,7 @@ export class UpdateChannelDto extends ChannelSettingsFields {
   @ApiPropertyOptional({ minimum: 1, maximum: 1000 }) @IsOptional() @IsInt() @Min(1) @Max(1000)
   messagesPerSecond?: number;
 
-  @ApiPropertyOptional({ type: FallbackTemplateDto, nullable: true }) @IsOptional() @ValidateNested() @Type(() => FallbackTemplateDto)
+  @ApiPropertyOptional({ type: FallbackTemplateDto, nullable: true }) @IsOptional() @IsObject() @ValidateNested() @Type(() => FallbackTemplateDto)
   fallbackTemplate?: FallbackTemplateDto | null;
 
   @ApiPropertyOptional({ enum: ['active', 'paused'] }) @IsOptional() @IsIn(['active', 'paused'])

@@ -36,6 +36,10 @@ describe('HttpExceptionFilter', () => {
   it('turns database input errors into 4xx and malformed JSON into 400', () => {
     const unique = Object.assign(new QueryFailedError('insert', [], new Error('dup')), { code: '23505' });
     expect(respond(unique).status).toBe(409);
+    for (const code of ['22021', '22P05']) {
+      const nul = Object.assign(new QueryFailedError('insert', [], new Error('invalid byte sequence for encoding "UTF8": 0x00')), { code });
+      expect(respond(nul).body).toEqual({ statusCode: 400, error: 'Bad Request', message: 'A value contains a character that cannot be stored' });
+    }
     const parse = Object.assign(new SyntaxError('Unexpected end'), { status: 400, type: 'entity.parse.failed' });
     expect(respond(parse).body).toEqual({ statusCode: 400, error: 'Bad Request', message: 'Malformed JSON in request body' });
   });

@@ -24,6 +24,9 @@ const STATUS_BY_SQLSTATE: Record<string, [number, string]> = {
   '22007': [400, 'A date or time has the wrong format'],
   '22008': [400, 'A date or time is out of range'],
   '23514': [400, 'A value is not allowed'],
+  // A NUL character in text (22021) or a \u0000 escape in jsonb (22P05): no column can hold them.
+  '22021': [400, 'A value contains a character that cannot be stored'],
+  '22P05': [400, 'A value contains a character that cannot be stored'],
 };
 
 interface ErrorBody {

@@ -82,6 +82,10 @@ export class SubscriberImportService {
           reject(line, 'erased at the person\'s request: only they can subscribe again');
           continue;
         }
+        if (record.name?.includes('\u0000')) {
+          reject(line, 'name contains a NUL character');
+          continue;
+        }
         const name = record.name ? record.name.slice(0, 200) : null;
         const existing = rows.get(phone);
         if (existing) {

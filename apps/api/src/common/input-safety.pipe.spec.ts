@@ -1,0 +1,38 @@
+import { BadRequestError } from '@app/core';
+import { findUnsafeInput, InputSafetyPipe, MAX_INPUT_DEPTH } from './input-safety.pipe';
+
+describe('findUnsafeInput', () => {
+  it('names the field holding a NUL character', () => {
+    expect(findUnsafeInput({ title: 'ok', message: { type: 'text', text: 'a\u0000b' } }, '')).toBe('message.text must not contain NUL characters');
+    expect(findUnsafeInput({ message: { options: ['Sì', 'N\u0000o'] } }, '')).toBe('message.options[1] must not contain NUL characters');
+    expect(findUnsafeInput('x\u0000', 'topic')).toBe('topic must not contain NUL characters');
+    expect(findUnsafeInput({ ['a\u0000']: 1 }, '')).toBe('the request body has a property name with a NUL character');
+  });
+
+  it('refuses nesting deeper than the limit, at any depth of the body, without recursing', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    expect(findUnsafeInput({ topics: deep }, '')).toBe(`topics${'[0]'.repeat(MAX_INPUT_DEPTH - 1)} is nested too deeply (at most ${MAX_INPUT_DEPTH} levels)`);
+    let allowed: unknown = 'leaf';
+    for (let i = 0; i < MAX_INPUT_DEPTH; i++) allowed = { a: allowed };
+    expect(findUnsafeInput(allowed, '')).toBeNull();
+    expect(findUnsafeInput({ a: allowed }, '')).toMatch(/nested too deeply/);
+  });
+
+  it('lets ordinary input through', () => {
+    expect(findUnsafeInput({ title: 'Allerta meteo', message: { type: 'poll', text: 'Vieni?', options: ['Sì', 'No'] }, topics: [] }, '')).toBeNull();
+    expect(findUnsafeInput(undefined, '')).toBeNull();
+    expect(findUnsafeInput({ limit: '20', cursor: 'abc' }, '')).toBeNull();
+  });
+});
+
+describe('InputSafetyPipe', () => {
+  const pipe = new InputSafetyPipe();
+
+  it('answers a bad request for a body, a query and a path parameter', () => {
+    expect(() => pipe.transform({ name: '\u0000' }, { type: 'body' })).toThrow(BadRequestError);
+    expect(() => pipe.transform({ topic: 'x\u0000' }, { type: 'query' })).toThrow('topic must not contain NUL characters');
+    expect(() => pipe.transform('id\u0000', { type: 'param', data: 'id' })).toThrow('id must not contain NUL characters');
+    expect(pipe.transform({ name: 'Anna' }, { type: 'body' })).toEqual({ name: 'Anna' });
+  });
+});

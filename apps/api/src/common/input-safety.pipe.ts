@@ -1,0 +1,47 @@
+import { ArgumentMetadata, Injectable, PipeTransform } from '@nestjs/common';
+import { BadRequestError } from '@app/core';
+
+/** Nesting a request may have: far more than any route's shape, far less than what exhausts the validator's stack. */
+export const MAX_INPUT_DEPTH = 32;
+
+/**
+ * What no route can store, found before validation: a NUL character (PostgreSQL's text and jsonb
+ * refuse it, so it would surface as a 500) and nesting deeper than MAX_INPUT_DEPTH (the validator
+ * recurses through it and would overflow its stack). Answers the problem naming the field, or null.
+ * The walk is iterative, so the depth it checks cannot overflow it either.
+ */
+export function findUnsafeInput(value: unknown, root: string): string | null {
+  const stack: { value: unknown; path: string; depth: number }[] = [{ value, path: root, depth: 0 }];
+  while (stack.length > 0) {
+    const item = stack.pop()!;
+    const name = item.path || 'the request body';
+    if (typeof item.value === 'string') {
+      if (item.value.includes('\u0000')) return `${name} must not contain NUL characters`;
+      continue;
+    }
+    if (item.value === null || typeof item.value !== 'object') continue;
+    if (item.depth >= MAX_INPUT_DEPTH) return `${name} is nested too deeply (at most ${MAX_INPUT_DEPTH} levels)`;
+    const entries = Array.isArray(item.value) ? item.value.map((element, index) => [String(index), element] as const) : Object.entries(item.value);
+    for (const [key, element] of entries) {
+      if (key.includes('\u0000')) return `${name} has a property name with a NUL character`;
+      const path = Array.isArray(item.value) ? `${item.path}[${key}]` : item.path ? `${item.path}.${key}` : key;
+      stack.push({ value: element, path, depth: item.depth + 1 });
+    }
+  }
+  return null;
+}
+
+/**
+ * Runs before the ValidationPipe on every body, query and path parameter: refuses with 400 what
+ * findUnsafeInput finds. Routes that take the raw request (signed webhooks) are not piped: they
+ * must accept whatever Meta signs, and clean it themselves.
+ */
+@Injectable()
+export class InputSafetyPipe implements PipeTransform {
+  transform(value: unknown, metadata: ArgumentMetadata): unknown {
+    if (metadata.type === 'custom') return value;
+    const problem = findUnsafeInput(value, metadata.type === 'body' ? '' : (metadata.data ?? ''));
+    if (problem) throw new BadRequestError(problem);
+    return value;
+  }
+}
