@@ -1,5 +1,5 @@
 import { randomBytes } from 'crypto';
-import { createTestApp, FakeGraphApi, fixtureBytes, signedWebhook, TenantSession, TestApp, waitFor } from '@app/testing';
+import { createTestApp, FakeGraphApi, fixtureBytes, graphError, signedWebhook, TenantSession, TestApp, waitFor } from '@app/testing';
 
 const FIXTURE_PNID_A = '118204937561023';
 const FIXTURE_PNID_B = '112983746501928';
@@ -142,6 +142,27 @@ describe('WhatsApp webhooks: signature, inbound handling, isolation', () => {
       expect(exported.body.consentHistory).toEqual([
         expect.objectContaining({ action: 'subscribed', source: 'keyword', messageId: 'wamid.HBgMMzkzNDc4MjE1NjA0FQIAEhgUM0FGMjk5NjcxMzA3MzI4RURCNjAA', privacyNoticeVersion: '1' }),
       ]);
+    });
+
+    it('commits the subscription before the welcome goes out, and sends the welcome once when Meta fails the first try', async () => {
+      const a = await comune();
+      // Meta answers slowly, and the first welcome attempt with a 500: the subscription does not wait
+      // for either, and the welcome is tried again without handling the message again.
+      fake.latencyMs = 2_000;
+      fake.behave((request, attempt) => (attempt === 1 ? graphError(131000, 500, 'Something went wrong') : null));
+      const started = Date.now();
+      await post(a, fixtureFor('webhook-text-inbound.json', a)).expect(200);
+      const [giulia] = await waitFor(async () => {
+        const rows = await subscribers(a);
+        expect(rows).toMatchObject([{ status: 'active' }]);
+        return rows;
+      });
+      expect(Date.now() - started).toBeLessThan(2_000);
+      await waitFor(() => expect(fake.sent).toHaveLength(1), { timeoutMs: 15_000 });
+      expect(fake.requests.filter((r) => r.body.to === '+393478215604')).toHaveLength(2);
+      expect(fake.sent[0].body).toMatchObject({ to: giulia.phone, text: { body: expect.stringContaining('DISATTIVA ISCRIZIONE') } });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(fake.sent).toHaveLength(1);
     });
 
     it('unsubscribes on DISATTIVA ISCRIZIONE at once and says goodbye', async () => {

@@ -14,6 +14,8 @@ import { SubscribersService } from '../subscribers.service';
 import { parsePollReply } from './poll-reply';
 
 const AUTO_REPLY_INTERVAL_MS = 24 * 3600 * 1000;
+/** Waits before the retries of an answer that failed with a retryable error. */
+const REPLY_RETRY_MS = [500, 2_000, 5_000];
 
 type Handling = 'subscribe' | 'unsubscribe' | 'poll_vote' | 'reaction' | 'button_reply' | 'system' | 'question';
 
@@ -68,6 +70,10 @@ export class InboundService {
     }
     // Read before the transaction: inside it, every query goes through its own connection.
     const comuneName = (await this.tenants.get(tenantId)).name;
+    // Answers are sent once the handling is committed, never from inside the transaction: a send
+    // there held a connection and the citizen's lock for Meta's round trip, and a failure after it
+    // (the commit, a lost connection) retried the job and sent the answer twice.
+    const replies: string[] = [];
     await this.dataSource.transaction(async (manager) => {
       // One citizen's messages are handled one at a time (webhook events are processed in
       // parallel): "at most one automatic answer a day" and subscribe/unsubscribe must not race.
@@ -86,11 +92,11 @@ export class InboundService {
       switch (handling) {
         case 'subscribe':
           subscriber = await this.subscribe(manager, channel, settings, subscriber, sender, message);
-          await this.reply(manager, channel, sender, renderChannelText(settings.welcomeText, settings, comuneName));
+          replies.push(renderChannelText(settings.welcomeText, settings, comuneName));
           break;
         case 'unsubscribe':
           if (subscriber) await this.unsubscribe(manager, subscriber, 'keyword', message.wamid, message.occurredAt);
-          await this.reply(manager, channel, sender, renderChannelText(settings.goodbyeText, settings, comuneName));
+          replies.push(renderChannelText(settings.goodbyeText, settings, comuneName));
           break;
         case 'poll_vote':
           if (subscriber && poll && campaignId) {
@@ -109,7 +115,7 @@ export class InboundService {
           break;
         case 'question':
           if (await this.mayAutoReply(manager, tenantId, channel, sender)) {
-            await this.reply(manager, channel, sender, renderChannelText(settings.autoReplyText, settings, comuneName));
+            replies.push(renderChannelText(settings.autoReplyText, settings, comuneName));
             handledAs = 'auto_reply';
             if (subscriber) await manager.query(`UPDATE subscribers SET last_auto_reply_at = $2 WHERE id = $1`, [subscriber.id, this.clock.now()]);
           }
@@ -120,6 +126,7 @@ export class InboundService {
       if (subscriber) await this.touch(manager, subscriber, sender, message.occurredAt);
       await manager.query(`UPDATE inbound_messages SET subscriber_id = $2, handled_as = $3 WHERE id = $1`, [inboundId, subscriber?.id ?? null, handledAs]);
     });
+    for (const text of replies) await this.reply(channel, sender, text);
   }
 
   private classify(message: InboundMessageEvent, settings: ChannelSettings): Handling {
@@ -294,16 +301,26 @@ export class InboundService {
     return rows[0]?.id ?? null;
   }
 
-  /** A free-form answer inside the window the citizen just opened. Retryable failures retry the job. */
-  private async reply(manager: EntityManager, channel: Channel, sender: Sender, text: string): Promise<void> {
-    try {
-      await this.messenger.send(channel, { to: sender.phone, recipientUserId: sender.phone ? null : sender.userId, message: { type: 'text', text, previewUrl: false } }, manager);
-    } catch (error) {
-      if (error instanceof GraphApiError && error.disposition !== ErrorDisposition.Retry) {
-        this.logger.warn(`channel ${channel.id}: reply not sent, WhatsApp error ${error.code ?? 'unknown'}`);
+  /**
+   * A free-form answer inside the window the citizen just opened, after the handling committed (so
+   * at most once: a re-delivery of the message is not handled again). Retryable failures are tried
+   * again here a few times (REPLY_RETRY_MS), then given up with a warning.
+   */
+  private async reply(channel: Channel, sender: Sender, text: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.messenger.send(channel, { to: sender.phone, recipientUserId: sender.phone ? null : sender.userId, message: { type: 'text', text, previewUrl: false } });
+        return;
+      } catch (error) {
+        const retryable = !(error instanceof GraphApiError) || error.disposition === ErrorDisposition.Retry;
+        if (retryable && attempt < REPLY_RETRY_MS.length) {
+          await new Promise((resolve) => setTimeout(resolve, REPLY_RETRY_MS[attempt]));
+          continue;
+        }
+        const code = error instanceof GraphApiError ? (error.code ?? 'unknown') : (error as Error).message;
+        this.logger.warn(`channel ${channel.id}: reply not sent (${code})`);
         return;
       }
-      throw error;
     }
   }
 }
