@@ -165,6 +165,34 @@ describe('WhatsApp webhooks: signature, inbound handling, isolation', () => {
       expect(fake.sent).toHaveLength(1);
     });
 
+    it("paces the answers at the number's rate when many citizens write at once", async () => {
+      const a = await comune();
+      await a.session.as('patch', `/v1/channels/${a.channelId}`).send({ messagesPerSecond: 3 }).expect(200);
+      const template = JSON.parse(fixtureFor('webhook-text-inbound.json', a).toString('utf8'));
+      const citizens = Array.from({ length: 8 }, (_, i) => `39347900${String(1000 + i)}`);
+      await Promise.all(
+        citizens.map((waId, i) => {
+          const payload = structuredClone(template);
+          const value = payload.entry[0].changes[0].value;
+          value.contacts[0].wa_id = waId;
+          delete value.contacts[0].user_id;
+          value.messages[0].from = waId;
+          delete value.messages[0].from_user_id;
+          value.messages[0].id = `wamid.wave${i}${randomBytes(4).toString('hex')}`;
+          return post(a, Buffer.from(JSON.stringify(payload))).expect(200);
+        }),
+      );
+      await waitFor(() => expect(fake.sent).toHaveLength(citizens.length), { timeoutMs: 20_000 });
+      const times = fake.sent.map((r) => r.receivedAt).sort((x, y) => x - y);
+      let most = 0;
+      for (let lo = 0, hi = 0; hi < times.length; hi++) {
+        while (times[hi] - times[lo] >= 1000) lo++;
+        most = Math.max(most, hi - lo + 1);
+      }
+      expect(most).toBeLessThanOrEqual(3);
+      expect(new Set(fake.sent.map((r) => r.body.to))).toEqual(new Set(citizens.map((waId) => `+${waId}`)));
+    });
+
     it('unsubscribes on DISATTIVA ISCRIZIONE at once and says goodbye', async () => {
       const a = await comune();
       const marco = await a.session.as('post', '/v1/subscribers').send({ channelId: a.channelId, phone: '+39 340 198 7233' }).expect(201);

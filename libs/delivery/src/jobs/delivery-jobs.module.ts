@@ -11,6 +11,6 @@ import { DispatchProcessor } from './dispatch.processor';
 @Module({
   imports: [DeliveryModule, ChannelsModule],
   providers: [SendThrottle, ReachLimiter, CancellationWatch, DispatchProcessor, DeliveryStatusesProcessor, DeliveryReconciler],
-  exports: [DeliveryReconciler, DeliveryStatusesProcessor],
+  exports: [DeliveryReconciler, DeliveryStatusesProcessor, SendThrottle],
 })
 export class DeliveryJobsModule {}

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { asTenantId, Clock, TenantId } from '@app/core';
 import { Channel, ChannelMessenger, ChannelSettings, matchKeyword, renderChannelText, resolveSettings } from '@app/channels';
+import { SendThrottle } from '@app/delivery';
 import { QueueName, QueueProducer } from '@app/queue';
 import { TenantsService } from '@app/tenants';
 import { DeliveryStatusesJob, ErrorDisposition, GraphApiError, InboundMessageEvent, StatusEvent, UserPreferenceEvent, WebhookChange } from '@app/whatsapp';
@@ -45,6 +46,7 @@ export class InboundService {
     private readonly tenants: TenantsService,
     private readonly producer: QueueProducer,
     private readonly clock: Clock,
+    private readonly throttle: SendThrottle,
   ) {}
 
   /** One change routed to `channel`: statuses go to the delivery engine, messages are handled here. */
@@ -304,11 +306,14 @@ export class InboundService {
   /**
    * A free-form answer inside the window the citizen just opened, after the handling committed (so
    * at most once: a re-delivery of the message is not handled again). Retryable failures are tried
-   * again here a few times (REPLY_RETRY_MS), then given up with a warning.
+   * again here a few times (REPLY_RETRY_MS), then given up with a warning. Each send takes a slot
+   * of the number's rate, ahead of campaign traffic (the citizen is waiting): a wave of keywords
+   * after an announcement does not push the number over Meta's cap beside a running campaign.
    */
   private async reply(channel: Channel, sender: Sender, text: string): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
+        await this.throttle.acquire(channel.id, channel.messagesPerSecond, 1, true);
         await this.messenger.send(channel, { to: sender.phone, recipientUserId: sender.phone ? null : sender.userId, message: { type: 'text', text, previewUrl: false } });
         return;
       } catch (error) {
