@@ -3,6 +3,14 @@ import { randomUUID } from 'crypto';
 import Redis from 'ioredis';
 import { AppConfig, counter } from '@app/core';
 
+/** The process is shutting down: no more send slots (callers give up; their work is retried elsewhere). */
+export class SendThrottleClosedError extends Error {
+  constructor() {
+    super('send throttle closed');
+    this.name = 'SendThrottleClosedError';
+  }
+}
+
 const dropped = counter({ name: 'delivery_throttle_slots_dropped_total', help: 'Send slots given up because their holder woke up too late' });
 
 interface Waiter {
@@ -137,7 +145,7 @@ export class SendThrottle implements OnModuleDestroy {
     let pacer = this.pacers.get(channelId);
     if (!pacer) this.pacers.set(channelId, (pacer = { waiting: [], slots: [], reserving: false, timer: null, messagesPerSecond, handedOut: [], shared: false, roundTripMs: 0, credit: 0, creditAt: performance.now() }));
     pacer.messagesPerSecond = messagesPerSecond;
-    if (this.closed) return Promise.reject(new Error('send throttle closed'));
+    if (this.closed) return Promise.reject(new SendThrottleClosedError());
     const promise = new Promise<void>((resolve, reject) => {
       const waiter = { need: count, urgent, resolve, reject };
       if (urgent) {
@@ -302,7 +310,7 @@ export class SendThrottle implements OnModuleDestroy {
     this.closed = true;
     for (const pacer of this.pacers.values()) {
       if (pacer.timer) clearTimeout(pacer.timer);
-      for (const waiter of pacer.waiting.splice(0)) waiter.reject(new Error('send throttle closed'));
+      for (const waiter of pacer.waiting.splice(0)) waiter.reject(new SendThrottleClosedError());
     }
     this.pacers.clear();
     await this.redis?.quit().catch(() => undefined);

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { asTenantId, Clock, TenantId } from '@app/core';
 import { Channel, ChannelMessenger, ChannelSettings, matchKeyword, renderChannelText, resolveSettings } from '@app/channels';
-import { SendThrottle } from '@app/delivery';
+import { SendThrottle, SendThrottleClosedError } from '@app/delivery';
 import { QueueName, QueueProducer } from '@app/queue';
 import { TenantsService } from '@app/tenants';
 import { DeliveryStatusesJob, ErrorDisposition, GraphApiError, InboundMessageEvent, StatusEvent, UserPreferenceEvent, WebhookChange } from '@app/whatsapp';
@@ -317,7 +317,8 @@ export class InboundService {
         await this.messenger.send(channel, { to: sender.phone, recipientUserId: sender.phone ? null : sender.userId, message: { type: 'text', text, previewUrl: false } });
         return;
       } catch (error) {
-        const retryable = !(error instanceof GraphApiError) || error.disposition === ErrorDisposition.Retry;
+        // Shutting down: not tried again here (the process is going away).
+        const retryable = !(error instanceof SendThrottleClosedError) && (!(error instanceof GraphApiError) || error.disposition === ErrorDisposition.Retry);
         if (retryable && attempt < REPLY_RETRY_MS.length) {
           await new Promise((resolve) => setTimeout(resolve, REPLY_RETRY_MS[attempt]));
           continue;
