@@ -199,6 +199,27 @@ describe('Input the validator or the database cannot take as it is', () => {
     await expectRefused(session.as('post', '/v1/campaigns').set('Content-Type', 'application/json').send(body), /^topics(\[0\])+ is nested too deeply/);
   });
 
+  it('refuses null for a field that cannot be empty in a partial update, naming it', async () => {
+    for (const field of ['name', 'phoneNumberId', 'displayPhoneNumber', 'accessToken', 'messagesPerSecond', 'status']) {
+      const response = await session.as('patch', `/v1/channels/${channelId}`).send({ [field]: null });
+      expect({ field, status: response.status }).toEqual({ field, status: 400 });
+      expect(String(response.body.message)).toContain(field);
+    }
+    for (const field of ['name', 'timezone', 'quietHoursStart', 'quietHoursEnd', 'monthlyMessageCap']) {
+      const response = await session.as('patch', '/v1/tenant').send({ [field]: null });
+      expect({ field, status: response.status }).toEqual({ field, status: 400 });
+      expect(String(response.body.message)).toContain(field);
+    }
+    const draft = await session.as('post', '/v1/campaigns').send({ channelId, title: 'Bozza', message: { type: 'text', text: 'Ciao' } }).expect(201);
+    for (const field of ['title', 'message', 'channelId', 'topics', 'priority']) {
+      const response = await session.as('patch', `/v1/campaigns/${draft.body.id}`).send({ [field]: null });
+      expect({ field, status: response.status }).toEqual({ field, status: 400 });
+      expect(response.body.message).toBe(`${field} must not be null`);
+    }
+    expect((await session.as('get', `/v1/campaigns/${draft.body.id}`).expect(200)).body).toMatchObject({ title: 'Bozza', message: { type: 'text', text: 'Ciao' } });
+    expect((await session.as('get', `/v1/channels/${channelId}`).expect(200)).body.name).toEqual(expect.any(String));
+  });
+
   it('answers a new draft with every counter at zero', async () => {
     const created = await session.as('post', '/v1/campaigns').send({ channelId, title: 'Bozza', message: { type: 'text', text: 'Ciao' } }).expect(201);
     expect(created.body.stats).toEqual({ recipients: 0, queued: 0, sent: 0, delivered: 0, read: 0, failed: 0, skipped: 0 });

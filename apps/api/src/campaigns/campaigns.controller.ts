@@ -6,6 +6,7 @@ import { CurrentPrincipal, CurrentTenant, Principal, Role, Roles, TenantId } fro
 import { mapPage } from '@app/database';
 import { ApiAuthenticated, ApiNotFound, ErrorResponseDto } from '../common/api-responses';
 import { IdParam } from '../common/id-param';
+import { refuseNulls } from '../common/is-omittable';
 import {
   CampaignDto,
   CampaignListDto,
@@ -72,6 +73,8 @@ export class CampaignsController {
   @ApiConflictResponse({ description: 'The campaign is no longer a draft', type: ErrorResponseDto })
   @ApiNotFound('Campaign')
   async update(@CurrentTenant() tenantId: TenantId, @Param('id', IdParam('Campaign')) id: string, @Body() body: UpdateCampaignDto): Promise<CampaignDto> {
+    // scheduledAt: null unschedules the draft; the others cannot be emptied.
+    refuseNulls(body, ['channelId', 'title', 'message', 'topics', 'priority']);
     const campaign = await this.campaigns.update(tenantId, id, {
       channelId: body.channelId,
       title: body.title,

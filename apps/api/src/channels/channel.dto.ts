@@ -20,6 +20,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { Channel, ChannelProvider, resolveSettings } from '@app/channels';
+import { IsOmittable } from '../common/is-omittable';
 
 export class FallbackTemplateDto {
   @ApiProperty({ example: 'avviso_generico' }) @IsString() @Matches(/^[a-z0-9_]{1,512}$/, { message: 'fallbackTemplate.name must be lowercase letters, digits and underscores' })
@@ -110,34 +111,34 @@ export class CreateChannelDto extends ChannelSettingsFields {
 }
 
 export class UpdateChannelDto extends ChannelSettingsFields {
-  @ApiPropertyOptional() @IsOptional() @IsString() @MinLength(1) @MaxLength(100)
+  @ApiPropertyOptional() @IsOmittable() @IsString() @MinLength(1) @MaxLength(100)
   name?: string;
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'phoneNumberId must be 1-64 letters or digits' })
+  @ApiPropertyOptional() @IsOmittable() @IsString() @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'phoneNumberId must be 1-64 letters or digits' })
   phoneNumberId?: string;
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'wabaId must be 1-64 letters or digits' })
+  @ApiPropertyOptional() @IsOmittable() @IsString() @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'wabaId must be 1-64 letters or digits' })
   wabaId?: string;
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @Matches(/^\+?[0-9 ]{5,32}$/, { message: 'displayPhoneNumber must be a phone number' })
+  @ApiPropertyOptional() @IsOmittable() @IsString() @Matches(/^\+?[0-9 ]{5,32}$/, { message: 'displayPhoneNumber must be a phone number' })
   displayPhoneNumber?: string;
 
-  @ApiPropertyOptional({ writeOnly: true }) @IsOptional() @IsString() @IsNotEmpty() @MaxLength(2048)
+  @ApiPropertyOptional({ writeOnly: true }) @IsOmittable() @IsString() @IsNotEmpty() @MaxLength(2048)
   accessToken?: string;
 
-  @ApiPropertyOptional({ writeOnly: true }) @IsOptional() @IsString() @IsNotEmpty() @MaxLength(512)
+  @ApiPropertyOptional({ writeOnly: true }) @IsOmittable() @IsString() @IsNotEmpty() @MaxLength(512)
   appSecret?: string;
 
-  @ApiPropertyOptional({ writeOnly: true }) @IsOptional() @IsString() @IsNotEmpty() @MaxLength(512)
+  @ApiPropertyOptional({ writeOnly: true }) @IsOmittable() @IsString() @IsNotEmpty() @MaxLength(512)
   verifyToken?: string;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 1000 }) @IsOptional() @IsInt() @Min(1) @Max(1000)
+  @ApiPropertyOptional({ minimum: 1, maximum: 1000 }) @IsOmittable() @IsInt() @Min(1) @Max(1000)
   messagesPerSecond?: number;
 
   @ApiPropertyOptional({ type: FallbackTemplateDto, nullable: true }) @IsOptional() @IsObject() @ValidateNested() @Type(() => FallbackTemplateDto)
   fallbackTemplate?: FallbackTemplateDto | null;
 
-  @ApiPropertyOptional({ enum: ['active', 'paused'] }) @IsOptional() @IsIn(['active', 'paused'])
+  @ApiPropertyOptional({ enum: ['active', 'paused'] }) @IsOmittable() @IsIn(['active', 'paused'])
   status?: 'active' | 'paused';
 }
 

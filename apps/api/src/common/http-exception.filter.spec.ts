@@ -36,6 +36,8 @@ describe('HttpExceptionFilter', () => {
   it('turns database input errors into 4xx and malformed JSON into 400', () => {
     const unique = Object.assign(new QueryFailedError('insert', [], new Error('dup')), { code: '23505' });
     expect(respond(unique).status).toBe(409);
+    const missing = Object.assign(new QueryFailedError('update', [], new Error('null value in column "quiet_hours_start"')), { code: '23502', column: 'quiet_hours_start' });
+    expect(respond(missing).body).toEqual({ statusCode: 400, error: 'Bad Request', message: 'quietHoursStart must not be null' });
     for (const code of ['22021', '22P05']) {
       const nul = Object.assign(new QueryFailedError('insert', [], new Error('invalid byte sequence for encoding "UTF8": 0x00')), { code });
       expect(respond(nul).body).toEqual({ statusCode: 400, error: 'Bad Request', message: 'A value contains a character that cannot be stored' });

@@ -81,6 +81,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
     }
     if (exception instanceof QueryFailedError) {
       const code = (exception as QueryFailedError & { code?: string }).code ?? '';
+      // A null for a required column that validation let through (a partial update's field).
+      if (code === '23502') {
+        const column = (exception as QueryFailedError & { column?: string }).column ?? (exception.driverError as { column?: string } | undefined)?.column;
+        return { statusCode: 400, error: 'Bad Request', message: `${column ? camelCase(column) : 'a required value'} must not be null` };
+      }
       const known = STATUS_BY_SQLSTATE[code];
       if (known) return { statusCode: known[0], error: STATUS_CODES[known[0]]!, message: known[1] };
     }
@@ -105,3 +110,6 @@ function isHealthCheckFailure(exception: unknown): exception is HttpException {
   const body = exception.getResponse();
   return typeof body === 'object' && body !== null && (body as { status?: unknown }).status === 'error' && 'details' in body;
 }
+
+/** snake_case column name → the camelCase field name the API uses. */
+const camelCase = (column: string): string => column.replace(/_([a-z0-9])/g, (_match, next: string) => next.toUpperCase());

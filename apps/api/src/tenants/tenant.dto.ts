@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsEmail, IsIn, IsInt, IsOptional, IsString, IsTimeZone, IsUrl, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { PageQueryDto } from '@app/database';
 import { Tenant } from '@app/tenants';
+import { IsOmittable } from '../common/is-omittable';
 
 export class SignupDto {
   @ApiProperty({ example: 'Comune di Valdoria' })
@@ -39,7 +40,7 @@ export class SignupResponseDto {
 const TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
 
 export class UpdateTenantSettingsDto {
-  @ApiPropertyOptional() @IsOptional() @IsString() @MinLength(2) @MaxLength(200)
+  @ApiPropertyOptional() @IsOmittable() @IsString() @MinLength(2) @MaxLength(200)
   name?: string;
 
   @ApiPropertyOptional({ nullable: true }) @IsOptional() @IsInt() @Min(1) @Max(10_000_000)
@@ -48,17 +49,17 @@ export class UpdateTenantSettingsDto {
   @ApiPropertyOptional() @IsOptional() @Matches(/^\d{6}$/, { message: 'istatCode must be 6 digits' })
   istatCode?: string;
 
-  @ApiPropertyOptional({ example: 'Europe/Rome' }) @IsOptional() @IsTimeZone()
+  @ApiPropertyOptional({ example: 'Europe/Rome' }) @IsOmittable() @IsTimeZone()
   timezone?: string;
 
-  @ApiPropertyOptional({ example: '21:00' }) @IsOptional() @Matches(TIME, { message: 'quietHoursStart must be HH:MM' })
+  @ApiPropertyOptional({ example: '21:00' }) @IsOmittable() @Matches(TIME, { message: 'quietHoursStart must be HH:MM' })
   quietHoursStart?: string;
 
-  @ApiPropertyOptional({ example: '08:00' }) @IsOptional() @Matches(TIME, { message: 'quietHoursEnd must be HH:MM' })
+  @ApiPropertyOptional({ example: '08:00' }) @IsOmittable() @Matches(TIME, { message: 'quietHoursEnd must be HH:MM' })
   quietHoursEnd?: string;
 
   @ApiPropertyOptional({ example: 5, description: 'Messages a subscriber may receive per month (emergencies excluded)' })
-  @IsOptional() @IsInt() @Min(1) @Max(1000)
+  @IsOmittable() @IsInt() @Min(1) @Max(1000)
   monthlyMessageCap?: number;
 
   @ApiPropertyOptional() @IsOptional() @IsUrl({ require_protocol: true, protocols: ['http', 'https'] }) @MaxLength(2048)
