@@ -193,6 +193,17 @@ describe('WhatsApp webhooks: signature, inbound handling, isolation', () => {
       expect(new Set(fake.sent.map((r) => r.body.to))).toEqual(new Set(citizens.map((waId) => `+${waId}`)));
     });
 
+    it('handles the keyword of a suspended comune without answering: it cannot send', async () => {
+      const a = await comune();
+      const operator = await TenantSession.operatorToken(testApp);
+      await testApp.http().post(`/v1/admin/tenants/${a.session.tenantId}/suspend`).set('Authorization', `Bearer ${operator}`).expect(200);
+      await post(a, fixtureFor('webhook-text-inbound.json', a)).expect(200);
+      await waitFor(async () => expect(await processedEvents(a.channelId)).toBe(1));
+      expect(await subscribers(a)).toMatchObject([{ phone: '+393478215604', status: 'active' }]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(fake.requests).toHaveLength(0);
+    });
+
     it('unsubscribes on DISATTIVA ISCRIZIONE at once and says goodbye', async () => {
       const a = await comune();
       const marco = await a.session.as('post', '/v1/subscribers').send({ channelId: a.channelId, phone: '+39 340 198 7233' }).expect(201);

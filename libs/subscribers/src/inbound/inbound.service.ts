@@ -5,7 +5,7 @@ import { asTenantId, Clock, TenantId } from '@app/core';
 import { Channel, ChannelMessenger, ChannelSettings, matchKeyword, renderChannelText, resolveSettings } from '@app/channels';
 import { SendThrottle, SendThrottleClosedError } from '@app/delivery';
 import { QueueName, QueueProducer } from '@app/queue';
-import { TenantsService } from '@app/tenants';
+import { TenantStatus, TenantsService } from '@app/tenants';
 import { DeliveryStatusesJob, ErrorDisposition, GraphApiError, InboundMessageEvent, StatusEvent, UserPreferenceEvent, WebhookChange } from '@app/whatsapp';
 import { ConsentLog } from '../consent-log';
 import { waIdToE164 } from '../phone';
@@ -71,7 +71,8 @@ export class InboundService {
       return;
     }
     // Read before the transaction: inside it, every query goes through its own connection.
-    const comuneName = (await this.tenants.get(tenantId)).name;
+    const tenant = await this.tenants.get(tenantId);
+    const comuneName = tenant.name;
     // Answers are sent once the handling is committed, never from inside the transaction: a send
     // there held a connection and the citizen's lock for Meta's round trip, and a failure after it
     // (the commit, a lost connection) retried the job and sent the answer twice.
@@ -128,6 +129,11 @@ export class InboundService {
       if (subscriber) await this.touch(manager, subscriber, sender, message.occurredAt);
       await manager.query(`UPDATE inbound_messages SET subscriber_id = $2, handled_as = $3 WHERE id = $1`, [inboundId, subscriber?.id ?? null, handledAs]);
     });
+    // A comune awaiting approval or suspended cannot send (CONTRACT): the message is handled, unanswered.
+    if (replies.length > 0 && tenant.status !== TenantStatus.Active) {
+      this.logger.log(`channel ${channel.id}: no answer sent, the comune is ${tenant.status}`);
+      return;
+    }
     for (const text of replies) await this.reply(channel, sender, text);
   }
 
