@@ -220,6 +220,14 @@ describe('Input the validator or the database cannot take as it is', () => {
     expect((await session.as('get', `/v1/channels/${channelId}`).expect(200)).body.name).toEqual(expect.any(String));
   });
 
+  it('names the cursor when a made-up one does not fit the list', async () => {
+    const madeUp = Buffer.from(JSON.stringify('abc')).toString('base64url');
+    for (const path of ['/v1/topics', '/v1/channels', '/v1/subscribers', '/v1/users', '/v1/api-keys', '/v1/campaigns']) {
+      const response = await session.as('get', path).query({ cursor: madeUp });
+      expect({ path, status: response.status, message: response.body.message }).toEqual({ path, status: 400, message: 'cursor is not a cursor returned by this list' });
+    }
+  });
+
   it('answers a new draft with every counter at zero', async () => {
     const created = await session.as('post', '/v1/campaigns').send({ channelId, title: 'Bozza', message: { type: 'text', text: 'Ciao' } }).expect(201);
     expect(created.body.stats).toEqual({ recipients: 0, queued: 0, sent: 0, delivered: 0, read: 0, failed: 0, skipped: 0 });

@@ -34,6 +34,19 @@ function decodeCursor(cursor: string): string | number {
 const encodeCursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 /**
+ * Runs a page's query; a cursor that decodes but does not fit the key's type (a uuid list given a
+ * made-up cursor: PostgreSQL's 22P02) is the cursor's fault, and is named as such.
+ */
+async function withCursor<T>(page: PageQueryDto, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (page.cursor && (error as { code?: string }).code === '22P02') throw new BadRequestError('cursor is not a cursor returned by this list');
+    throw error;
+  }
+}
+
+/**
  * Keyset pagination on a unique, ordered column (default `id`): fetches one row more than asked
  * to know whether a next page exists.
  */
@@ -44,7 +57,7 @@ export async function paginate<T extends ObjectLiteral>(
 ): Promise<Page<T>> {
   const limit = page.limit ?? 50;
   if (page.cursor) qb.andWhere(`${key.column} > :cursor`, { cursor: decodeCursor(page.cursor) });
-  const rows = await qb.orderBy(key.column, 'ASC').take(limit + 1).getMany();
+  const rows = await withCursor(page, () => qb.orderBy(key.column, 'ASC').take(limit + 1).getMany());
   const hasMore = rows.length > limit;
   const data = hasMore ? rows.slice(0, limit) : rows;
   return { data, nextCursor: hasMore ? encodeCursor(data[data.length - 1][key.property]) : null };
@@ -58,7 +71,7 @@ export async function paginateRaw<R extends Record<string, unknown>>(
 ): Promise<Page<R>> {
   const limit = page.limit ?? 50;
   if (page.cursor) qb.andWhere(`${key.column} > :cursor`, { cursor: decodeCursor(page.cursor) });
-  const rows = (await qb.orderBy(key.column, 'ASC').limit(limit + 1).getRawMany()) as R[];
+  const rows = (await withCursor(page, () => qb.orderBy(key.column, 'ASC').limit(limit + 1).getRawMany())) as R[];
   const hasMore = rows.length > limit;
   const data = hasMore ? rows.slice(0, limit) : rows;
   return { data, nextCursor: hasMore ? encodeCursor(data[data.length - 1][key.field]) : null };
