@@ -7,6 +7,7 @@ import { EnableRowLevelSecurity1795400000000 } from './1795400000000-EnableRowLe
 import { DeliveryClaimLease1795500000000 } from './1795500000000-DeliveryClaimLease';
 import { LeanerDeliveryIndexes1795600000000 } from './1795600000000-LeanerDeliveryIndexes';
 import { MonthlyCapIndex1795700000000 } from './1795700000000-MonthlyCapIndex';
+import { WebhookEventChannels1795800000000 } from './1795800000000-WebhookEventChannels';
 
 /**
  * Every migration, in order (one per line). A new migration is added here; a merged one is never
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   DeliveryClaimLease1795500000000,
   LeanerDeliveryIndexes1795600000000,
   MonthlyCapIndex1795700000000,
+  WebhookEventChannels1795800000000,
 ];

@@ -1,4 +1,6 @@
 import { randomBytes } from 'crypto';
+import { QueueProducer } from '@app/queue';
+import { WebhookEventsProcessor } from '@app/subscribers';
 import { createTestApp, FakeGraphApi, fixtureBytes, graphError, signedWebhook, TenantSession, TestApp, waitFor } from '@app/testing';
 
 const FIXTURE_PNID_A = '118204937561023';
@@ -101,6 +103,34 @@ describe('WhatsApp webhooks: signature, inbound handling, isolation', () => {
       await a.session.as('patch', `/v1/channels/${a.channelId}`).send({ appSecret: rotated }).expect(200);
       await post(a, bytes).expect(401);
       await post(a, bytes, rotated).expect(200);
+    });
+  });
+
+  describe('a queue that cannot take the event', () => {
+    it('answers 200 at once with the event kept, and the worker queues it again from PostgreSQL', async () => {
+      const a = await comune();
+      // The queue hangs as Bull does while Redis is down (ioredis retries for minutes).
+      const producer = testApp.app.get(QueueProducer);
+      const enqueue = jest.spyOn(producer, 'enqueue').mockImplementation(() => new Promise(() => undefined));
+      let elapsed: number;
+      try {
+        const started = Date.now();
+        await post(a, fixtureFor('webhook-text-inbound.json', a)).expect(200);
+        elapsed = Date.now() - started;
+      } finally {
+        enqueue.mockRestore();
+      }
+      expect(elapsed).toBeLessThan(5_000);
+      expect(await storedEvents(a.channelId)).toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await processedEvents(a.channelId)).toBe(0);
+      // Later, with the queue back: the worker's pass finds the event no job processed (aged here, so
+      // that the pass leaves alone the events other tests of this file are processing).
+      await testApp.dataSource.query(`UPDATE webhook_events SET received_at = now() - interval '10 minutes' WHERE channel_id = $1`, [a.channelId]);
+      expect(await testApp.app.get(WebhookEventsProcessor).requeueForgotten(300)).toBe(1);
+      await waitFor(async () => expect(await processedEvents(a.channelId)).toBe(1));
+      expect(await subscribers(a)).toMatchObject([{ phone: '+393478215604', status: 'active' }]);
+      await waitFor(() => expect(fake.sentTo('+393478215604').filter((r) => r.phoneNumberId === a.phoneNumberId)).toHaveLength(1));
     });
   });
 

@@ -6,6 +6,8 @@ export class WebhookEvent {
   @PrimaryGeneratedColumn('identity', { type: 'bigint' }) id: string;
   @Column({ type: 'uuid', nullable: true }) tenantId: string | null;
   @Column({ type: 'uuid', nullable: true }) channelId: string | null;
+  /** the channels whose app secret verified the body: where the event is routed */
+  @Column({ type: 'uuid', array: true, nullable: true }) channelIds: string[] | null;
   @Column({ type: 'char', length: 64 }) bodySha256: string;
   @Column({ type: 'jsonb' }) payload: unknown;
   @Column({ type: 'timestamptz' }) receivedAt: Date;

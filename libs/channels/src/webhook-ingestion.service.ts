@@ -37,6 +37,8 @@ export class WebhookIngestionService {
    * number, and a channel's secret rarely changes (a rotated secret is seen within this time).
    */
   static readonly CHANNEL_CACHE_MS = 2000;
+  /** How long a POST waits for the queue to take its event before answering anyway (the event is stored). */
+  static readonly ENQUEUE_WAIT_MS = 2000;
   private readonly logger = new Logger(WebhookIngestionService.name);
   private readonly recentChannels = new Map<string, { channel: Channel; until: number }>();
 
@@ -114,11 +116,42 @@ export class WebhookIngestionService {
     const tenants = new Set(channels.map((c) => c.tenantId));
     // One statement (no transaction wrapper around it): the raw body, already checked to be JSON, is stored as is.
     const [event] = (await this.events.query(
-      `INSERT INTO webhook_events (tenant_id, channel_id, body_sha256, payload, received_at) VALUES ($1, $2, $3, $4::jsonb, $5) RETURNING id::text AS id`,
-      [tenants.size === 1 ? channels[0].tenantId : null, single?.id ?? null, sha256Hex(rawBody), storableJson(rawBody.toString('utf8')), this.clock.now()],
+      `INSERT INTO webhook_events (tenant_id, channel_id, channel_ids, body_sha256, payload, received_at) VALUES ($1, $2, $3, $4, $5::jsonb, $6) RETURNING id::text AS id`,
+      [tenants.size === 1 ? channels[0].tenantId : null, single?.id ?? null, channels.map((c) => c.id), sha256Hex(rawBody), storableJson(rawBody.toString('utf8')), this.clock.now()],
     )) as { id: string }[];
-    const job: WebhookEventJob = { eventId: String(event.id), channelIds: channels.map((c) => c.id) };
-    await this.producer.enqueue(QueueName.WebhookEvents, { name: PROCESS_WEBHOOK_EVENT, data: job, options: { jobId: `webhook-event:${event.id}` } });
+    // The event is kept: Meta gets its 200 even when the queue cannot take the job now (Redis down
+    // would hold the answer for minutes); the worker queues such events again from PostgreSQL.
+    const queued = this.enqueueEvent(event.id, channels.map((c) => c.id));
+    const late = await Promise.race([queued.then(() => false), new Promise<boolean>((resolve) => setTimeout(() => resolve(true), WebhookIngestionService.ENQUEUE_WAIT_MS).unref())]);
+    if (late) this.logger.warn(`webhook event ${event.id}: the queue did not take it within ${WebhookIngestionService.ENQUEUE_WAIT_MS} ms; it is kept and will be queued again`);
+  }
+
+  /** Queues the processing of a stored event (deterministic job id: queuing it again is harmless). Never rejects. */
+  enqueueEvent(eventId: string, channelIds: string[]): Promise<void> {
+    const job: WebhookEventJob = { eventId: String(eventId), channelIds };
+    return this.producer
+      .enqueue(QueueName.WebhookEvents, { name: PROCESS_WEBHOOK_EVENT, data: job, options: { jobId: `webhook-event:${eventId}` } })
+      .then(
+        () => undefined,
+        (error: unknown) => this.logger.warn(`webhook event ${eventId}: not queued (${(error as Error)?.message ?? String(error)}); it is kept and will be queued again`),
+      );
+  }
+
+  /**
+   * Stored events that no job processed (their job was lost: the queue was down at intake, or
+   * flushed), older than `olderThanSeconds`: queued again, to the channels they were verified for.
+   * Events whose processing failed keep their error and their failed job, for inspection.
+   */
+  async requeueForgotten(olderThanSeconds: number): Promise<number> {
+    const rows = (await this.events.query(
+      `SELECT id::text AS id, COALESCE(channel_ids, ARRAY[channel_id])::text[] AS channel_ids FROM webhook_events
+        WHERE processed_at IS NULL AND error IS NULL AND (channel_ids IS NOT NULL OR channel_id IS NOT NULL)
+          AND received_at < now() - make_interval(secs => $1) AND received_at > now() - interval '7 days'
+        ORDER BY id LIMIT 1000`,
+      [olderThanSeconds],
+    )) as { id: string; channel_ids: string[] }[];
+    for (const row of rows) await this.enqueueEvent(row.id, row.channel_ids);
+    return rows.length;
   }
 
   /** Purges raw events older than the retention period; returns how many were removed. */

@@ -10,6 +10,9 @@ import { DeliveryStatusesProcessor } from '@app/delivery';
 import { InboundService } from '../inbound/inbound.service';
 
 const PURGE_EVERY_MS = 6 * 3600 * 1000;
+/** Stored events no job processed are looked for this often, once they are this old (s). */
+const REQUEUE_EVERY_MS = 30_000;
+const FORGOTTEN_AFTER_SECONDS = 60;
 /** Events processed at once: a status-only event mostly waits for its batched write. */
 const WEBHOOK_CONCURRENCY = 32;
 /** Processed marks gathered into one statement: at most this many, for at most this long. */
@@ -25,6 +28,8 @@ const MARK_DELAY_MS = 5;
 export class WebhookEventsProcessor implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(WebhookEventsProcessor.name);
   private timer: NodeJS.Timeout | null = null;
+  private requeueTimer: NodeJS.Timeout | null = null;
+  private requeueing = false;
   /** The delivery engine's status batcher when it runs in this process (the worker); else statuses go through its queue. */
   private statuses: { ingest(job: DeliveryStatusesJob): Promise<void> } | null = null;
 
@@ -55,10 +60,30 @@ export class WebhookEventsProcessor implements OnApplicationBootstrap, OnApplica
     void schedulePurge();
     this.timer = setInterval(schedulePurge, PURGE_EVERY_MS);
     this.timer.unref();
+    // PostgreSQL has every verified event; a job lost with the queue (down at intake, flushed) is made again.
+    this.requeueTimer = setInterval(() => void this.requeueForgotten(), REQUEUE_EVERY_MS);
+    this.requeueTimer.unref();
+  }
+
+  /** One pass of queuing stored events again whose job was lost (one at a time per process). */
+  async requeueForgotten(olderThanSeconds = FORGOTTEN_AFTER_SECONDS): Promise<number> {
+    if (this.requeueing) return 0;
+    this.requeueing = true;
+    try {
+      const count = await this.ingestion.requeueForgotten(olderThanSeconds);
+      if (count > 0) this.logger.warn(`queued again ${count} stored webhook event(s) that no job had processed`);
+      return count;
+    } catch (error) {
+      this.logger.warn(`could not queue forgotten webhook events again: ${(error as Error).message}`);
+      return 0;
+    } finally {
+      this.requeueing = false;
+    }
   }
 
   onApplicationShutdown(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.requeueTimer) clearInterval(this.requeueTimer);
   }
 
   async handle(job: QueueJob<WebhookEventJob | Record<string, never>>): Promise<void> {
