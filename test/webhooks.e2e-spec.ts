@@ -80,6 +80,21 @@ describe('WhatsApp webhooks: signature, inbound handling, isolation', () => {
     });
   });
 
+  describe('platform-wide URL', () => {
+    it('answers the handshake to any channel\'s verify token, 403 with a JSON body otherwise', async () => {
+      const a = await comune();
+      const ok = await testApp.http().get('/v1/webhooks/whatsapp').query({ 'hub.mode': 'subscribe', 'hub.verify_token': a.verifyToken, 'hub.challenge': '424242' }).expect(200);
+      expect(ok.text).toBe('424242');
+      expect(ok.headers['content-type']).toMatch(/^text\/plain/);
+      const refused = await testApp.http().get('/v1/webhooks/whatsapp').query({ 'hub.mode': 'subscribe', 'hub.verify_token': 'nobody-has-this', 'hub.challenge': 'x' }).expect(403);
+      expect(refused.headers['content-type']).toMatch(/^application\/json/);
+      expect(refused.body).toMatchObject({ statusCode: 403, message: 'Webhook verification failed' });
+      await testApp.http().get('/v1/webhooks/whatsapp').query({ 'hub.mode': 'unsubscribe', 'hub.verify_token': a.verifyToken, 'hub.challenge': 'x' }).expect(403);
+      const perChannel = await testApp.http().get(`/v1/webhooks/whatsapp/${a.channelId}`).query({ 'hub.mode': 'subscribe', 'hub.verify_token': 'wrong', 'hub.challenge': 'x' }).expect(403);
+      expect(perChannel.headers['content-type']).toMatch(/^application\/json/);
+    });
+  });
+
   describe('signature', () => {
     it('refuses a missing or wrong signature with 401 and stores nothing', async () => {
       const a = await comune();

@@ -3,7 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { isUuid, TenantScopedRepository } from '@app/database';
 import type { TenantId } from '@app/core';
-import { Channel } from './channel.entity';
+import { Channel, ChannelProvider } from './channel.entity';
 
 @Injectable()
 export class ChannelsRepository extends TenantScopedRepository<Channel> {
@@ -42,6 +42,11 @@ export class ChannelsRepository extends TenantScopedRepository<Channel> {
   async findByWabaIds(wabaIds: string[]): Promise<Channel[]> {
     if (wabaIds.length === 0) return [];
     return this.repository.createQueryBuilder('c').where('c.waba_id IN (:...ids)', { ids: wabaIds }).getMany();
+  }
+
+  /** Every Cloud API channel, any tenant: the platform-wide webhook's handshake names none. */
+  async findAllCloud(): Promise<Channel[]> {
+    return this.repository.findBy({ provider: ChannelProvider.WhatsAppCloud });
   }
 
   async existsWithPhoneNumberId(phoneNumberId: string): Promise<boolean> {

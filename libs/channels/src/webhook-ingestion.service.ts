@@ -63,6 +63,19 @@ export class WebhookIngestionService {
     return challenge;
   }
 
+  /**
+   * GET handshake of the platform-wide URL (one callback URL for the Meta app, all numbers): the
+   * challenge when the verify token is any Cloud API channel's (each compared in constant time),
+   * else 403. It only proves the endpoint to Meta; notifications are still verified per channel.
+   */
+  async platformHandshake(mode: string | undefined, token: string | undefined, challenge: string | undefined): Promise<string> {
+    if (mode !== 'subscribe' || typeof token !== 'string' || typeof challenge !== 'string') throw new ForbiddenError('Webhook verification failed');
+    let matched = false;
+    for (const channel of await this.channels.findAllCloud()) if (safeEqual(token, this.secrets.open(channel).verifyToken)) matched = true;
+    if (!matched) throw new ForbiddenError('Webhook verification failed');
+    return challenge;
+  }
+
   /** POST to a channel's own URL: signed with that channel's app secret; acts on that channel only. */
   async receiveForChannel(channelId: string, rawBody: Buffer | undefined, signature: string | string[] | undefined): Promise<void> {
     const channel = await this.channelForWebhook(channelId);

@@ -1,6 +1,6 @@
-import { Controller, Get, Header, Headers, HttpCode, Param, Post, Query, RawBodyRequest, Req, UseInterceptors } from '@nestjs/common';
+import { Controller, Get, Header, Headers, HttpCode, Param, Post, Query, RawBodyRequest, Req, Res, UseInterceptors } from '@nestjs/common';
 import { ApiForbiddenResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags, ApiTooManyRequestsResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { WebhookIngestionService } from '@app/channels';
 import { Public } from '@app/core';
 import { ApiNotFound, ErrorResponseDto } from '../common/api-responses';
@@ -18,8 +18,24 @@ import { RejectedWebhookLimiter } from './rejected-webhook.limiter';
 export class WebhooksController {
   constructor(private readonly ingestion: WebhookIngestionService) {}
 
+  @Get()
+  @Header('Cache-Control', 'no-store')
+  @ApiOperation({ summary: "Meta's verification handshake for the platform-wide URL: answers hub.challenge when hub.verify_token is one of the channels'" })
+  @ApiQuery({ name: 'hub.mode', example: 'subscribe' })
+  @ApiQuery({ name: 'hub.verify_token' })
+  @ApiQuery({ name: 'hub.challenge' })
+  @ApiProduces('text/plain')
+  @ApiOkResponse({ description: 'The challenge, as plain text', schema: { type: 'string' } })
+  @ApiForbiddenResponse({ description: 'No channel has this verify token', type: ErrorResponseDto })
+  async platformHandshake(@Query() query: Record<string, unknown>, @Res({ passthrough: true }) response: Response): Promise<string> {
+    const pick = (key: string) => (typeof query[key] === 'string' ? (query[key] as string) : undefined);
+    const challenge = await this.ingestion.platformHandshake(pick('hub.mode'), pick('hub.verify_token'), pick('hub.challenge'));
+    // Plain text for the challenge only: a refusal keeps the JSON error body and its type.
+    response.type('text/plain; charset=utf-8');
+    return challenge;
+  }
+
   @Get(':channelId')
-  @Header('Content-Type', 'text/plain; charset=utf-8')
   @Header('Cache-Control', 'no-store')
   @ApiOperation({ summary: "Meta's verification handshake: answers hub.challenge when hub.verify_token is the channel's" })
   @ApiQuery({ name: 'hub.mode', example: 'subscribe' })
@@ -28,9 +44,11 @@ export class WebhooksController {
   @ApiProduces('text/plain')
   @ApiOkResponse({ description: 'The challenge, as plain text', schema: { type: 'string' } })
   @ApiForbiddenResponse({ description: 'Wrong verify token or unknown channel', type: ErrorResponseDto })
-  async handshake(@Param('channelId') channelId: string, @Query() query: Record<string, unknown>): Promise<string> {
+  async handshake(@Param('channelId') channelId: string, @Query() query: Record<string, unknown>, @Res({ passthrough: true }) response: Response): Promise<string> {
     const pick = (key: string) => (typeof query[key] === 'string' ? (query[key] as string) : undefined);
-    return this.ingestion.handshake(channelId, pick('hub.mode'), pick('hub.verify_token'), pick('hub.challenge'));
+    const challenge = await this.ingestion.handshake(channelId, pick('hub.mode'), pick('hub.verify_token'), pick('hub.challenge'));
+    response.type('text/plain; charset=utf-8');
+    return challenge;
   }
 
   @Post(':channelId')
