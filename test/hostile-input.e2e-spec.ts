@@ -180,6 +180,15 @@ describe('Input the validator or the database cannot take as it is', () => {
     expect((await session.as('get', `/v1/channels/${channelId}`).expect(200)).body.fallbackTemplate ?? null).toBeNull();
   });
 
+  it('names a nested field once, with its whole path', async () => {
+    const template = await session.as('post', '/v1/campaigns').send({ channelId, title: 't', message: { type: 'template', template: { name: 'Bad Name', language: 'italiano' } } }).expect(400);
+    expect(template.body.message).toEqual(
+      expect.arrayContaining(['message.template.name must be lowercase letters, digits and underscores', 'message.template.language must be a language code such as it or en_US']),
+    );
+    const fallback = await session.as('patch', `/v1/channels/${channelId}`).send({ fallbackTemplate: { name: 'ok_name', language: 'italiano' } }).expect(400);
+    expect(fallback.body.message).toEqual(['fallbackTemplate.language must be a language code such as it or en_US']);
+  });
+
   it('refuses a NUL character in any field, body or query, naming it', async () => {
     await expectRefused(session.as('post', '/v1/campaigns').send({ channelId, title: 'a\u0000b', message: { type: 'text', text: 'x' } }), /^title must not contain NUL characters$/);
     await expectRefused(

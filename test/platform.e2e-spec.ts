@@ -148,6 +148,20 @@ describe('Platform: tenants, auth, roles, API keys', () => {
     });
   });
 
+  describe('members', () => {
+    it('keeps at least one tenant admin: the last one cannot step down', async () => {
+      const session = await TenantSession.create(testApp);
+      const me = (await session.as('get', '/v1/auth/me').expect(200)).body;
+      const refused = await session.as('patch', `/v1/users/${me.id}`).send({ role: 'viewer' }).expect(409);
+      expect(refused.body).toMatchObject({ statusCode: 409, code: 'last_tenant_admin' });
+      expect((await session.as('get', `/v1/users/${me.id}`).expect(200)).body.role).toBe('tenant_admin');
+      // With another admin named first, stepping down is fine.
+      const other = await session.as('post', '/v1/users').send({ email: `admin2-${session.slug}@comune.example`, password: 'password-long', role: 'tenant_admin' }).expect(201);
+      await session.as('patch', `/v1/users/${me.id}`).send({ role: 'editor' }).expect(200);
+      expect((await session.as('get', `/v1/users/${other.body.id}`).expect(200)).body.role).toBe('tenant_admin');
+    });
+  });
+
   describe('bad input', () => {
     it('answers 400 naming the field, for wrong values, unknown fields and malformed JSON', async () => {
       const session = await TenantSession.create(testApp);

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import { Role, TenantId } from '@app/core';
 import { TenantScopedRepository } from '@app/database';
 import { User } from './user.entity';
 
@@ -17,6 +18,11 @@ export class UsersRepository extends TenantScopedRepository<User & { tenantId: s
 
   async emailExists(email: string): Promise<boolean> {
     return (await this.findByEmail(email)) !== null;
+  }
+
+  /** Tenant admins of the comune other than `exceptId`. */
+  countOtherAdmins(tenantId: TenantId, exceptId: string): Promise<number> {
+    return this.scoped(tenantId, 'u').andWhere('u.role = :role', { role: Role.TenantAdmin }).andWhere('u.id <> :id', { id: exceptId }).getCount();
   }
 
   findAnyById(id: string): Promise<User | null> {

@@ -31,6 +31,7 @@ export class UsersService {
 
   async changeRole(tenantId: TenantId, id: string, role: TenantRole, actor: Principal): Promise<User> {
     const user = await this.users.getById(tenantId, id);
+    if (user.role === Role.TenantAdmin && role !== Role.TenantAdmin) await this.assertNotLastAdmin(tenantId, id);
     const from = user.role;
     user.role = role as Role;
     const saved = await this.users.save(tenantId, user);
@@ -40,7 +41,16 @@ export class UsersService {
 
   async remove(tenantId: TenantId, id: string, actor: Principal): Promise<void> {
     if (id === actor.id) throw new ConflictError('You cannot delete your own account');
+    const user = await this.users.getById(tenantId, id);
+    if (user.role === Role.TenantAdmin) await this.assertNotLastAdmin(tenantId, id);
     await this.users.deleteById(tenantId, id);
     await this.audit.record({ tenantId, actor, action: AuditAction.UserDeleted, target: { type: 'user', id } });
+  }
+
+  /** A comune keeps at least one tenant admin: the operator cannot act on its routes to name one again. */
+  private async assertNotLastAdmin(tenantId: TenantId, id: string): Promise<void> {
+    if ((await this.users.countOtherAdmins(tenantId, id)) === 0) {
+      throw new ConflictError('A comune needs at least one tenant admin: make another member tenant admin first', 'last_tenant_admin');
+    }
   }
 }

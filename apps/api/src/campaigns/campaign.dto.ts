@@ -29,11 +29,11 @@ const CAMPAIGN_STATUSES = ['draft', 'scheduled', 'sending', 'completed', 'cancel
 
 export class CampaignTemplateDto {
   @ApiProperty({ example: 'allerta_meteo', description: 'An approved template of the channel' })
-  @IsString() @Matches(/^[a-z0-9_]{1,512}$/, { message: 'message.template.name must be lowercase letters, digits and underscores' })
+  @IsString() @Matches(/^[a-z0-9_]{1,512}$/, { message: 'name must be lowercase letters, digits and underscores' })
   name: string;
 
   @ApiProperty({ example: 'it' })
-  @IsString() @Matches(/^[a-z]{2,3}(_[A-Z]{2})?$/, { message: 'message.template.language must be a language code such as it or en_US' })
+  @IsString() @Matches(/^[a-z]{2,3}(_[A-Z]{2})?$/, { message: 'language must be a language code such as it or en_US' })
   language: string;
 
   @ApiPropertyOptional({ type: [String], example: ['arancione', 'domani 12 novembre'], description: 'Values of the body variables, in order' })

@@ -23,10 +23,10 @@ import { Channel, ChannelProvider, resolveSettings } from '@app/channels';
 import { IsOmittable } from '../common/is-omittable';
 
 export class FallbackTemplateDto {
-  @ApiProperty({ example: 'avviso_generico' }) @IsString() @Matches(/^[a-z0-9_]{1,512}$/, { message: 'fallbackTemplate.name must be lowercase letters, digits and underscores' })
+  @ApiProperty({ example: 'avviso_generico' }) @IsString() @Matches(/^[a-z0-9_]{1,512}$/, { message: 'name must be lowercase letters, digits and underscores' })
   name: string;
 
-  @ApiProperty({ example: 'it' }) @IsString() @Matches(/^[a-z]{2,3}(_[A-Z]{2})?$/, { message: 'fallbackTemplate.language must be a language code such as it or en_US' })
+  @ApiProperty({ example: 'it' }) @IsString() @Matches(/^[a-z]{2,3}(_[A-Z]{2})?$/, { message: 'language must be a language code such as it or en_US' })
   language: string;
 }
 
