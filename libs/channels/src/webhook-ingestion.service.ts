@@ -134,8 +134,11 @@ export class WebhookIngestionService {
     )) as { id: string }[];
     // The event is kept: Meta gets its 200 even when the queue cannot take the job now (Redis down
     // would hold the answer for minutes); the worker queues such events again from PostgreSQL.
-    const queued = this.enqueueEvent(event.id, channels.map((c) => c.id));
-    const late = await Promise.race([queued.then(() => false), new Promise<boolean>((resolve) => setTimeout(() => resolve(true), WebhookIngestionService.ENQUEUE_WAIT_MS).unref())]);
+    let timer: NodeJS.Timeout | undefined;
+    const late = await Promise.race([
+      this.enqueueEvent(event.id, channels.map((c) => c.id)).then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), WebhookIngestionService.ENQUEUE_WAIT_MS))),
+    ]).finally(() => clearTimeout(timer));
     if (late) this.logger.warn(`webhook event ${event.id}: the queue did not take it within ${WebhookIngestionService.ENQUEUE_WAIT_MS} ms; it is kept and will be queued again`);
   }
 
