@@ -89,6 +89,21 @@ describe('Topics, subscribers, import, public signup', () => {
     expect(imported.body).toMatchObject({ imported: 0, updated: 0, rejected: [{ line: 2, reason: expect.stringContaining('erased') }] });
   });
 
+  it('counts an erased active subscriber as one who left in the subscriber series', async () => {
+    const { session, channelId } = await comune();
+    const stays = await session.as('post', '/v1/subscribers').send({ channelId, phone: '3471110001' }).expect(201);
+    const goes = await session.as('post', '/v1/subscribers').send({ channelId, phone: '3471110002' }).expect(201);
+    const left = await session.as('post', '/v1/subscribers').send({ channelId, phone: '3471110003' }).expect(201);
+    await session.as('post', `/v1/subscribers/${left.body.id}/unsubscribe`).expect(200);
+    await session.as('delete', `/v1/subscribers/${goes.body.id}`).expect(204);
+    // Erasing someone who had already left is not a second departure.
+    await session.as('delete', `/v1/subscribers/${left.body.id}`).expect(204);
+    const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Rome' }).format(new Date());
+    const series = await session.as('get', '/v1/analytics/subscribers').query({ from: today, to: today }).expect(200);
+    expect(series.body.data).toEqual([{ date: today, joined: 3, left: 2, active: 1 }]);
+    expect((await session.as('get', `/v1/subscribers/${stays.body.id}`).expect(200)).body.status).toBe('active');
+  });
+
   it('imports a CSV: merged duplicates, rejected lines with reasons, existing subscribers updated', async () => {
     const { session, channelId } = await comune();
     await session.as('post', '/v1/topics').send({ key: 'meteo', name: 'Meteo' }).expect(201);

@@ -163,6 +163,10 @@ export class SubscribersService {
       const contacts = [subscriber.phone, subscriber.userId].filter((v): v is string => !!v);
       await manager.query(`DELETE FROM sandbox_messages WHERE tenant_id = $1 AND channel_id = $2 AND contact = ANY($3)`, [tenantId, subscriber.channelId, contacts]);
       await manager.query(`UPDATE deliveries SET recipient = NULL WHERE tenant_id = $1 AND subscriber_id = $2`, [tenantId, subscriber.id]);
+      // An active subscriber who is erased has left: the subscriber series counts it as such.
+      if (subscriber.status === SubscriberStatus.Active) {
+        await this.consent.record(manager, { tenantId, channelId: subscriber.channelId, subscriberId: subscriber.id, action: 'unsubscribed', source: 'api', occurredAt: now });
+      }
       await this.consent.record(manager, { tenantId, channelId: subscriber.channelId, subscriberId: subscriber.id, action: 'erased', source: 'api', occurredAt: now });
       await this.subscribers.deleteById(tenantId, subscriber.id, manager);
       // Only the id stays in the trail: the person's data is gone.
