@@ -150,11 +150,7 @@ export class CampaignsService {
   private async settleCancelled(tenantId: TenantId, id: string): Promise<void> {
     const deadline = Date.now() + CANCEL_SETTLE_MS;
     for (;;) {
-      const [{ held }] = (await this.dataSource.query(
-        `SELECT EXISTS (SELECT 1 FROM deliveries WHERE tenant_id = $1 AND campaign_id = $2 AND status = 'queued' AND claimed_until > now()) AS held`,
-        [tenantId, id],
-      )) as { held: boolean }[];
-      if (!held || Date.now() >= deadline) return;
+      if (!(await this.deliveries.anyHeldByDispatch(tenantId, id)) || Date.now() >= deadline) return;
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
   }

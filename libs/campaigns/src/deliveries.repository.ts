@@ -23,6 +23,14 @@ export class DeliveriesRepository extends TenantScopedRepository<Delivery> {
     super(repository, 'Delivery');
   }
 
+  /** Whether a dispatch job still holds (under a live lease) a queued delivery of the campaign. */
+  anyHeldByDispatch(tenantId: TenantId, campaignId: string): Promise<boolean> {
+    return this.scoped(tenantId, 'd')
+      .andWhere('d.campaign_id = :campaignId', { campaignId })
+      .andWhere(`d.status = 'queued' AND d.claimed_until > now()`)
+      .getExists();
+  }
+
   listOfCampaign(tenantId: TenantId, campaignId: string, page: PageQueryDto, status?: DeliveryStatus): Promise<Page<DeliveryRow>> {
     const qb = this.scoped(tenantId, 'd')
       .leftJoin('subscribers', 's', 's.id = d.subscriber_id AND s.tenant_id = d.tenant_id')

@@ -143,7 +143,7 @@ export class WebhookIngestionService {
   }
 
   /** Queues the processing of a stored event (deterministic job id: queuing it again is harmless). Never rejects. */
-  enqueueEvent(eventId: string, channelIds: string[]): Promise<void> {
+  private enqueueEvent(eventId: string, channelIds: string[]): Promise<void> {
     const job: WebhookEventJob = { eventId: String(eventId), channelIds };
     return this.producer
       .enqueue(QueueName.WebhookEvents, { name: PROCESS_WEBHOOK_EVENT, data: job, options: { jobId: `webhook-event:${eventId}` } })

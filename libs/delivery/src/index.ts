@@ -7,6 +7,7 @@ export * from './delivery-status';
 export * from './dispatch-scheduler';
 export * from './outbound-plan';
 export * from './send-throttle';
+export * from './send-throttle.module';
 export * from './tenant-time';
 export * from './jobs/delivery-jobs.module';
 export * from './jobs/delivery-reconciler';

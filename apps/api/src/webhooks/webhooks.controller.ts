@@ -28,11 +28,8 @@ export class WebhooksController {
   @ApiOkResponse({ description: 'The challenge, as plain text', schema: { type: 'string' } })
   @ApiForbiddenResponse({ description: 'No channel has this verify token', type: ErrorResponseDto })
   async platformHandshake(@Query() query: Record<string, unknown>, @Res({ passthrough: true }) response: Response): Promise<string> {
-    const pick = (key: string) => (typeof query[key] === 'string' ? (query[key] as string) : undefined);
-    const challenge = await this.ingestion.platformHandshake(pick('hub.mode'), pick('hub.verify_token'), pick('hub.challenge'));
-    // Plain text for the challenge only: a refusal keeps the JSON error body and its type.
-    response.type('text/plain; charset=utf-8');
-    return challenge;
+    const hub = hubParams(query);
+    return asPlainText(response, await this.ingestion.platformHandshake(hub.mode, hub.token, hub.challenge));
   }
 
   @Get(':channelId')
@@ -45,10 +42,8 @@ export class WebhooksController {
   @ApiOkResponse({ description: 'The challenge, as plain text', schema: { type: 'string' } })
   @ApiForbiddenResponse({ description: 'Wrong verify token or unknown channel', type: ErrorResponseDto })
   async handshake(@Param('channelId') channelId: string, @Query() query: Record<string, unknown>, @Res({ passthrough: true }) response: Response): Promise<string> {
-    const pick = (key: string) => (typeof query[key] === 'string' ? (query[key] as string) : undefined);
-    const challenge = await this.ingestion.handshake(channelId, pick('hub.mode'), pick('hub.verify_token'), pick('hub.challenge'));
-    response.type('text/plain; charset=utf-8');
-    return challenge;
+    const hub = hubParams(query);
+    return asPlainText(response, await this.ingestion.handshake(channelId, hub.mode, hub.token, hub.challenge));
   }
 
   @Post(':channelId')
@@ -79,4 +74,16 @@ export class WebhooksController {
     await this.ingestion.receivePlatform(request.rawBody, signature);
     return { received: true };
   }
+}
+
+/** The handshake's hub.* parameters, each only when it is a single string. */
+function hubParams(query: Record<string, unknown>): { mode?: string; token?: string; challenge?: string } {
+  const pick = (key: string) => (typeof query[key] === 'string' ? (query[key] as string) : undefined);
+  return { mode: pick('hub.mode'), token: pick('hub.verify_token'), challenge: pick('hub.challenge') };
+}
+
+/** The challenge goes back as plain text; a refusal (thrown before this) keeps the JSON error body and its type. */
+function asPlainText(response: Response, challenge: string): string {
+  response.type('text/plain; charset=utf-8');
+  return challenge;
 }

@@ -2,15 +2,15 @@ import { Module } from '@nestjs/common';
 import { ChannelsModule } from '@app/channels';
 import { CancellationWatch } from '../cancellation-watch';
 import { DeliveryModule } from '../delivery.module';
-import { ReachLimiter, SendThrottle } from '../send-throttle';
+import { SendThrottleModule } from '../send-throttle.module';
 import { DeliveryReconciler } from './delivery-reconciler';
 import { DeliveryStatusesProcessor } from './delivery-statuses.processor';
 import { DispatchProcessor } from './dispatch.processor';
 
 /** The worker side of delivery: dispatch, status ingestion, reconciliation. */
 @Module({
-  imports: [DeliveryModule, ChannelsModule],
-  providers: [SendThrottle, ReachLimiter, CancellationWatch, DispatchProcessor, DeliveryStatusesProcessor, DeliveryReconciler],
-  exports: [DeliveryReconciler, DeliveryStatusesProcessor, SendThrottle],
+  imports: [DeliveryModule, ChannelsModule, SendThrottleModule],
+  providers: [CancellationWatch, DispatchProcessor, DeliveryStatusesProcessor, DeliveryReconciler],
+  exports: [DeliveryReconciler, DeliveryStatusesProcessor],
 })
 export class DeliveryJobsModule {}

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ChannelsModule } from '@app/channels';
-import { DeliveryJobsModule } from '@app/delivery';
+import { SendThrottleModule } from '@app/delivery';
 import { TenantsModule } from '@app/tenants';
 import { InboundService } from '../inbound/inbound.service';
 import { SubscribersModule } from '../subscribers.module';
@@ -9,8 +9,8 @@ import { WebhookEventsProcessor } from './webhook-events.processor';
 
 /** The worker's part of channels and subscribers: webhook events (inbound handling) and their retention. */
 @Module({
-  // DeliveryJobsModule: answers to citizens take their number's send slots like campaigns do.
-  imports: [SubscribersModule, ChannelsModule, TenantsModule, DeliveryJobsModule],
+  // SendThrottleModule: answers to citizens take their number's send slots like campaigns do.
+  imports: [SubscribersModule, ChannelsModule, TenantsModule, SendThrottleModule],
   providers: [InboundService, WebhookEventsProcessor, DeliveryDetailRetention],
   exports: [InboundService],
 })
