@@ -158,7 +158,12 @@ describe('Platform: tenants, auth, roles, API keys', () => {
       // With another admin named first, stepping down is fine.
       const other = await session.as('post', '/v1/users').send({ email: `admin2-${session.slug}@comune.example`, password: 'password-long', role: 'tenant_admin' }).expect(201);
       await session.as('patch', `/v1/users/${me.id}`).send({ role: 'editor' }).expect(200);
-      expect((await session.as('get', `/v1/users/${other.body.id}`).expect(200)).body.role).toBe('tenant_admin');
+      // The step-down applies to this session's token at once: the other admin reads the members now.
+      await session.as('get', `/v1/users/${other.body.id}`).expect(403);
+      const login = await testApp.http().post('/v1/auth/login').send({ email: `admin2-${session.slug}@comune.example`, password: 'password-long' }).expect(200);
+      const otherToken = login.body.accessToken as string;
+      expect((await testApp.http().get(`/v1/users/${other.body.id}`).set('Authorization', `Bearer ${otherToken}`).expect(200)).body.role).toBe('tenant_admin');
+      expect((await testApp.http().get(`/v1/users/${me.id}`).set('Authorization', `Bearer ${otherToken}`).expect(200)).body.role).toBe('editor');
     });
   });
 

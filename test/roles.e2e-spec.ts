@@ -138,4 +138,22 @@ describe('Role matrix on every route of the OpenAPI document', () => {
     await testApp.http().get('/v1/topics').set('Authorization', 'Bearer not.a.jwt').expect(401);
     await testApp.http().get('/v1/topics').set('Authorization', `Bearer ${session.refreshToken}`).expect(401);
   });
+
+  it('applies a role change or a deletion to access tokens already issued', async () => {
+    const token = await session.member('tenant_admin');
+    const me = (await testApp.http().get('/v1/auth/me').set('Authorization', `Bearer ${token}`).expect(200)).body as { id: string; role: string };
+    expect(me.role).toBe('tenant_admin');
+    await testApp.http().post('/v1/api-keys').set('Authorization', `Bearer ${token}`).send({ name: 'prima' }).expect(201);
+
+    // Demoted: the same token now carries an editor's rights.
+    await session.as('patch', `/v1/users/${me.id}`).send({ role: 'editor' }).expect(200);
+    expect((await testApp.http().get('/v1/auth/me').set('Authorization', `Bearer ${token}`).expect(200)).body.role).toBe('editor');
+    await testApp.http().post('/v1/api-keys').set('Authorization', `Bearer ${token}`).send({ name: 'dopo' }).expect(403);
+    await testApp.http().post('/v1/topics').set('Authorization', `Bearer ${token}`).send({ key: `viabilita-${me.id.slice(0, 6)}`, name: 'Viabilità' }).expect(201);
+
+    // Deleted: the token stops working at once, not when it expires.
+    await session.as('delete', `/v1/users/${me.id}`).expect((r) => expect([200, 204]).toContain(r.status));
+    const refused = await testApp.http().get('/v1/topics').set('Authorization', `Bearer ${token}`).expect(401);
+    expect(refused.body.message).toMatch(/no longer exists/);
+  });
 });

@@ -48,7 +48,9 @@ export class CredentialsGuard extends AuthGuard('jwt') {
   }
 
   override handleRequest<TUser = Principal>(error: unknown, user: TUser | false): TUser {
-    if (error || !user) throw new UnauthorizedError('Missing, invalid or expired access token');
+    // The strategy's own refusal (a member deleted since the token was issued) or a failure reading them.
+    if (error) throw error;
+    if (!user) throw new UnauthorizedError('Missing, invalid or expired access token');
     return user;
   }
 }
