@@ -126,3 +126,30 @@ describe('Embedded default (npm start with no configuration)', () => {
     }
   }, 120_000);
 });
+
+describe('A production start against a wrong DATABASE_URL', () => {
+  it('stops at once with one line naming the variable and the reason', async () => {
+    const database = `filodiretto_missing_${Date.now()}`;
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      PORT: '0',
+      DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${database}`,
+      REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      JWT_SECRET: 'a-secret-long-enough-for-the-validation-of-it',
+      ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+    };
+    const child = spawn(process.execPath, [ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const started = Date.now();
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(1);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    const lines = output.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('DATABASE_URL');
+    expect(lines[0]).toContain(`database "${database}" does not exist`);
+  }, 30_000);
+});

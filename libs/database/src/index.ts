@@ -1,4 +1,5 @@
 export * from './database.module';
+export * from './database-check';
 export * from './data-source-options';
 export * from './embedded-postgres';
 export * from './pagination';

@@ -1,6 +1,6 @@
 import { DynamicModule } from '@nestjs/common';
 import { AppConfig, CoreModule, loadAppConfig } from '@app/core';
-import { DatabaseModule, EmbeddedPostgres, startEmbeddedPostgres } from '@app/database';
+import { checkDatabase, DatabaseModule, EmbeddedPostgres, startEmbeddedPostgres } from '@app/database';
 import { QueueModule } from '@app/queue';
 import { AuditModule } from '@app/audit';
 
@@ -23,6 +23,7 @@ export interface RuntimeOptions {
 
 export async function bootRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
   const config = options.config ?? loadAppConfig();
+  if (config.databaseUrl) await checkDatabase(config.databaseUrl);
   const embeddedDatabase = config.databaseUrl ? null : await startEmbeddedPostgres(config.dataDir);
   const databaseUrl = config.databaseUrl ?? embeddedDatabase!.url;
   const modules = [
