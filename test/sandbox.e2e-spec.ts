@@ -45,6 +45,26 @@ describe('Sandbox channel: the simulated phone goes through the real inbound han
     expect(page.text).toContain('Telefono simulato');
   });
 
+  it('confirms a web-form signup over WhatsApp, keeping it counted as a web-form signup', async () => {
+    const session = await TenantSession.create(testApp);
+    const channel = (await session.as('post', '/v1/channels').send({ name: 'Prova sandbox', provider: 'sandbox' }).expect(201)).body;
+    await testApp.http().post(`/v1/public/${session.slug}/subscriptions`).send({ phone: '347 000 0002', name: 'Marco', privacyAccepted: true }).expect(202);
+    await session.as('post', `/v1/sandbox/${channel.id}/inbound`).send({ from: '+393470000002', text: 'ATTIVA ISCRIZIONE' }).expect(202);
+    const [marco] = await waitFor(async () => {
+      const active = (await session.as('get', `/v1/subscribers?channelId=${channel.id}&status=active`).expect(200)).body.data;
+      expect(active).toEqual([expect.objectContaining({ phone: '+393470000002', name: 'Marco', status: 'active', consentSource: 'web_form' })]);
+      return active as { id: string }[];
+    });
+    const bySource = (await session.as('get', '/v1/analytics/subscribers/by-source').expect(200)).body.data;
+    expect(bySource).toEqual([expect.objectContaining({ source: 'web_form', active: 1, pending: 0 })]);
+
+    // Coming back after leaving is a new consent, given by the keyword.
+    await session.as('post', `/v1/sandbox/${channel.id}/inbound`).send({ from: '+393470000002', text: 'DISATTIVA ISCRIZIONE' }).expect(202);
+    await waitFor(async () => expect((await session.as('get', `/v1/subscribers/${marco.id}`).expect(200)).body.status).toBe('unsubscribed'));
+    await session.as('post', `/v1/sandbox/${channel.id}/inbound`).send({ from: '+393470000002', text: 'ATTIVA ISCRIZIONE' }).expect(202);
+    await waitFor(async () => expect((await session.as('get', `/v1/subscribers/${marco.id}`).expect(200)).body).toMatchObject({ status: 'active', consentSource: 'keyword' }));
+  });
+
   it('counts poll answers (reply buttons and quick replies), one per citizen, last answer wins', async () => {
     const session = await TenantSession.create(testApp);
     const channel = (await session.as('post', '/v1/channels').send({ name: 'Sondaggi', provider: 'sandbox' }).expect(201)).body;

@@ -184,6 +184,7 @@ export class InboundService {
     const now = this.clock.now();
     let subscriber = existing;
     let changed = true;
+    let signedUpBy: ConsentSource | null = null;
     if (!subscriber) {
       subscriber = await this.subscribers.insert(
         tenantId,
@@ -200,8 +201,11 @@ export class InboundService {
         manager,
       );
     } else if (subscriber.status !== SubscriberStatus.Active) {
+      // Confirming a web-form signup keeps where the signup came from (the analytics by source
+      // count it there); coming back after leaving is a new consent given by the keyword.
+      signedUpBy = subscriber.status === SubscriberStatus.Pending ? subscriber.consentSource : null;
       subscriber.status = SubscriberStatus.Active;
-      subscriber.consentSource = ConsentSource.Keyword;
+      subscriber.consentSource = signedUpBy ?? ConsentSource.Keyword;
       subscriber.subscribedAt = now;
       subscriber.unsubscribedAt = null;
       subscriber.name ??= sender.name;
@@ -218,7 +222,7 @@ export class InboundService {
         source: ConsentSource.Keyword,
         messageId: message.wamid,
         privacyNoticeVersion: settings.privacyNoticeVersion,
-        details: { text: message.text ?? message.replyId, sentAt: message.occurredAt },
+        details: { text: message.text ?? message.replyId, sentAt: message.occurredAt, ...(signedUpBy ? { confirms: signedUpBy } : {}) },
         occurredAt: now,
       });
       await this.consent.lift(manager, tenantId, channel.id, this.subscribersService.contactHashes(sender));
