@@ -8,6 +8,7 @@ import { DeliveryClaimLease1795500000000 } from './1795500000000-DeliveryClaimLe
 import { LeanerDeliveryIndexes1795600000000 } from './1795600000000-LeanerDeliveryIndexes';
 import { MonthlyCapIndex1795700000000 } from './1795700000000-MonthlyCapIndex';
 import { WebhookEventChannels1795800000000 } from './1795800000000-WebhookEventChannels';
+import { ReplyOutbox1795900000000 } from './1795900000000-ReplyOutbox';
 
 /**
  * Every migration, in order (one per line). A new migration is added here; a merged one is never
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   LeanerDeliveryIndexes1795600000000,
   MonthlyCapIndex1795700000000,
   WebhookEventChannels1795800000000,
+  ReplyOutbox1795900000000,
 ];

@@ -63,6 +63,12 @@ describe('Sandbox channel: the simulated phone goes through the real inbound han
     await waitFor(async () => expect((await session.as('get', `/v1/subscribers/${marco.id}`).expect(200)).body.status).toBe('unsubscribed'));
     await session.as('post', `/v1/sandbox/${channel.id}/inbound`).send({ from: '+393470000002', text: 'ATTIVA ISCRIZIONE' }).expect(202);
     await waitFor(async () => expect((await session.as('get', `/v1/subscribers/${marco.id}`).expect(200)).body).toMatchObject({ status: 'active', consentSource: 'keyword' }));
+
+    // Erased: the answers sent to them (welcome, goodbye, welcome) leave the outbox with the rest.
+    const answers = `SELECT count(*)::int AS n FROM reply_outbox WHERE channel_id = $1 AND to_phone = '+393470000002'`;
+    await waitFor(async () => expect((await testApp.dataSource.query(answers, [channel.id]))[0].n).toBe(3));
+    await session.as('delete', `/v1/subscribers/${marco.id}`).expect((r) => expect([200, 204]).toContain(r.status));
+    expect((await testApp.dataSource.query(answers, [channel.id]))[0].n).toBe(0);
   });
 
   it('counts poll answers (reply buttons and quick replies), one per citizen, last answer wins', async () => {

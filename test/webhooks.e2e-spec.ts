@@ -58,6 +58,9 @@ describe('WhatsApp webhooks: signature, inbound handling, isolation', () => {
     return Buffer.from(text);
   };
 
+  /** The payload as Meta sends it now: its messages written just now (the fixtures' are old, their 24-hour windows closed). */
+  const justNow = (bytes: Buffer): Buffer => Buffer.from(bytes.toString('utf8').replace(/"timestamp": "\d+"/g, `"timestamp": "${Math.floor(Date.now() / 1000)}"`));
+
   const post = (c: Comune, bytes: Buffer, secret = c.appSecret, path = `/v1/webhooks/whatsapp/${c.channelId}`) => {
     const { signature } = signedWebhook(bytes, secret);
     return testApp.http().post(path).set('Content-Type', 'application/json').set('X-Hub-Signature-256', signature).send(bytes.toString('utf8'));
@@ -196,7 +199,7 @@ describe('WhatsApp webhooks: signature, inbound handling, isolation', () => {
       fake.latencyMs = 2_000;
       fake.behave((request, attempt) => (attempt === 1 ? graphError(131000, 500, 'Something went wrong') : null));
       const started = Date.now();
-      await post(a, fixtureFor('webhook-text-inbound.json', a)).expect(200);
+      await post(a, justNow(fixtureFor('webhook-text-inbound.json', a))).expect(200);
       const [giulia] = await waitFor(async () => {
         const rows = await subscribers(a);
         expect(rows).toMatchObject([{ status: 'active' }]);
@@ -208,6 +211,63 @@ describe('WhatsApp webhooks: signature, inbound handling, isolation', () => {
       expect(fake.sent[0].body).toMatchObject({ to: giulia.phone, text: { body: expect.stringContaining('DISATTIVA ISCRIZIONE') } });
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(fake.sent).toHaveLength(1);
+    });
+
+    it('keeps the welcome in the outbox through a Meta outage and sends it once it is over; gives up a refused one without retrying', async () => {
+      const a = await comune();
+      // Meta fails the welcome four times (about 2 + 10 + 30 s of waits would follow): the outbox
+      // keeps it and tries again; the test shortens the waits by making the row due at once.
+      fake.behave((request, attempt) => (attempt <= 4 ? graphError(131000, 500, 'Something went wrong') : null));
+      await post(a, justNow(fixtureFor('webhook-text-inbound.json', a))).expect(200);
+      const outbox = async () =>
+        (await testApp.dataSource.query(`SELECT attempts, sent_at, given_up_at, last_error, provider_message_id FROM reply_outbox WHERE channel_id = $1`, [a.channelId])) as {
+          attempts: number;
+          sent_at: Date | null;
+          given_up_at: Date | null;
+          last_error: string | null;
+          provider_message_id: string | null;
+        }[];
+      for (let tries = 1; tries <= 4; tries++) {
+        await waitFor(async () => expect(fake.requests.filter((r) => r.body.to === '+393478215604')).toHaveLength(tries), { timeoutMs: 15_000 });
+        // The failure is recorded (last_error is cleared below before each further try).
+        await waitFor(async () => expect((await outbox())[0]).toMatchObject({ attempts: tries, sent_at: null, given_up_at: null, last_error: expect.stringContaining('131000') }));
+        await testApp.dataSource.query(`UPDATE reply_outbox SET next_attempt_at = now(), last_error = NULL WHERE channel_id = $1`, [a.channelId]);
+      }
+      await waitFor(() => expect(fake.sent).toHaveLength(1), { timeoutMs: 15_000 });
+      expect(fake.sent[0].body).toMatchObject({ to: '+393478215604', text: { body: expect.stringContaining('DISATTIVA ISCRIZIONE') } });
+      await waitFor(async () => expect((await outbox())[0]).toMatchObject({ attempts: 5, sent_at: expect.any(Date), provider_message_id: expect.stringMatching(/^wamid\./) }));
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(fake.sent).toHaveLength(1);
+
+      // An answer Meta refuses for good (131026, undeliverable) is tried once and given up.
+      const b = await comune();
+      fake.reset();
+      fake.behave(() => graphError(131026, 400, 'Message undeliverable'));
+      await post(b, justNow(fixtureFor('webhook-text-inbound.json', b))).expect(200);
+      await waitFor(async () => {
+        const [row] = (await testApp.dataSource.query(`SELECT attempts, sent_at, given_up_at, last_error FROM reply_outbox WHERE channel_id = $1`, [b.channelId])) as { attempts: number; given_up_at: Date | null; last_error: string }[];
+        expect(row).toMatchObject({ attempts: 1, given_up_at: expect.any(Date), last_error: expect.stringContaining('131026') });
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(fake.requests).toHaveLength(1);
+    }, 60_000);
+
+    it('sends an answer its worker left unsent once the lease lapses, and gives up one past the 24-hour window', async () => {
+      const a = await comune();
+      const channel = { tenant: a.session.tenantId, id: a.channelId };
+      // As a worker that died after the commit leaves it: written, held, never tried.
+      await testApp.dataSource.query(
+        `INSERT INTO reply_outbox (tenant_id, channel_id, to_phone, body, attempts, next_attempt_at, expires_at) VALUES
+           ($1, $2, '+393470000101', 'Benvenuto (lasciato da un worker)', 1, now() - interval '1 second', now() + interval '23 hours'),
+           ($1, $2, '+393470000102', 'Troppo tardi', 1, now() - interval '1 second', now() - interval '1 minute')`,
+        [channel.tenant, channel.id],
+      );
+      await waitFor(() => expect(fake.sent.map((r) => r.body.to)).toEqual(['+393470000101']), { timeoutMs: 10_000 });
+      const rows = (await testApp.dataSource.query(`SELECT to_phone, attempts, sent_at, given_up_at, last_error FROM reply_outbox WHERE channel_id = $1 ORDER BY to_phone`, [channel.id])) as Record<string, unknown>[];
+      expect(rows).toEqual([
+        expect.objectContaining({ to_phone: '+393470000101', attempts: 2, sent_at: expect.any(Date), given_up_at: null }),
+        expect.objectContaining({ to_phone: '+393470000102', sent_at: null, given_up_at: expect.any(Date), last_error: expect.stringContaining('24-hour window') }),
+      ]);
     });
 
     it("paces the answers at the number's rate when many citizens write at once", async () => {

@@ -2,21 +2,21 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { asTenantId, Clock, TenantId } from '@app/core';
-import { Channel, ChannelMessenger, ChannelSettings, matchKeyword, renderChannelText, resolveSettings } from '@app/channels';
-import { SendThrottle, SendThrottleClosedError } from '@app/delivery';
+import { Channel, ChannelSettings, matchKeyword, renderChannelText, resolveSettings } from '@app/channels';
 import { QueueName, QueueProducer } from '@app/queue';
 import { TenantStatus, TenantsService } from '@app/tenants';
-import { DeliveryStatusesJob, ErrorDisposition, GraphApiError, InboundMessageEvent, StatusEvent, UserPreferenceEvent, WebhookChange } from '@app/whatsapp';
+import { DeliveryStatusesJob, InboundMessageEvent, StatusEvent, UserPreferenceEvent, WebhookChange } from '@app/whatsapp';
 import { ConsentLog } from '../consent-log';
 import { waIdToE164 } from '../phone';
 import { ConsentSource, Subscriber, SubscriberStatus } from '../subscriber.entity';
 import { SubscribersRepository } from '../subscribers.repository';
 import { SubscribersService } from '../subscribers.service';
 import { parsePollReply } from './poll-reply';
+import { ReplyOutbox } from './reply-outbox';
 
 const AUTO_REPLY_INTERVAL_MS = 24 * 3600 * 1000;
-/** Waits before the retries of an answer that failed with a retryable error. */
-const REPLY_RETRY_MS = [500, 2_000, 5_000];
+/** The customer-service window a citizen's message opens (whatsapp-cloud-api.md): free-form answers only within it. */
+const REPLY_WINDOW_MS = 24 * 3600 * 1000;
 
 type Handling = 'subscribe' | 'unsubscribe' | 'poll_vote' | 'reaction' | 'button_reply' | 'system' | 'question';
 
@@ -42,11 +42,10 @@ export class InboundService {
     private readonly subscribers: SubscribersRepository,
     private readonly subscribersService: SubscribersService,
     private readonly consent: ConsentLog,
-    private readonly messenger: ChannelMessenger,
     private readonly tenants: TenantsService,
     private readonly producer: QueueProducer,
     private readonly clock: Clock,
-    private readonly throttle: SendThrottle,
+    private readonly outbox: ReplyOutbox,
   ) {}
 
   /** One change routed to `channel`: statuses go to the delivery engine, messages are handled here. */
@@ -73,10 +72,12 @@ export class InboundService {
     // Read before the transaction: inside it, every query goes through its own connection.
     const tenant = await this.tenants.get(tenantId);
     const comuneName = tenant.name;
-    // Answers are sent once the handling is committed, never from inside the transaction: a send
-    // there held a connection and the citizen's lock for Meta's round trip, and a failure after it
-    // (the commit, a lost connection) retried the job and sent the answer twice.
+    // Answers are written to the outbox with the handling and sent once it is committed, never from
+    // inside the transaction: a send there held a connection and the citizen's lock for Meta's
+    // round trip, and a failure after it (the commit, a lost connection) retried the job and sent
+    // the answer twice. The outbox tries again whatever failed after the commit.
     const replies: string[] = [];
+    let replyIds: string[] = [];
     await this.dataSource.transaction(async (manager) => {
       // One citizen's messages are handled one at a time (webhook events are processed in
       // parallel): "at most one automatic answer a day" and subscribe/unsubscribe must not race.
@@ -128,13 +129,16 @@ export class InboundService {
       }
       if (subscriber) await this.touch(manager, subscriber, sender, message.occurredAt);
       await manager.query(`UPDATE inbound_messages SET subscriber_id = $2, handled_as = $3 WHERE id = $1`, [inboundId, subscriber?.id ?? null, handledAs]);
+      // A comune awaiting approval or suspended cannot send (CONTRACT): the message is handled, unanswered.
+      if (replies.length > 0 && tenant.status !== TenantStatus.Active) {
+        this.logger.log(`channel ${channel.id}: no answer sent, the comune is ${tenant.status}`);
+      } else {
+        // The citizen's message opened a 24-hour window: a free-form answer cannot go after it.
+        const windowEndsAt = new Date(new Date(message.occurredAt).getTime() + REPLY_WINDOW_MS);
+        replyIds = await this.outbox.add(manager, channel, sender, replies, windowEndsAt);
+      }
     });
-    // A comune awaiting approval or suspended cannot send (CONTRACT): the message is handled, unanswered.
-    if (replies.length > 0 && tenant.status !== TenantStatus.Active) {
-      this.logger.log(`channel ${channel.id}: no answer sent, the comune is ${tenant.status}`);
-      return;
-    }
-    for (const text of replies) await this.reply(channel, sender, text);
+    await this.outbox.sendNow(channel, replyIds);
   }
 
   private classify(message: InboundMessageEvent, settings: ChannelSettings): Handling {
@@ -311,32 +315,5 @@ export class InboundService {
   private async campaignOfTenant(manager: EntityManager, tenantId: TenantId, campaignId: string): Promise<string | null> {
     const rows = (await manager.query(`SELECT id FROM campaigns WHERE id = $1 AND tenant_id = $2`, [campaignId, tenantId])) as { id: string }[];
     return rows[0]?.id ?? null;
-  }
-
-  /**
-   * A free-form answer inside the window the citizen just opened, after the handling committed (so
-   * at most once: a re-delivery of the message is not handled again). Retryable failures are tried
-   * again here a few times (REPLY_RETRY_MS), then given up with a warning. Each send takes a slot
-   * of the number's rate, ahead of campaign traffic (the citizen is waiting): a wave of keywords
-   * after an announcement does not push the number over Meta's cap beside a running campaign.
-   */
-  private async reply(channel: Channel, sender: Sender, text: string): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.throttle.acquire(channel.id, channel.messagesPerSecond, 1, true);
-        await this.messenger.send(channel, { to: sender.phone, recipientUserId: sender.phone ? null : sender.userId, message: { type: 'text', text, previewUrl: false } });
-        return;
-      } catch (error) {
-        // Shutting down: not tried again here (the process is going away).
-        const retryable = !(error instanceof SendThrottleClosedError) && (!(error instanceof GraphApiError) || error.disposition === ErrorDisposition.Retry);
-        if (retryable && attempt < REPLY_RETRY_MS.length) {
-          await new Promise((resolve) => setTimeout(resolve, REPLY_RETRY_MS[attempt]));
-          continue;
-        }
-        const code = error instanceof GraphApiError ? (error.code ?? 'unknown') : (error as Error).message;
-        this.logger.warn(`channel ${channel.id}: reply not sent (${code})`);
-        return;
-      }
-    }
   }
 }

@@ -8,11 +8,14 @@ import { QueueJob, QueueName, QueueProducer, QueueTransport } from '@app/queue';
 import { DeliveryStatusesJob, parseWebhookPayload } from '@app/whatsapp';
 import { DeliveryStatusesProcessor } from '@app/delivery';
 import { InboundService } from '../inbound/inbound.service';
+import { ReplyOutbox } from '../inbound/reply-outbox';
 
 const PURGE_EVERY_MS = 6 * 3600 * 1000;
 /** Stored events no job processed are looked for this often, once they are this old (s). */
 const REQUEUE_EVERY_MS = 30_000;
 const FORGOTTEN_AFTER_SECONDS = 60;
+/** Answers to citizens due again (after a failed try, or left by a dead worker) are looked for this often. */
+const REPLY_SWEEP_EVERY_MS = 1_000;
 /** Events processed at once: a status-only event mostly waits for its batched write. */
 const WEBHOOK_CONCURRENCY = 32;
 /** Processed marks gathered into one statement: at most this many, for at most this long. */
@@ -29,6 +32,7 @@ export class WebhookEventsProcessor implements OnApplicationBootstrap, OnApplica
   private readonly logger = new Logger(WebhookEventsProcessor.name);
   private timer: NodeJS.Timeout | null = null;
   private requeueTimer: NodeJS.Timeout | null = null;
+  private replyTimer: NodeJS.Timeout | null = null;
   private requeueing = false;
   /** The delivery engine's status batcher when it runs in this process (the worker); else statuses go through its queue. */
   private statuses: { ingest(job: DeliveryStatusesJob): Promise<void> } | null = null;
@@ -37,6 +41,7 @@ export class WebhookEventsProcessor implements OnApplicationBootstrap, OnApplica
     private readonly transport: QueueTransport,
     private readonly producer: QueueProducer,
     private readonly inbound: InboundService,
+    private readonly outbox: ReplyOutbox,
     private readonly ingestion: WebhookIngestionService,
     private readonly channelsService: ChannelsService,
     @InjectRepository(WebhookEvent) private readonly events: Repository<WebhookEvent>,
@@ -63,6 +68,11 @@ export class WebhookEventsProcessor implements OnApplicationBootstrap, OnApplica
     // PostgreSQL has every verified event; a job lost with the queue (down at intake, flushed) is made again.
     this.requeueTimer = setInterval(() => void this.requeueForgotten(), REQUEUE_EVERY_MS);
     this.requeueTimer.unref();
+    this.replyTimer = setInterval(
+      () => void this.outbox.sweep().catch((error: unknown) => this.logger.warn(`could not sweep the answers to citizens: ${(error as Error).message}`)),
+      REPLY_SWEEP_EVERY_MS,
+    );
+    this.replyTimer.unref();
   }
 
   /** One pass of queuing stored events again whose job was lost (one at a time per process). */
@@ -84,11 +94,13 @@ export class WebhookEventsProcessor implements OnApplicationBootstrap, OnApplica
   onApplicationShutdown(): void {
     if (this.timer) clearInterval(this.timer);
     if (this.requeueTimer) clearInterval(this.requeueTimer);
+    if (this.replyTimer) clearInterval(this.replyTimer);
   }
 
   async handle(job: QueueJob<WebhookEventJob | Record<string, never>>): Promise<void> {
     if (job.name === PURGE_WEBHOOK_EVENTS) {
       await this.ingestion.purgeOlderThan(this.config.webhookRetentionDays);
+      await this.outbox.purgeOlderThan(this.config.webhookRetentionDays);
       return;
     }
     await this.process(job.data as WebhookEventJob);
