@@ -56,14 +56,19 @@ export class AuthService {
     return this.issue(user);
   }
 
+  /** Turns verified JWT claims into the request's principal, as the token states it. */
+  principalFromClaims(claims: AccessTokenClaims): Principal {
+    return { kind: 'user', id: claims.sub, tenantId: claims.tid ? asTenantId(claims.tid) : null, role: claims.role, email: claims.email };
+  }
+
   /**
-   * Turns verified JWT claims into the request's principal, as the member is now: a role changed
-   * since the token was issued applies at once, and a deleted member's token stops working (one
-   * primary-key read per request, instead of a token that outlives its member for its whole TTL).
+   * The member behind a verified token as they are now: a role changed since the token was issued
+   * applies at once, and a deleted member's token stops working (one primary-key read per request,
+   * instead of a token that outlives its member for its whole TTL).
    */
-  async principalFromClaims(claims: AccessTokenClaims): Promise<Principal> {
-    const user = await this.users.findAnyById(claims.sub);
-    if (!user || user.tenantId !== claims.tid) throw new UnauthorizedError('This account no longer exists');
+  async currentMember(principal: Principal): Promise<Principal> {
+    const user = await this.users.findAnyById(principal.id);
+    if (!user || user.tenantId !== (principal.tenantId ?? null)) throw new UnauthorizedError('This account no longer exists');
     return { kind: 'user', id: user.id, tenantId: user.tenantId ? asTenantId(user.tenantId) : null, role: user.role, email: user.email };
   }
 

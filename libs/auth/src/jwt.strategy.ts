@@ -13,7 +13,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     super({ jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(), ignoreExpiration: false, secretOrKey: config.jwt.secret, algorithms: ['HS256'] });
   }
 
-  validate(claims: AccessTokenClaims): Promise<Principal> {
+  validate(claims: AccessTokenClaims): Principal {
     return this.auth.principalFromClaims(claims);
   }
 }

@@ -2,7 +2,7 @@ import { ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import type { Request } from 'express';
-import { ApiKeysService } from '@app/auth';
+import { ApiKeysService, AuthService } from '@app/auth';
 import { ForbiddenError, IS_PUBLIC, Principal, REQUIRED_ROLES, Role, UnauthorizedError, USERS_ONLY, WRITERS } from '@app/core';
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -17,6 +17,7 @@ export class CredentialsGuard extends AuthGuard('jwt') {
   constructor(
     private readonly reflector: Reflector,
     private readonly apiKeys: ApiKeysService,
+    private readonly auth: AuthService,
   ) {
     super();
   }
@@ -33,6 +34,9 @@ export class CredentialsGuard extends AuthGuard('jwt') {
       request.user = principal;
     } else {
       await (super.canActivate(context) as Promise<boolean>);
+      // The token is genuine; the member is taken as they are now. Here rather than in the passport
+      // strategy, which passport keeps once per process (the last application composed).
+      request.user = await this.auth.currentMember(request.user!);
     }
 
     const principal = request.user!;
@@ -48,9 +52,7 @@ export class CredentialsGuard extends AuthGuard('jwt') {
   }
 
   override handleRequest<TUser = Principal>(error: unknown, user: TUser | false): TUser {
-    // The strategy's own refusal (a member deleted since the token was issued) or a failure reading them.
-    if (error) throw error;
-    if (!user) throw new UnauthorizedError('Missing, invalid or expired access token');
+    if (error || !user) throw new UnauthorizedError('Missing, invalid or expired access token');
     return user;
   }
 }
