@@ -77,6 +77,24 @@ describe('Platform: tenants, auth, roles, API keys', () => {
       expect(limited.body).toMatchObject({ statusCode: 429, error: 'Too Many Requests' });
       expect((await guess('someone-else@comune.example')).status).toBe(401);
     });
+
+    it('counts the attempts of every API process against the same limit (kept in Redis)', async () => {
+      // Two API processes of one deployment: the same database and the same Redis prefix.
+      const prefix = `shared-${Date.now().toString(36)}`;
+      const first = await createTestApp({ worker: false, env: { QUEUE_PREFIX: prefix } });
+      const second = await createTestApp({ worker: false, env: { QUEUE_PREFIX: prefix } });
+      try {
+        const email = `bersaglio-${prefix}@comune.example`;
+        const statuses: number[] = [];
+        for (let i = 0; i < 22; i++) statuses.push((await (i % 2 === 0 ? first : second).http().post('/v1/auth/login').send({ email, password: 'guess-guess' })).status);
+        // 20 a minute per account in all, not 20 per process.
+        expect(statuses.slice(0, 20).every((status) => status === 401)).toBe(true);
+        expect(statuses.slice(20)).toEqual([429, 429]);
+      } finally {
+        await first.close();
+        await second.close();
+      }
+    });
   });
 
   describe('roles', () => {

@@ -12,6 +12,7 @@ import { AuditController } from './audit/audit.controller';
 import { AuthController } from './auth/auth.controller';
 import { CredentialsGuard } from './common/credentials.guard';
 import { HttpExceptionFilter } from './common/http-exception.filter';
+import { SharedThrottlerStorage, SharedThrottlerStorageModule } from './common/throttler-storage';
 import { TenantContextInterceptor } from './common/tenant-context.interceptor';
 import { HttpMetricsInterceptor } from './operations/http-metrics.interceptor';
 import { OperationsController } from './operations/operations.controller';
@@ -29,8 +30,12 @@ import { UsersController } from './users/users.controller';
     ChannelsHttpModule,
     CampaignsHttpModule,
     TerminusModule.forRoot({ logger: false }),
-    // Limits are set per route (login, signup, public pages); this is only the storage.
-    ThrottlerModule.forRoot([{ name: 'default', ttl: 60_000, limit: 600 }]),
+    // Limits are set per route (login, signup, public pages); this is the default and the storage.
+    ThrottlerModule.forRootAsync({
+      imports: [SharedThrottlerStorageModule],
+      inject: [SharedThrottlerStorage],
+      useFactory: (storage: SharedThrottlerStorage) => ({ throttlers: [{ name: 'default', ttl: 60_000, limit: 600 }], storage }),
+    }),
   ],
   controllers: [AuthController, TenantsController, AdminTenantsController, UsersController, ApiKeysController, OperationsController, AuditController],
   providers: [
