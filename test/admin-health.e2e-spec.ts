@@ -122,6 +122,24 @@ describe('Operator health: queues, throughput, provider errors, channels, stuck 
     expect(queues.body.queues.map((q: { name: string }) => q.name).sort()).toEqual([...ALL_QUEUES].sort());
   });
 
+  it("opens the board in a browser through the console's session cookie, for the operator only", async () => {
+    const opened = await testApp.http().post('/v1/admin/queue-board/session').set('Authorization', `Bearer ${operator}`).expect(204);
+    const setCookie = String(opened.headers['set-cookie']);
+    expect(setCookie).toMatch(/^filodiretto_board=[^;]+; Max-Age=900; Path=\/admin\/queues; Expires=[^;]+; HttpOnly; SameSite=Strict$/);
+    const cookie = setCookie.split(';')[0];
+    // The browser sends the cookie, not a header.
+    const page = await testApp.http().get('/admin/queues').set('Cookie', cookie).expect(200);
+    expect(page.headers['content-type']).toMatch(/text\/html/);
+    const queues = await testApp.http().get('/admin/queues/api/queues').set('Cookie', cookie).expect(200);
+    expect(queues.body.queues).toHaveLength(ALL_QUEUES.length);
+    // The ticket is not an access token, a forged or expired one opens nothing, and comuni cannot get one.
+    await testApp.http().get('/v1/admin/health').set('Authorization', `Bearer ${cookie.split('=')[1]}`).expect(401);
+    await testApp.http().get('/admin/queues/api/queues').set('Cookie', 'filodiretto_board=eyJhbGciOiJIUzI1NiJ9.e30.forged').expect(401);
+    await testApp.http().get('/admin/queues/api/queues').set('Cookie', `filodiretto_board=${operator}`).expect(401);
+    await comune.as('post', '/v1/admin/queue-board/session').expect(403);
+    await testApp.http().post('/v1/admin/queue-board/session').expect(401);
+  });
+
   it('exposes queue depth, delivery, webhook and dispatch metrics to Prometheus', async () => {
     const { recordDeliveryStatus, recordDispatch, recordWebhookEvent } = await import('@app/core');
     recordDeliveryStatus('failed', 131026, 2);

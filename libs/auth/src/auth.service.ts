@@ -15,6 +15,9 @@ export interface TokenPair {
   expiresIn: number;
 }
 
+/** The audience of queue-board tickets; access tokens have none. */
+export const BOARD_AUDIENCE = 'queue-board';
+
 export interface AccessTokenClaims {
   sub: string;
   tid: string | null;
@@ -70,6 +73,26 @@ export class AuthService {
     const user = await this.users.findAnyById(principal.id);
     if (!user || user.tenantId !== (principal.tenantId ?? null)) throw new UnauthorizedError('This account no longer exists');
     return { kind: 'user', id: user.id, tenantId: user.tenantId ? asTenantId(user.tenantId) : null, role: user.role, email: user.email };
+  }
+
+  /**
+   * A ticket for the queue board (a browser page that cannot send a bearer header): the operator's
+   * identity for as long as an access token, with an audience of its own, so that it is never taken
+   * as an access token, nor an access token as a ticket.
+   */
+  issueBoardTicket(principal: Principal): Promise<string> {
+    return this.jwt.signAsync({ sub: principal.id }, { audience: BOARD_AUDIENCE, expiresIn: this.config.jwt.accessTtlSeconds });
+  }
+
+  /** The platform operator a board ticket stands for, as they are now; null for anything else. */
+  async boardOperator(ticket: string): Promise<Principal | null> {
+    try {
+      const claims = await this.jwt.verifyAsync<{ sub: string }>(ticket, { audience: BOARD_AUDIENCE, algorithms: ['HS256'] });
+      const principal = await this.currentMember({ kind: 'user', id: claims.sub, tenantId: null, role: Role.PlatformAdmin, email: '' });
+      return principal.role === Role.PlatformAdmin ? principal : null;
+    } catch {
+      return null;
+    }
   }
 
   private async issue(user: User): Promise<TokenPair> {

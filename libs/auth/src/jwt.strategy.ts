@@ -13,7 +13,9 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     super({ jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(), ignoreExpiration: false, secretOrKey: config.jwt.secret, algorithms: ['HS256'] });
   }
 
-  validate(claims: AccessTokenClaims): Principal {
+  /** Access tokens only: a token with an audience (a queue-board ticket) is not one. */
+  validate(claims: AccessTokenClaims & { aud?: unknown }): Principal | false {
+    if (claims.aud !== undefined) return false;
     return this.auth.principalFromClaims(claims);
   }
 }

@@ -7,25 +7,44 @@ import { HttpAdapterHost, ModuleRef } from '@nestjs/core';
 import type { Queue } from 'bull';
 import type { NextFunction, Request, Response } from 'express';
 import passport from 'passport';
+import { AuthService } from '@app/auth';
 import { AppConfig, Principal, Role } from '@app/core';
 import { ALL_QUEUES } from '@app/queue';
 
 export const QUEUE_BOARD_PATH = '/admin/queues';
 
+/** The cookie that carries a board ticket (POST /v1/admin/queue-board/session sets it). */
+export const BOARD_COOKIE = 'filodiretto_board';
+
 const deny = (response: Response, statusCode: 401 | 403, message: string) =>
   response.status(statusCode).json({ statusCode, error: statusCode === 401 ? 'Unauthorized' : 'Forbidden', message });
 
+const cookieValue = (request: Request, name: string): string | null => {
+  const match = new RegExp(`(?:^|;\\s*)${name}=([^;]+)`).exec(request.headers.cookie ?? '');
+  return match ? decodeURIComponent(match[1]) : null;
+};
+
 /**
- * Only the platform operator: a platform_admin access token as `Authorization: Bearer` on every
- * request (the same JWT the console's login gives). A browser does not add that header by itself,
- * so opening the board in a browser needs a header-setting proxy or extension.
+ * Only the platform operator: a platform_admin access token as `Authorization: Bearer` (scripts),
+ * or, in a browser, the board ticket cookie the console obtains for the operator
+ * (HttpOnly, SameSite=Strict, scoped to the board's path).
  */
-function operatorOnly(request: Request, response: Response, next: NextFunction): void {
-  passport.authenticate('jwt', { session: false }, (error: unknown, principal: Principal | false) => {
-    if (error || !principal) return deny(response, 401, 'Missing, invalid or expired access token');
-    if (principal.role !== Role.PlatformAdmin) return deny(response, 403, 'The queue board is for the platform operator');
-    next();
-  })(request, response, next);
+function operatorOnly(auth: AuthService) {
+  return (request: Request, response: Response, next: NextFunction): void => {
+    const ticket = request.headers.authorization ? null : cookieValue(request, BOARD_COOKIE);
+    if (ticket) {
+      auth.boardOperator(ticket).then(
+        (principal) => (principal ? next() : deny(response, 401, 'The queue board session expired: open the board again from the console')),
+        next,
+      );
+      return;
+    }
+    passport.authenticate('jwt', { session: false }, (error: unknown, principal: Principal | false) => {
+      if (error || !principal) return deny(response, 401, 'Missing, invalid or expired access token');
+      if (principal.role !== Role.PlatformAdmin) return deny(response, 403, 'The queue board is for the platform operator');
+      next();
+    })(request, response, next);
+  };
 }
 
 /** Bull Board at /admin/queues when the queues are Bull's (Redis); absent with the in-process transport. */
@@ -37,6 +56,7 @@ export class QueueBoard implements OnModuleInit {
     private readonly config: AppConfig,
     private readonly moduleRef: ModuleRef,
     private readonly adapterHost: HttpAdapterHost,
+    private readonly auth: AuthService,
   ) {}
 
   onModuleInit(): void {
@@ -46,7 +66,7 @@ export class QueueBoard implements OnModuleInit {
     const serverAdapter = new ExpressAdapter();
     serverAdapter.setBasePath(QUEUE_BOARD_PATH);
     createBullBoard({ queues: queues.map((queue) => new BullAdapter(queue)), serverAdapter, options: { uiConfig: { boardTitle: 'Filodiretto' } } });
-    http.getInstance().use(QUEUE_BOARD_PATH, operatorOnly, serverAdapter.getRouter());
-    this.logger.log(`Bull Board mounted at ${QUEUE_BOARD_PATH} (platform_admin bearer token required)`);
+    http.getInstance().use(QUEUE_BOARD_PATH, operatorOnly(this.auth), serverAdapter.getRouter());
+    this.logger.log(`Bull Board mounted at ${QUEUE_BOARD_PATH} (the operator only: bearer token or the console's board session)`);
   }
 }

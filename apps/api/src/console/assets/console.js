@@ -402,7 +402,13 @@
           card('Canali in pausa', num(paused), 'su ' + num(health.channels.length)),
           card('Campagne bloccate', num(health.stuckCampaigns.length)),
           card('Comuni da approvare', num(pending.length))),
-        h('div', { class: 'panel' }, h('h2', { text: 'Code' }), h('div', { class: 'chart-box', style: 'height:220px' }, queueCanvas)),
+        h('div', { class: 'panel' }, h('h2', { text: 'Code' }), h('div', { class: 'chart-box', style: 'height:220px' }, queueCanvas),
+          h('button', { text: 'Apri Bull Board', onclick: function () {
+            // Opened at the click (popup blockers), pointed at the board once its session cookie is set.
+            var board = window.open('', '_blank');
+            api('POST', '/v1/admin/queue-board/session').then(function () { if (board) board.location = '/admin/queues'; })
+              .catch(function (error) { if (board) board.close(); alert(error.message); });
+          } })),
         health.stuckCampaigns.length ? h('div', { class: 'panel' }, h('h2', { text: 'Campagne bloccate' }), h('ul', null, health.stuckCampaigns.map(function (c) { return h('li', { text: c.title + ' — ' + num(c.pending) + ' in attesa dal ' + dateTime(c.lastProgressAt) }); }))) : null,
         h('div', { class: 'panel' }, h('h2', { text: 'Errori per codice (24 h)' }),
           health.providerErrors.length ? h('ul', null, health.providerErrors.map(function (e) { return h('li', { text: 'codice ' + (e.code === null ? 'sconosciuto' : e.code) + ': ' + num(e.count) }); })) : h('p', { class: 'muted', text: 'Nessun errore.' })),
