@@ -12,7 +12,7 @@ import { ConsentSource, Subscriber, SubscriberStatus } from '../subscriber.entit
 import { SubscribersRepository } from '../subscribers.repository';
 import { SubscribersService } from '../subscribers.service';
 import { parsePollReply } from './poll-reply';
-import { ReplyOutbox } from './reply-outbox';
+import { DueReply, ReplyOutbox } from './reply-outbox';
 
 const AUTO_REPLY_INTERVAL_MS = 24 * 3600 * 1000;
 /** The customer-service window a citizen's message opens (whatsapp-cloud-api.md): free-form answers only within it. */
@@ -77,7 +77,7 @@ export class InboundService {
     // round trip, and a failure after it (the commit, a lost connection) retried the job and sent
     // the answer twice. The outbox tries again whatever failed after the commit.
     const replies: string[] = [];
-    let replyIds: string[] = [];
+    let written: DueReply[] = [];
     await this.dataSource.transaction(async (manager) => {
       // One citizen's messages are handled one at a time (webhook events are processed in
       // parallel): "at most one automatic answer a day" and subscribe/unsubscribe must not race.
@@ -135,10 +135,10 @@ export class InboundService {
       } else {
         // The citizen's message opened a 24-hour window: a free-form answer cannot go after it.
         const windowEndsAt = new Date(new Date(message.occurredAt).getTime() + REPLY_WINDOW_MS);
-        replyIds = await this.outbox.add(manager, channel, sender, replies, windowEndsAt);
+        written = await this.outbox.add(manager, channel, sender, replies, windowEndsAt);
       }
     });
-    await this.outbox.sendNow(channel, replyIds);
+    await this.outbox.sendNow(channel, written);
   }
 
   private classify(message: InboundMessageEvent, settings: ChannelSettings): Handling {

@@ -12,7 +12,8 @@ export interface ReplyRecipient {
   userId: string | null;
 }
 
-interface DueReply {
+/** An answer taken for a try (written, or due again), under its lease. */
+export interface DueReply {
   id: string;
   channel_id: string;
   to_phone: string | null;
@@ -50,26 +51,20 @@ export class ReplyOutbox {
     private readonly throttle: SendThrottle,
   ) {}
 
-  /** Writes the answers in the caller's transaction, held by the caller for its first try; answers their ids. */
-  async add(manager: EntityManager, channel: Channel, to: ReplyRecipient, bodies: string[], windowEndsAt: Date): Promise<string[]> {
+  /** Writes the answers in the caller's transaction, held by the caller for its first try (sendNow, once committed). */
+  async add(manager: EntityManager, channel: Channel, to: ReplyRecipient, bodies: string[], windowEndsAt: Date): Promise<DueReply[]> {
     if (bodies.length === 0) return [];
-    const rows = (await manager.query(
+    return (await manager.query(
       `INSERT INTO reply_outbox (tenant_id, channel_id, to_phone, to_user_id, body, attempts, next_attempt_at, expires_at)
        SELECT $1, $2, $3, $4, body, 1, now() + make_interval(secs => $6), $7 FROM unnest($5::text[]) WITH ORDINALITY AS b(body, n) ORDER BY n
-       RETURNING id::text AS id`,
+       RETURNING id::text AS id, channel_id, to_phone, to_user_id, body, attempts`,
       [channel.tenantId, channel.id, to.phone, to.userId, bodies, LEASE_SECONDS, windowEndsAt],
-    )) as { id: string }[];
-    return rows.map((row) => row.id);
+    )) as DueReply[];
   }
 
   /** The first try of answers just committed, in order. */
-  async sendNow(channel: Channel, ids: string[]): Promise<void> {
-    if (ids.length === 0) return;
-    const rows = (await this.dataSource.query(
-      `SELECT id::text AS id, channel_id, to_phone, to_user_id, body, attempts FROM reply_outbox WHERE id = ANY($1::bigint[]) AND sent_at IS NULL AND given_up_at IS NULL ORDER BY id`,
-      [ids],
-    )) as DueReply[];
-    for (const row of rows) await this.attempt(channel, row);
+  async sendNow(channel: Channel, written: DueReply[]): Promise<void> {
+    for (const row of written) await this.attempt(channel, row);
   }
 
   /**
