@@ -267,6 +267,34 @@ describe('Campaigns over HTTP', () => {
     expect((await allDeliveries(session, id, 'skipped')).every((d) => d.reason === 'cancelled')).toBe(true);
   });
 
+  it('stops what a comune is sending when the operator suspends it, and fails its scheduled campaign when due', async () => {
+    // A comune of its own: it is suspended here.
+    const comune = await TenantSession.create(testApp);
+    await disableQuietHours(comune);
+    const channel = await createChannel(comune, { messagesPerSecond: 1 });
+    await seedSubscribers(testApp.dataSource, comune.tenantId, channel.id, 12);
+    const message = { type: 'text', text: 'Un messaggio al secondo' };
+    const later = await createCampaign(comune, { channelId: channel.id, message, scheduledAt: new Date(Date.now() + 5_000).toISOString() });
+    expect((await comune.as('post', `/v1/campaigns/${later}/send`).expect(202)).body.status).toBe('scheduled');
+    const sending = await createCampaign(comune, { channelId: channel.id, message });
+    await comune.as('post', `/v1/campaigns/${sending}/send`).expect(202);
+    await waitFor(() => expect(fake.sent.length).toBeGreaterThanOrEqual(1));
+
+    const operator = await TenantSession.operatorToken(testApp);
+    await testApp.http().post(`/v1/admin/tenants/${comune.tenantId}/suspend`).set('Authorization', `Bearer ${operator}`).expect(200);
+    const handed = fake.sent.length;
+    const stopped = await campaignOf(comune, sending);
+    expect(stopped).toMatchObject({ status: 'cancelled', failureReason: 'The comune was suspended by the platform operator' });
+    expect(stopped.stats).toMatchObject({ recipients: 12, queued: 0, skipped: 12 - stopped.stats.sent });
+
+    // The scheduled one comes due while the comune is suspended: it fails, sending nothing.
+    await waitFor(async () => expect(await campaignOf(comune, later)).toMatchObject({ status: 'failed', failureReason: expect.stringContaining('suspended') }), { timeoutMs: 20_000 });
+    expect(fake.sent.length).toBeLessThanOrEqual(handed + 1);
+    expect(fake.sent.length).toBe(stopped.stats.sent);
+    const [written] = (await testApp.dataSource.query(`SELECT count(*)::int AS n FROM deliveries WHERE campaign_id = $1`, [later])) as { n: number }[];
+    expect(written.n).toBe(0);
+  }, 40_000);
+
   it('cancel does not wait for a delivery a dispatch job is writing (no deadlock with its record)', async () => {
     const channel = await createChannel(session, { messagesPerSecond: 2 });
     await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 40);

@@ -3,6 +3,7 @@ import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { AuthModule } from '@app/auth';
+import { CampaignsModule } from '@app/campaigns';
 import { TenantsModule } from '@app/tenants';
 import { AnalyticsHttpModule } from './analytics/analytics-http.module';
 import { ApiKeysController } from './api-keys/api-keys.controller';
@@ -26,6 +27,7 @@ import { UsersController } from './users/users.controller';
   imports: [
     AuthModule,
     TenantsModule,
+    CampaignsModule,
     AnalyticsHttpModule,
     ChannelsHttpModule,
     CampaignsHttpModule,

@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { AppConfig, Clock, ConflictError, TenantId } from '@app/core';
 import { DISPATCH_BUCKET, DispatchRange, DispatchScheduler, quietHoursEnd, SERVICE_WINDOW_MS, startOfMonth } from '@app/delivery';
 import { QueueName, QueueProducer } from '@app/queue';
-import { Tenant } from '@app/tenants';
+import { Tenant, TenantStatus } from '@app/tenants';
 import type { Campaign, CampaignStatus } from './campaign.entity';
 import { CampaignsRepository } from './campaigns.repository';
 
@@ -87,6 +87,14 @@ export class CampaignLauncher {
       if (!from.includes(campaign.status)) throw new ConflictError(`Campaign is already ${campaign.status}`, 'campaign_not_draft');
       if (sentBy) campaign.sentBy = sentBy;
       const tenant = await manager.getRepository(Tenant).findOneByOrFail({ id: tenantId });
+      // The send was let through while the comune was active (the launch gate); a comune suspended
+      // since cannot send (CONTRACT): its campaign coming due fails with the reason, nothing sent.
+      if (tenant.status !== TenantStatus.Active) {
+        campaign.status = 'failed';
+        campaign.failureReason = `The comune is ${tenant.status === TenantStatus.Suspended ? 'suspended by the platform operator' : 'not approved yet'}: nothing was sent`;
+        await manager.save(campaign);
+        return { campaign, launch: null, ranges: [] };
+      }
       const now = this.clock.now();
       let startAt: Date | null = campaign.scheduledAt && campaign.scheduledAt > now ? campaign.scheduledAt : null;
       if (!startAt && campaign.priority !== 'emergency') {

@@ -19,6 +19,12 @@ export class CampaignsRepository extends TenantScopedRepository<Campaign> {
     return campaign;
   }
 
+  /** The ids of the comune's campaigns in one status. */
+  async idsWithStatus(tenantId: TenantId, status: Campaign['status']): Promise<string[]> {
+    const rows = await this.scoped(tenantId, 'campaign').select(['campaign.id']).andWhere('campaign.status = :status', { status }).getMany();
+    return rows.map((row) => row.id);
+  }
+
   /** Scheduled campaigns whose time has come, of every tenant (the scheduler's sweep). */
   async findDue(now: Date, limit = 100): Promise<{ id: string; tenantId: TenantId }[]> {
     const rows = await this.repository

@@ -119,7 +119,23 @@ export class CampaignsService {
    * CANCEL_SETTLE_MS, in case one died holding its lease): once it is given, nothing more of the
    * campaign goes out, and its stats are final but for the answers WhatsApp was still giving.
    */
-  async cancel(tenantId: TenantId, id: string): Promise<Campaign> {
+  /**
+   * Stops every campaign of the comune that is sending (the operator suspended it: it cannot send),
+   * as a cancel does, with the reason on each. Scheduled ones stay scheduled: they fail when due if
+   * the comune is still suspended then. Answers the campaigns stopped.
+   */
+  async stopSending(tenantId: TenantId, reason: string): Promise<number> {
+    const sending = await this.campaigns.idsWithStatus(tenantId, 'sending');
+    for (const id of sending) {
+      await this.cancel(tenantId, id, reason).catch((error: unknown) => {
+        // Finished meanwhile: nothing left to stop.
+        if (!(error instanceof ConflictError)) throw error;
+      });
+    }
+    return sending.length;
+  }
+
+  async cancel(tenantId: TenantId, id: string, reason: string | null = null): Promise<Campaign> {
     await this.dataSource.transaction(async (manager) => {
       const campaign = await this.campaigns.lockById(tenantId, id, manager);
       if (!['draft', 'scheduled', 'sending'].includes(campaign.status)) throw new ConflictError(`Campaign is already ${campaign.status}`, 'campaign_finished');
@@ -137,9 +153,10 @@ export class CampaignsService {
            RETURNING 1
          ), n AS (SELECT count(*)::int AS n FROM moved)
          UPDATE campaigns c SET status = 'cancelled', cancelled_at = now(), updated_at = now(),
-                queued_count = c.queued_count - n.n, skipped_count = c.skipped_count + n.n
+                queued_count = c.queued_count - n.n, skipped_count = c.skipped_count + n.n,
+                failure_reason = COALESCE($3, c.failure_reason)
            FROM n WHERE c.tenant_id = $1 AND c.id = $2`,
-        [tenantId, id],
+        [tenantId, id, reason],
       );
     });
     await this.settleCancelled(tenantId, id);

@@ -35,6 +35,8 @@ const DEFAULT_NUMBER_RATE = 80;
 
 interface CampaignContext {
   status: string;
+  /** the comune's: only an active one sends */
+  tenantStatus: string;
   priority: 'normal' | 'emergency';
   message: CampaignMessage;
   timezone: string;
@@ -119,7 +121,8 @@ export class DispatchProcessor implements OnApplicationBootstrap {
   private async dispatchBatch(batch: DispatchBatchJob, sent: () => void): Promise<void> {
     const tenantId = asTenantId(batch.tenantId);
     const context = await this.loadContext(tenantId, batch.campaignId);
-    if (!context || context.status !== 'sending') return;
+    // A comune suspended meanwhile sends nothing more (its sending campaigns are stopped with the suspension).
+    if (!context || context.status !== 'sending' || context.tenantStatus !== 'active') return;
     const channel = await this.channels.findById(tenantId, batch.channelId);
     // A paused channel keeps its deliveries queued; the reconciler picks them up once it is active again.
     if (!channel || channel.status !== 'active') return;
@@ -219,7 +222,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
 
   private async loadContext(tenantId: TenantId, campaignId: string): Promise<CampaignContext | null> {
     const rows = (await this.dataSource.query(
-      `SELECT c.status, c.priority, c.message, t.timezone, t.quiet_hours_start AS "quietHoursStart", t.quiet_hours_end AS "quietHoursEnd"
+      `SELECT c.status, t.status AS "tenantStatus", c.priority, c.message, t.timezone, t.quiet_hours_start AS "quietHoursStart", t.quiet_hours_end AS "quietHoursEnd"
          FROM campaigns c JOIN tenants t ON t.id = c.tenant_id
         WHERE c.tenant_id = $1 AND c.id = $2`,
       [tenantId, campaignId],
