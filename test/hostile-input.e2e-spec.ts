@@ -208,6 +208,12 @@ describe('Input the validator or the database cannot take as it is', () => {
     await expectRefused(session.as('post', '/v1/campaigns').set('Content-Type', 'application/json').send(body), /^topics(\[0\])+ is nested too deeply/);
   });
 
+  it('refuses an array far longer than any route takes before a validator walks it', async () => {
+    // 100,000 distinct poll options: the uniqueness check is quadratic and held every request for seconds.
+    const options = Array.from({ length: 100_000 }, (_, i) => `t${i}`);
+    await expectRefused(session.as('post', '/v1/campaigns').send({ channelId, title: 't', message: { type: 'poll', text: 'q', options } }), /^message\.options has too many elements/);
+  });
+
   it('refuses null for a field that cannot be empty in a partial update, naming it', async () => {
     for (const field of ['name', 'phoneNumberId', 'displayPhoneNumber', 'accessToken', 'messagesPerSecond', 'status']) {
       const response = await session.as('patch', `/v1/channels/${channelId}`).send({ [field]: null });

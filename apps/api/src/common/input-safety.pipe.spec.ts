@@ -19,6 +19,12 @@ describe('findUnsafeInput', () => {
     expect(findUnsafeInput({ a: allowed }, '')).toMatch(/nested too deeply/);
   });
 
+  it('refuses an array longer than any route takes, naming it, before a validator walks it', () => {
+    const options = Array.from({ length: 100_000 }, (_, i) => `t${i}`);
+    expect(findUnsafeInput({ message: { type: 'poll', options } }, '')).toBe('message.options has too many elements (at most 1000)');
+    expect(findUnsafeInput({ topics: Array.from({ length: 1_000 }, () => 'meteo') }, '')).toBeNull();
+  });
+
   it('lets ordinary input through', () => {
     expect(findUnsafeInput({ title: 'Allerta meteo', message: { type: 'poll', text: 'Vieni?', options: ['Sì', 'No'] }, topics: [] }, '')).toBeNull();
     expect(findUnsafeInput(undefined, '')).toBeNull();

@@ -3,11 +3,18 @@ import { BadRequestError } from '@app/core';
 
 /** Nesting a request may have: far more than any route's shape, far less than what exhausts the validator's stack. */
 export const MAX_INPUT_DEPTH = 32;
+/**
+ * Elements an array of a request may have: ten times the largest any route takes (100), far less
+ * than what makes a validator slow (class-validator's ArrayUnique is quadratic: 100,000 options
+ * held the event loop, and every other request, for 16 s before the size limit answered).
+ */
+export const MAX_ARRAY_LENGTH = 1_000;
 
 /**
  * What no route can store, found before validation: a NUL character (PostgreSQL's text and jsonb
  * refuse it, so it would surface as a 500) and nesting deeper than MAX_INPUT_DEPTH (the validator
- * recurses through it and would overflow its stack). Answers the problem naming the field, or null.
+ * recurses through it and would overflow its stack), and arrays longer than MAX_ARRAY_LENGTH.
+ * Answers the problem naming the field, or null.
  * The walk is iterative, so the depth it checks cannot overflow it either.
  */
 export function findUnsafeInput(value: unknown, root: string): string | null {
@@ -21,6 +28,7 @@ export function findUnsafeInput(value: unknown, root: string): string | null {
     }
     if (item.value === null || typeof item.value !== 'object') continue;
     if (item.depth >= MAX_INPUT_DEPTH) return `${name} is nested too deeply (at most ${MAX_INPUT_DEPTH} levels)`;
+    if (Array.isArray(item.value) && item.value.length > MAX_ARRAY_LENGTH) return `${name} has too many elements (at most ${MAX_ARRAY_LENGTH})`;
     const entries = Array.isArray(item.value) ? item.value.map((element, index) => [String(index), element] as const) : Object.entries(item.value);
     for (const [key, element] of entries) {
       if (key.includes('\u0000')) return `${name} has a property name with a NUL character`;
