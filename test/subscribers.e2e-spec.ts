@@ -119,6 +119,7 @@ describe('Topics, subscribers, import, public signup', () => {
       '3470000003,Dario,sport', // unknown topic
       '3470000004,,',
       '3470000005,Eva\u0000,', // a NUL character: no column can store it
+      `3470000006,${'N'.repeat(201)},`, // longer than a name may be: refused, not cut
     ].join('\n');
     const result = await session.as('post', '/v1/subscribers/import').field('channelId', channelId).attach('file', Buffer.from(csv), 'lista.csv').expect(200);
     expect(result.body).toEqual({
@@ -128,6 +129,7 @@ describe('Topics, subscribers, import, public signup', () => {
         { line: 5, reason: 'invalid phone number' },
         { line: 6, reason: expect.stringContaining('sport') },
         { line: 8, reason: 'name contains a NUL character' },
+        { line: 9, reason: 'name is longer than 200 characters' },
       ],
     });
     const all = (await session.as('get', `/v1/subscribers?channelId=${channelId}`).expect(200)).body.data;

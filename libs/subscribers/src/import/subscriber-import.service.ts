@@ -23,6 +23,9 @@ interface ImportRow {
 const BATCH = 5000;
 const MAX_REJECTIONS_LISTED = 1000;
 
+
+/** The longest name a subscriber may have (the API's limit too). */
+const MAX_NAME_LENGTH = 200;
 /**
  * CSV import (`phone,name,topics`, topics separated by `|`): streamed parse, rows validated and
  * merged by phone in memory, then written set-based in batches (INSERT ... SELECT unnest ...
@@ -86,7 +89,12 @@ export class SubscriberImportService {
           reject(line, 'name contains a NUL character');
           continue;
         }
-        const name = record.name ? record.name.slice(0, 200) : null;
+        // As the API refuses it (a cut name would be stored as if it were the person's).
+        if (record.name && record.name.length > MAX_NAME_LENGTH) {
+          reject(line, `name is longer than ${MAX_NAME_LENGTH} characters`);
+          continue;
+        }
+        const name = record.name || null;
         const existing = rows.get(phone);
         if (existing) {
           if (name) existing.name = name;
