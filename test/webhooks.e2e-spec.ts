@@ -270,6 +270,21 @@ describe('WhatsApp webhooks: signature, inbound handling, isolation', () => {
       ]);
     });
 
+    it("erases with the subscriber Meta's raw events that name them, once handled", async () => {
+      const a = await comune();
+      await post(a, fixtureFor('webhook-text-inbound.json', a)).expect(200);
+      const [giulia] = await waitFor(async () => {
+        const rows = await subscribers(a);
+        expect(rows).toMatchObject([{ phone: '+393478215604', status: 'active' }]);
+        return rows;
+      });
+      await waitFor(async () => expect(await processedEvents(a.channelId)).toBe(1));
+      const naming = `SELECT count(*)::int AS n FROM webhook_events WHERE channel_id = $1 AND payload::text LIKE '%"393478215604"%'`;
+      expect((await testApp.dataSource.query(naming, [a.channelId]))[0].n).toBe(1);
+      await a.session.as('delete', `/v1/subscribers/${giulia.id}`).expect((r) => expect([200, 204]).toContain(r.status));
+      expect((await testApp.dataSource.query(naming, [a.channelId]))[0].n).toBe(0);
+    });
+
     it("paces the answers at the number's rate when many citizens write at once", async () => {
       const a = await comune();
       await a.session.as('patch', `/v1/channels/${a.channelId}`).send({ messagesPerSecond: 3 }).expect(200);
