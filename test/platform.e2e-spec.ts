@@ -78,6 +78,16 @@ describe('Platform: tenants, auth, roles, API keys', () => {
       expect((await guess('someone-else@comune.example')).status).toBe(401);
     });
 
+    it('limits guesses at one account spread over many addresses: 100 an hour from anywhere', async () => {
+      // Each guess from another address (through the trusted local proxy): the per-address limit never trips.
+      const guess = (email: string, i: number) => testApp.http().post('/v1/auth/login').set('X-Forwarded-For', `10.9.${i >> 8}.${i & 255}`).send({ email, password: 'guess-guess' });
+      const statuses: number[] = [];
+      for (let i = 0; i < 101; i++) statuses.push((await guess('spread@comune.example', i)).status);
+      expect(statuses.slice(0, 100).every((status) => status === 401)).toBe(true);
+      expect(statuses[100]).toBe(429);
+      expect((await guess('another@comune.example', 500)).status).toBe(401);
+    });
+
     it('counts the attempts of every API process against the same limit (kept in Redis)', async () => {
       // Two API processes of one deployment: the same database and the same Redis prefix.
       const prefix = `shared-${Date.now().toString(36)}`;

@@ -4,7 +4,7 @@ import { Throttle } from '@nestjs/throttler';
 import { AuthService } from '@app/auth';
 import { CurrentPrincipal, Principal, Public } from '@app/core';
 import { ApiAuthenticated, ErrorResponseDto } from '../common/api-responses';
-import { AuthThrottlerGuard } from '../common/auth-throttler.guard';
+import { AuthThrottlerGuard, loginAccount } from '../common/auth-throttler.guard';
 import { LoginDto, MeDto, RefreshDto, TokenPairDto } from './auth.dto';
 
 @ApiTags('auth')
@@ -16,7 +16,8 @@ export class AuthController {
   @Post('login')
   @HttpCode(200)
   @UseGuards(AuthThrottlerGuard)
-  @Throttle({ default: { limit: 20, ttl: 60_000 } })
+  // 20 a minute per address and account; 100 an hour per account from anywhere.
+  @Throttle({ default: { limit: 20, ttl: 60_000 }, account: { limit: 100, ttl: 3_600_000, getTracker: loginAccount } })
   @ApiOperation({ summary: 'Log in with email and password' })
   @ApiOkResponse({ type: TokenPairDto })
   @ApiUnauthorizedResponse({ description: 'Wrong email or password', type: ErrorResponseDto })

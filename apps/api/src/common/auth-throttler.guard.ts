@@ -10,3 +10,19 @@ export class AuthThrottlerGuard extends ThrottlerGuard {
     return `${String(request.ip)}|${email}`;
   }
 }
+
+/** The account a login tries, whatever address it comes from (the `account` limit's tracker). */
+export const loginAccount = (request: Record<string, unknown>): string => {
+  const body = request.body as { email?: unknown } | undefined;
+  return `account|${typeof body?.email === 'string' ? body.email.toLowerCase() : ''}`;
+};
+
+/**
+ * The named limits every throttled route counts against. `default` is set per route; `account` is
+ * effectively unlimited except where a route sets it (login: guesses at one account spread over
+ * many addresses, which the per-address limit cannot see).
+ */
+export const THROTTLERS = [
+  { name: 'default', ttl: 60_000, limit: 600 },
+  { name: 'account', ttl: 3_600_000, limit: 1_000_000_000 },
+];
