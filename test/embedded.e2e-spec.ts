@@ -4,6 +4,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import request from 'supertest';
 import { waitFor } from '@app/testing';
+import { adminQuery, APP_ROLE, appDatabaseUrl } from './global-setup';
 
 const ENTRY = join(__dirname, '../dist/apps/standalone/src/main.js');
 
@@ -151,5 +152,30 @@ describe('A production start against a wrong DATABASE_URL', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain('DATABASE_URL');
     expect(lines[0]).toContain(`database "${database}" does not exist`);
+  }, 30_000);
+
+  it('stops with one line when the database has no schema and the start is not to migrate it', async () => {
+    // An empty database the application's role owns, as a fresh deployment has before its migration.
+    const name = `${process.env.FILODIRETTO_TEST_RUN}_empty_${Date.now().toString(36)}`;
+    await adminQuery(`CREATE DATABASE "${name}" OWNER ${APP_ROLE}`);
+    try {
+      const env: NodeJS.ProcessEnv = {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        PORT: '0',
+        DATABASE_URL: appDatabaseUrl(name),
+        REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+        JWT_SECRET: 'a-secret-long-enough-for-the-validation-of-it',
+        ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+      };
+      const child = spawn(process.execPath, [ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      expect(await new Promise<number | null>((resolve) => child.on('exit', resolve))).toBe(1);
+      expect(output.trim().split('\n')).toEqual([expect.stringMatching(/DATABASE_URL: the database has no schema yet: run `npm run migration:run` first, or start with MIGRATIONS_RUN=true/)]);
+    } finally {
+      await adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    }
   }, 30_000);
 });

@@ -23,14 +23,15 @@ export interface RuntimeOptions {
 
 export async function bootRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
   const config = options.config ?? loadAppConfig();
-  if (config.databaseUrl) await checkDatabase(config.databaseUrl);
+  const runMigrations = options.runMigrations ?? config.runMigrations;
+  if (config.databaseUrl) await checkDatabase(config.databaseUrl, { expectSchema: !runMigrations });
   const embeddedDatabase = config.databaseUrl ? null : await startEmbeddedPostgres(config.dataDir);
   const databaseUrl = config.databaseUrl ?? embeddedDatabase!.url;
   const modules = [
     CoreModule.forRoot(config),
     DatabaseModule.forRoot({
       url: databaseUrl,
-      runMigrations: options.runMigrations ?? config.runMigrations,
+      runMigrations,
       poolSize: options.poolSize ?? config.databasePoolSize ?? (embeddedDatabase ? 8 : 20),
       preparedStatements: !embeddedDatabase,
     }),
