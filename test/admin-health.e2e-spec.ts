@@ -136,6 +136,7 @@ describe('Operator health: queues, throughput, provider errors, channels, stuck 
     await testApp.http().get('/v1/admin/health').set('Authorization', `Bearer ${cookie.split('=')[1]}`).expect(401);
     await testApp.http().get('/admin/queues/api/queues').set('Cookie', 'filodiretto_board=eyJhbGciOiJIUzI1NiJ9.e30.forged').expect(401);
     await testApp.http().get('/admin/queues/api/queues').set('Cookie', `filodiretto_board=${operator}`).expect(401);
+    await testApp.http().get('/admin/queues/api/queues').set('Cookie', 'filodiretto_board=%E0%A4%A').expect(401);
     await comune.as('post', '/v1/admin/queue-board/session').expect(403);
     await testApp.http().post('/v1/admin/queue-board/session').expect(401);
   });

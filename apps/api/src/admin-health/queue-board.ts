@@ -8,7 +8,7 @@ import type { Queue } from 'bull';
 import type { NextFunction, Request, Response } from 'express';
 import passport from 'passport';
 import { AuthService } from '@app/auth';
-import { AppConfig, Principal, Role } from '@app/core';
+import { AppConfig, Principal, Role, UnauthorizedError } from '@app/core';
 import { ALL_QUEUES } from '@app/queue';
 
 export const QUEUE_BOARD_PATH = '/admin/queues';
@@ -21,7 +21,8 @@ const deny = (response: Response, statusCode: 401 | 403, message: string) =>
 
 const cookieValue = (request: Request, name: string): string | null => {
   const match = new RegExp(`(?:^|;\\s*)${name}=([^;]+)`).exec(request.headers.cookie ?? '');
-  return match ? decodeURIComponent(match[1]) : null;
+  // A ticket is a JWT (base64url and dots): taken as it is, nothing to decode.
+  return match ? match[1] : null;
 };
 
 /**
@@ -39,10 +40,13 @@ function operatorOnly(auth: AuthService) {
       );
       return;
     }
-    passport.authenticate('jwt', { session: false }, (error: unknown, principal: Principal | false) => {
-      if (error || !principal) return deny(response, 401, 'Missing, invalid or expired access token');
-      if (principal.role !== Role.PlatformAdmin) return deny(response, 403, 'The queue board is for the platform operator');
-      next();
+    passport.authenticate('jwt', { session: false }, (error: unknown, claimed: Principal | false) => {
+      if (error || !claimed) return deny(response, 401, 'Missing, invalid or expired access token');
+      // The member as they are now, as on every API route.
+      auth.currentMember(claimed).then((principal) => {
+        if (principal.role !== Role.PlatformAdmin) return deny(response, 403, 'The queue board is for the platform operator');
+        next();
+      }, (failure: unknown) => (failure instanceof UnauthorizedError ? deny(response, 401, failure.message) : next(failure)));
     })(request, response, next);
   };
 }
