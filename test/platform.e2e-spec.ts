@@ -88,6 +88,22 @@ describe('Platform: tenants, auth, roles, API keys', () => {
       expect((await guess('another@comune.example', 500)).status).toBe(401);
     });
 
+    it('takes X-Forwarded-For only from the proxies TRUST_PROXY names', async () => {
+      // The proxy is elsewhere (10.0.0.0/8): a client on loopback cannot name another address.
+      const behindBalancer = await createTestApp({ worker: false, env: { TRUST_PROXY: '10.0.0.0/8' } });
+      try {
+        const statuses: number[] = [];
+        for (let i = 0; i < 21; i++) {
+          const response = await behindBalancer.http().post('/v1/auth/login').set('X-Forwarded-For', `192.0.2.${i}`).send({ email: 'forged@comune.example', password: 'guess-guess' });
+          statuses.push(response.status);
+        }
+        expect(statuses.slice(0, 20).every((status) => status === 401)).toBe(true);
+        expect(statuses[20]).toBe(429);
+      } finally {
+        await behindBalancer.close();
+      }
+    });
+
     it('counts the attempts of every API process against the same limit (kept in Redis)', async () => {
       // Two API processes of one deployment: the same database and the same Redis prefix.
       const prefix = `shared-${Date.now().toString(36)}`;

@@ -2,7 +2,7 @@ import { INestApplication, ValidationPipe } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
-import { PUBLIC_OPERATION_EXTENSION } from '@app/core';
+import { AppConfig, PUBLIC_OPERATION_EXTENSION } from '@app/core';
 import { InputSafetyPipe } from './common/input-safety.pipe';
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
@@ -38,7 +38,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
 /** Everything an HTTP app needs beyond its modules: body parsing, validation, Swagger, logging. */
 export function configureHttpApp(app: NestExpressApplication): void {
   app.useLogger(app.get(Logger));
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', app.get(AppConfig).trustProxy);
   app.disable('x-powered-by');
   app.useBodyParser('json', { limit: '4mb' });
   app.useBodyParser('urlencoded', { limit: '100kb', extended: false });

@@ -30,6 +30,17 @@ describe('loadAppConfig', () => {
     expect(() => loadAppConfig({ DATA_DIR: dataDir(), PORT: 'eighty' })).toThrow(/PORT/);
     expect(() => loadAppConfig({ DATA_DIR: dataDir(), ENCRYPTION_KEY: Buffer.alloc(16).toString('base64') })).toThrow(/32 bytes/);
   });
+
+  it('takes the proxies to trust as a hop count or a list, loopback by default, and refuses anything else', () => {
+    expect(loadAppConfig({ DATA_DIR: dataDir() }).trustProxy).toBe('loopback');
+    expect(loadAppConfig({ DATA_DIR: dataDir(), TRUST_PROXY: '1' }).trustProxy).toBe(1);
+    expect(loadAppConfig({ DATA_DIR: dataDir(), TRUST_PROXY: 'loopback, 10.0.0.0/8, fd00::/8' }).trustProxy).toBe('loopback, 10.0.0.0/8, fd00::/8');
+    // `true` would trust any X-Forwarded-For, whoever sends it.
+    expect(() => loadAppConfig({ DATA_DIR: dataDir(), TRUST_PROXY: 'true' })).toThrow(/TRUST_PROXY/);
+    expect(() => loadAppConfig({ DATA_DIR: dataDir(), TRUST_PROXY: 'everyone' })).toThrow(/TRUST_PROXY/);
+    expect(() => loadAppConfig({ DATA_DIR: dataDir(), TRUST_PROXY: 'loopback, beef' })).toThrow(/TRUST_PROXY has beef/);
+    expect(() => loadAppConfig({ DATA_DIR: dataDir(), TRUST_PROXY: '10.0.0.0/40' })).toThrow(/TRUST_PROXY/);
+  });
 });
 
 describe('.env.example', () => {

@@ -1,3 +1,4 @@
+import { isIP } from 'net';
 import { randomBytes } from 'crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { join, resolve } from 'path';
@@ -28,6 +29,8 @@ export class AppConfig {
   /** maxConnections: keep-alive connections to the Graph API per process (sends in flight at most) */
   whatsapp: { graphUrl: string; apiVersion: string; maxConnections: number };
   logLevel: string;
+  /** Express's `trust proxy`: whose X-Forwarded-For names the client (a hop count or a list) */
+  trustProxy: string | number;
   webhookRetentionDays: number;
   /** Days after which deliveries of finished campaigns lose recipient and error detail; null keeps them. */
   deliveryDetailRetentionDays: number | null;
@@ -88,6 +91,7 @@ export function loadAppConfig(raw: NodeJS.ProcessEnv = process.env): AppConfig {
   config.queuePrefix = env.QUEUE_PREFIX ?? 'filodiretto';
   config.runMigrations = env.MIGRATIONS_RUN ? env.MIGRATIONS_RUN === 'true' : config.mode === 'embedded';
   config.logLevel = env.LOG_LEVEL ?? (config.nodeEnv === 'test' ? 'silent' : 'info');
+  config.trustProxy = trustedProxies(env.TRUST_PROXY);
   config.whatsapp = {
     graphUrl: (env.WHATSAPP_GRAPH_URL ?? 'https://graph.facebook.com').replace(/\/+$/, ''),
     apiVersion: env.WHATSAPP_API_VERSION ?? 'v25.0',
@@ -134,4 +138,19 @@ export function loadAppConfig(raw: NodeJS.ProcessEnv = process.env): AppConfig {
     generated: !env.PLATFORM_ADMIN_PASSWORD,
   };
   return config;
+}
+
+/** TRUST_PROXY as Express takes it; every address of a list checked (the pattern only shapes it). */
+function trustedProxies(value: string | undefined): string | number {
+  if (!value) return 'loopback';
+  if (/^\d+$/.test(value)) return Number(value);
+  for (const entry of value.split(',').map((part) => part.trim())) {
+    if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) continue;
+    const [address, bits] = entry.split('/');
+    const family = isIP(address);
+    if (family === 0 || (bits !== undefined && Number(bits) > (family === 4 ? 32 : 128))) {
+      throw new ConfigValidationError(`Invalid configuration: TRUST_PROXY has ${entry}, which is neither an address, a CIDR range nor loopback, linklocal or uniquelocal`);
+    }
+  }
+  return value;
 }

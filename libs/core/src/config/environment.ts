@@ -1,5 +1,5 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsBase64, IsEmail, IsIn, IsInt, IsOptional, IsString, IsUrl, Max, Min, MinLength, validateSync } from 'class-validator';
+import { IsBase64, IsEmail, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
 const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
@@ -52,6 +52,16 @@ export class Environment {
 
   @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL?: string;
+
+  /**
+   * Proxies whose X-Forwarded-For names the client (rate limits count per client address): a
+   * comma-separated list of loopback, linklocal, uniquelocal, addresses or CIDR ranges, or a hop count.
+   */
+  @IsOptional() @Transform(emptyToUndefined)
+  @Matches(/^(\d{1,2}|((loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(\/\d{1,3})?)(\s*,\s*(loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(\/\d{1,3})?))*))$/, {
+    message: 'TRUST_PROXY must be a hop count or a comma-separated list of loopback, linklocal, uniquelocal, addresses or CIDR ranges',
+  })
+  TRUST_PROXY?: string;
 
   @IsOptional() @Transform(emptyToUndefined) @IsString()
   QUEUE_PREFIX?: string;
