@@ -415,6 +415,16 @@ describe('Campaigns over HTTP', () => {
       await session.as('post', `/v1/campaigns/${behind}/send`).expect(202);
       await waitFor(async () => expect(await campaignOf(session, behind)).toMatchObject({ status: 'completed', stats: { recipients: 3, sent: 0, skipped: 3 } }));
       await waitFor(async () => expect(await campaignOf(session, waiting)).toMatchObject({ status: 'completed', stats: { sent: 3 } }));
+
+      // Emergencies do not use the cap up: after one, a normal campaign still reaches everyone.
+      const fresh = await createChannel(session);
+      await seedSubscribers(testApp.dataSource, session.tenantId, fresh.id, 3);
+      const alert = await createCampaign(session, { channelId: fresh.id, priority: 'emergency', message: { type: 'text', text: 'Allerta rossa' } });
+      await session.as('post', `/v1/campaigns/${alert}/send`).expect(202);
+      await waitFor(async () => expect(await campaignOf(session, alert)).toMatchObject({ status: 'completed', stats: { sent: 3 } }));
+      const followUp = await createCampaign(session, { channelId: fresh.id, message: { type: 'text', text: 'Scuole chiuse domani' } });
+      await session.as('post', `/v1/campaigns/${followUp}/send`).expect(202);
+      await waitFor(async () => expect(await campaignOf(session, followUp)).toMatchObject({ status: 'completed', stats: { recipients: 3, sent: 3, skipped: 0 } }));
     } finally {
       await session.as('patch', '/v1/tenant').send({ monthlyMessageCap: 5 }).expect(200);
     }

@@ -128,14 +128,21 @@ export class CampaignLauncher {
                     SELECT 1 FROM subscriber_topics st JOIN topics t ON t.id = st.topic_id
                      WHERE st.tenant_id = $1 AND st.subscriber_id = s.id AND t.tenant_id = $1 AND t.key = ANY($3::text[])))
          ), usage AS (
-           -- this month's campaign messages per recipient: handed over (read from the month's part
-           -- of deliveries_tenant_sent_idx alone) and still queued
-           SELECT subscriber_id, count(*) AS n FROM (
-             SELECT d.subscriber_id FROM deliveries d
+           -- this month's normal campaign messages per recipient (emergencies are exempt from the
+           -- cap and do not use it up): every campaign message handed over (the month's part of
+           -- deliveries_tenant_sent_idx alone) or still queued, less those of emergency campaigns
+           -- (few, read through their campaign)
+           SELECT subscriber_id, sum(w) AS n FROM (
+             SELECT d.subscriber_id, 1 AS w FROM deliveries d
               WHERE $7::boolean AND d.tenant_id = $1 AND d.sent_at >= $8::timestamptz AND d.kind = 'campaign'
              UNION ALL
-             SELECT d.subscriber_id FROM deliveries d
+             SELECT d.subscriber_id, 1 FROM deliveries d
               WHERE $7::boolean AND d.tenant_id = $1 AND d.status = 'queued' AND d.sent_at IS NULL AND d.created_at >= $8::timestamptz AND d.kind = 'campaign'
+             UNION ALL
+             SELECT d.subscriber_id, -1 FROM campaigns e JOIN deliveries d ON d.tenant_id = e.tenant_id AND d.campaign_id = e.id
+              WHERE $7::boolean AND e.tenant_id = $1 AND e.priority = 'emergency' AND e.started_at IS NOT NULL AND (e.completed_at IS NULL OR e.completed_at >= $8::timestamptz)
+                AND d.kind = 'campaign'
+                AND (d.sent_at >= $8::timestamptz OR (d.status = 'queued' AND d.sent_at IS NULL AND d.created_at >= $8::timestamptz))
            ) month GROUP BY subscriber_id
          ), inserted AS (
            INSERT INTO deliveries (tenant_id, campaign_id, channel_id, subscriber_id, recipient, status, reason)
