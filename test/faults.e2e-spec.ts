@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'child_process';
 import { randomBytes } from 'crypto';
 import Redis from 'ioredis';
 import { join } from 'path';
-import { createTestApp, FakeGraphApi, graphError, TenantSession, TestApp, waitFor } from '@app/testing';
+import { ANSWER_LOST, createTestApp, FakeGraphApi, graphError, TenantSession, TestApp, waitFor } from '@app/testing';
 import { allDeliveries, campaignOf, createCampaign, createChannel, disableQuietHours, seedSubscribers } from './campaign-fixtures';
 
 jest.setTimeout(90_000);
@@ -14,6 +14,9 @@ const sendsByRecipient = (fake: FakeGraphApi): Map<string, number> => {
   return counts;
 };
 
+/** How long a send whose answer was lost waits for its status webhook in these tests. */
+const HOLD_SECONDS = 3;
+
 describe('Delivery under faults: provider errors, opt-outs, lost Redis', () => {
   let testApp: TestApp;
   let fake: FakeGraphApi;
@@ -21,7 +24,7 @@ describe('Delivery under faults: provider errors, opt-outs, lost Redis', () => {
 
   beforeAll(async () => {
     fake = await new FakeGraphApi().start();
-    testApp = await createTestApp({ env: { WHATSAPP_GRAPH_URL: fake.url, RECONCILE_INTERVAL_MS: '300', STUCK_DELIVERY_SECONDS: '2' } });
+    testApp = await createTestApp({ env: { WHATSAPP_GRAPH_URL: fake.url, RECONCILE_INTERVAL_MS: '300', STUCK_DELIVERY_SECONDS: '2', UNCERTAIN_HOLD_SECONDS: String(HOLD_SECONDS) } });
     session = await TenantSession.create(testApp);
     await disableQuietHours(session);
     await session.as('patch', '/v1/tenant').send({ monthlyMessageCap: 100 }).expect(200);
@@ -64,6 +67,45 @@ describe('Delivery under faults: provider errors, opt-outs, lost Redis', () => {
     expect(fake.requests.length).toBeGreaterThan(200);
     const failed = await allDeliveries(session, id, 'failed');
     expect(failed.map((d) => d.errorCode)).toEqual([131026, 131026, 131026]);
+  });
+
+  it("records a send whose answer was lost from Meta's status webhook instead of sending it again", async () => {
+    const channel = await createChannel(session);
+    const subscribers = await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 60);
+    const lost = new Set(subscribers.filter((_, i) => i % 6 === 0).map((s) => s.phone));
+    fake.behave((request, attempt) => (attempt === 1 && lost.has(String(request.body.to)) ? ANSWER_LOST : null));
+    fake.reportStatuses({ baseUrl: testApp.url, channelFor: (phoneNumberId) => (phoneNumberId === channel.phoneNumberId ? { channelId: channel.id, appSecret: channel.appSecret } : undefined) });
+    const id = await createCampaign(session, { channelId: channel.id, message: { type: 'text', text: 'Interruzione idrica' } });
+    await session.as('post', `/v1/campaigns/${id}/send`).expect(202);
+    await waitFor(async () => expect((await campaignOf(session, id)).status).toBe('completed'), { timeoutMs: 30_000, intervalMs: 200 });
+    // Past the hold and a few reconciler passes: nothing goes out again.
+    await new Promise((resolve) => setTimeout(resolve, (HOLD_SECONDS + 1) * 1000));
+    await fake.statusReportsSettled();
+    expect(fake.statusReportFailures).toEqual([]);
+    const counts = sendsByRecipient(fake);
+    for (const subscriber of subscribers) expect(counts.get(subscriber.phone)).toBe(1);
+    expect(fake.requests).toHaveLength(60);
+    const deliveries = await allDeliveries(session, id);
+    const wamidOf = new Map(fake.sent.map((request) => [String(request.body.to), request.wamid]));
+    for (const delivery of deliveries) expect(delivery).toMatchObject({ status: 'sent', providerMessageId: wamidOf.get(String(delivery.phone)) });
+    expect((await campaignOf(session, id)).stats).toMatchObject({ recipients: 60, sent: 60, queued: 0 });
+  });
+
+  it('sends again a message whose answer was lost and whose status never came, once the hold is over', async () => {
+    const channel = await createChannel(session);
+    const subscribers = await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 20);
+    const lost = subscribers[3].phone;
+    fake.behave((request, attempt) => (attempt === 1 && request.body.to === lost ? ANSWER_LOST : null));
+    const id = await createCampaign(session, { channelId: channel.id, message: { type: 'text', text: 'Chiusura scuole' } });
+    await session.as('post', `/v1/campaigns/${id}/send`).expect(202);
+    await waitFor(async () => expect((await campaignOf(session, id)).status).toBe('completed'), { timeoutMs: 30_000, intervalMs: 200 });
+    // Without a webhook the platform cannot know: after the hold it sends again (at least once wins).
+    const attempts = fake.sentTo(lost);
+    expect(attempts).toHaveLength(2);
+    expect(attempts[1].receivedAt - attempts[0].receivedAt).toBeGreaterThanOrEqual(HOLD_SECONDS * 1000 - 50);
+    for (const subscriber of subscribers) if (subscriber.phone !== lost) expect(fake.sentTo(subscriber.phone)).toHaveLength(1);
+    const [delivery] = (await allDeliveries(session, id)).filter((d) => d.phone === lost);
+    expect(delivery).toMatchObject({ status: 'sent', providerMessageId: attempts[1].wamid });
   });
 
   it('pauses the channel on an expired token instead of failing every delivery', async () => {
@@ -119,7 +161,7 @@ describe('Delivery when the worker process is killed', () => {
   let fake: FakeGraphApi;
   let worker: ChildProcess | null = null;
 
-  const startWorker = (): ChildProcess => {
+  const startWorker = (env: Record<string, string> = {}): ChildProcess => {
     const child = spawn(process.execPath, [join(__dirname, '../dist/apps/worker/src/main.js')], {
       env: {
         ...process.env,
@@ -128,7 +170,10 @@ describe('Delivery when the worker process is killed', () => {
         RECONCILE_INTERVAL_MS: '300',
         STUCK_DELIVERY_SECONDS: '2',
         DISPATCH_CONCURRENCY: String(concurrency),
+        // A killed worker's jobs (webhook events among them) are taken over within seconds.
+        QUEUE_LOCK_SECONDS: '3',
         LOG_LEVEL: 'silent',
+        ...env,
       },
       stdio: 'ignore',
     });
@@ -166,6 +211,34 @@ describe('Delivery when the worker process is killed', () => {
     const duplicates = [...counts.values()].reduce((sum, n) => sum + n - 1, 0);
     // At most one chunk per concurrent batch was in flight when the process died.
     expect(duplicates).toBeLessThanOrEqual(concurrency * 50);
+    expect((await campaignOf(session, id)).stats).toMatchObject({ recipients: 600, sent: 600, queued: 0 });
+  });
+
+  it("sends nothing twice after a SIGKILL when Meta's status webhooks name the messages in flight", async () => {
+    if (worker && worker.exitCode === null) worker.kill('SIGKILL');
+    fake.reset();
+    const session = await TenantSession.create(testApp);
+    await disableQuietHours(session);
+    const channel = await createChannel(session, { messagesPerSecond: 200 });
+    fake.reportStatuses({ baseUrl: testApp.url, channelFor: (phoneNumberId) => (phoneNumberId === channel.phoneNumberId ? { channelId: channel.id, appSecret: channel.appSecret } : undefined) });
+    const subscribers = await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 600);
+    // The dead worker's claims are held longer than its jobs (webhook events among them) stay
+    // locked to it: the restarted worker applies the webhooks before any claim lapses.
+    const env = { STUCK_DELIVERY_SECONDS: '15' };
+    worker = startWorker(env);
+    const id = await createCampaign(session, { channelId: channel.id, message: { type: 'text', text: 'Allerta' } });
+    await session.as('post', `/v1/campaigns/${id}/send`).expect(202);
+    await waitFor(() => expect(fake.sent.length).toBeGreaterThanOrEqual(150), { timeoutMs: 30_000 });
+    worker.kill('SIGKILL');
+    await new Promise((resolve) => worker!.once('exit', resolve));
+    expect(fake.sent.length).toBeLessThan(600);
+    worker = startWorker(env);
+    await waitFor(async () => expect((await campaignOf(session, id)).status).toBe('completed'), { timeoutMs: 60_000, intervalMs: 250 });
+    await fake.statusReportsSettled();
+    expect(fake.statusReportFailures).toEqual([]);
+    const counts = sendsByRecipient(fake);
+    for (const subscriber of subscribers) expect(counts.get(subscriber.phone)).toBe(1);
+    expect(fake.sent).toHaveLength(600);
     expect((await campaignOf(session, id)).stats).toMatchObject({ recipients: 600, sent: 600, queued: 0 });
   });
 });

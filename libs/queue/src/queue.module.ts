@@ -32,7 +32,12 @@ export class QueueModule {
     return {
       module: QueueModule,
       imports: [
-        BullModule.forRoot({ redis: redisUrl, prefix: `{${config.queuePrefix}}` }),
+        BullModule.forRoot({
+          redis: redisUrl,
+          prefix: `{${config.queuePrefix}}`,
+          // A dead worker's jobs go back to the queue once their lock lapses, at the next stalled-job check.
+          settings: { lockDuration: config.queueLockSeconds * 1000, stalledInterval: config.queueLockSeconds * 1000 },
+        }),
         BullModule.registerQueue(...ALL_QUEUES.map((name) => ({ name }))),
       ],
       providers: [

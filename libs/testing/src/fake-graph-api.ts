@@ -1,5 +1,6 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'http';
 import { AddressInfo } from 'net';
+import { signBody } from '@app/whatsapp';
 
 export interface RecordedGraphRequest {
   phoneNumberId: string;
@@ -13,6 +14,22 @@ export interface RecordedGraphRequest {
 export interface GraphReply {
   status: number;
   body: unknown;
+}
+
+/**
+ * Accepts the message (it counts as sent and gets a wamid) but cuts the connection instead of
+ * answering: the answer is lost on its way back, as in a timeout after Meta took the request.
+ */
+export const ANSWER_LOST: GraphReply = { status: 200, body: null };
+
+/** Where the fake reports its messages' `sent` statuses, as Meta's webhooks do. */
+export interface StatusReporting {
+  /** the platform's base URL (its webhook route is `/v1/webhooks/whatsapp/{channelId}`) */
+  baseUrl: string;
+  /** the channel (and its app secret, to sign with) that a phone number id belongs to */
+  channelFor: (phoneNumberId: string) => { channelId: string; appSecret: string } | undefined;
+  /** how long after accepting a message its status is posted */
+  delayMs?: number;
 }
 
 /** Decides the answer to one send; return null to answer success. */
@@ -37,6 +54,10 @@ export class FakeGraphApi {
   /** Connections accepted since the last reset: how many a client really opened. */
   private connectionsSinceReset = 0;
   latencyMs = 0;
+  private reporting: StatusReporting | null = null;
+  private readonly reportsInFlight = new Set<Promise<void>>();
+  /** Status webhooks the platform answered with anything but 200 (or did not answer). */
+  readonly statusReportFailures: string[] = [];
 
   /**
    * `retainBodies: false` keeps only each request's recipient (`body.to`), for benchmarks that
@@ -81,6 +102,16 @@ export class FakeGraphApi {
     this.server = null;
   }
 
+  /** From now on, every accepted message gets a signed `sent` status webhook carrying its callback data. */
+  reportStatuses(reporting: StatusReporting | null): void {
+    this.reporting = reporting;
+  }
+
+  /** Resolves once every status webhook posted so far has been answered. */
+  async statusReportsSettled(): Promise<void> {
+    while (this.reportsInFlight.size > 0) await Promise.allSettled([...this.reportsInFlight]);
+  }
+
   behave(behaviour: GraphBehaviour): void {
     this.behaviour = behaviour;
   }
@@ -92,11 +123,44 @@ export class FakeGraphApi {
     this.attemptsByRecipient.clear();
     this.behaviour = () => null;
     this.latencyMs = 0;
+    this.reporting = null;
+    this.statusReportFailures.length = 0;
   }
 
   /** Successful sends to one recipient (E.164 or BSUID). */
   sentTo(recipient: string): RecordedGraphRequest[] {
     return this.sent.filter((r) => r.body.to === recipient || r.body.recipient === recipient);
+  }
+
+  private report(phoneNumberId: string, wamid: string, recipient: string, callbackData: unknown): void {
+    const reporting = this.reporting;
+    const target = reporting?.channelFor(phoneNumberId);
+    if (!reporting || !target) return;
+    const status: Record<string, unknown> = { id: wamid, status: 'sent', timestamp: String(Math.floor(Date.now() / 1000)) };
+    if (recipient.startsWith('+')) status.recipient_id = recipient.slice(1);
+    else status.recipient_user_id = recipient;
+    if (typeof callbackData === 'string') status.biz_opaque_callback_data = callbackData;
+    const bytes = Buffer.from(
+      JSON.stringify({
+        object: 'whatsapp_business_account',
+        entry: [{ id: 'waba', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '390000000000', phone_number_id: phoneNumberId }, statuses: [status] } }] }],
+      }),
+    );
+    const post = new Promise<void>((resolve) => setTimeout(resolve, reporting.delayMs ?? 0))
+      .then(() =>
+        fetch(`${reporting.baseUrl}/v1/webhooks/whatsapp/${target.channelId}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-hub-signature-256': signBody(bytes, target.appSecret) },
+          body: bytes,
+        }),
+      )
+      .then(async (response) => {
+        await response.text();
+        if (response.status !== 200) this.statusReportFailures.push(`${wamid}: HTTP ${response.status}`);
+      })
+      .catch((error: unknown) => void this.statusReportFailures.push(`${wamid}: ${(error as Error).message}`))
+      .finally(() => this.reportsInFlight.delete(post));
+    this.reportsInFlight.add(post);
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -130,12 +194,17 @@ export class FakeGraphApi {
       const reply = this.behaviour(recorded, attempt);
       if (this.options.retainBodies === false) recorded.body = { to: body.to };
       const answer = () => {
-        if (reply) {
+        if (reply && reply !== ANSWER_LOST) {
           res.writeHead(reply.status, { 'content-type': 'application/json' }).end(JSON.stringify(reply.body));
           return;
         }
         recorded.wamid = `wamid.fake.${++this.counter}.${Date.now().toString(36)}`;
         this.sentSinceReset++;
+        this.report(recorded.phoneNumberId, recorded.wamid, recipient, body.biz_opaque_callback_data);
+        if (reply === ANSWER_LOST) {
+          res.socket?.destroy();
+          return;
+        }
         const digits = recipient.replace(/^\+/, '');
         res.writeHead(200, { 'content-type': 'application/json' }).end(
           JSON.stringify({ messaging_product: 'whatsapp', contacts: [{ input: recipient, wa_id: digits }], messages: [{ id: recorded.wamid }] }),

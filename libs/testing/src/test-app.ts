@@ -2,6 +2,7 @@ import { INestApplication, Module, Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { randomBytes } from 'crypto';
+import { AddressInfo } from 'net';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { AppConfig, loadAppConfig } from '@app/core';
@@ -18,6 +19,8 @@ export interface TestApp {
   transport: QueueTransport;
   /** supertest bound to the running server */
   http: () => ReturnType<typeof request>;
+  /** the running server's base URL, for clients other than supertest (a fake provider's webhooks) */
+  url: string;
   close(): Promise<void>;
 }
 
@@ -58,6 +61,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     dataSource: app.get(DataSource),
     transport,
     http: () => request(server),
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     async close() {
       for (const queue of ALL_QUEUES) await transport.empty(queue).catch(() => undefined);
       // Let jobs in hand finish before onModuleDestroy closes what they use (as the worker does on SIGTERM).

@@ -2,7 +2,7 @@ import { createServer, Server } from 'http';
 import { AddressInfo } from 'net';
 import type { AppConfig } from '@app/core';
 import { ErrorDisposition } from './error-policy';
-import { GraphApiError, WhatsAppClient } from './whatsapp-client';
+import { GraphApiError, mayHaveReachedMeta, WhatsAppClient } from './whatsapp-client';
 
 /** A Graph API stand-in answering each request with what the test queued. */
 async function graphServer(answers: { status: number; body: string }[]): Promise<{ server: Server; url: string; seen: { path: string; auth: string | undefined; body: unknown }[] }> {
@@ -53,7 +53,29 @@ describe('WhatsAppClient', () => {
     expect(limited).toBeInstanceOf(GraphApiError);
     expect(limited).toMatchObject({ code: 130429, httpStatus: 400, fbtraceId: 'Axyz', details: 'throughput reached', disposition: ErrorDisposition.Retry });
     // A success without a message id is not taken for a send.
-    await expect(client.send({ phoneNumberId: '1', accessToken: 't' }, text)).rejects.toMatchObject({ message: 'Graph API answered without a message id', code: null });
+    await expect(client.send({ phoneNumberId: '1', accessToken: 't' }, text)).rejects.toMatchObject({ message: 'Graph API answered without a message id', code: null, uncertain: true });
+    // An error Meta answered is certain: the message was not created.
+    expect(limited).toMatchObject({ uncertain: false });
+  });
+
+  it('marks a send whose connection was cut after the request left as of unknown outcome', async () => {
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        seen.push(req.url ?? '');
+        res.socket?.destroy();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    servers.push(server);
+    const client = clientFor(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    clients.push(client);
+    const error = await client.send({ phoneNumberId: '1', accessToken: 't' }, text).catch((e: unknown) => e);
+    expect(seen).toHaveLength(1);
+    expect(error).toBeInstanceOf(GraphApiError);
+    expect(error).toMatchObject({ code: null, uncertain: true, disposition: ErrorDisposition.Retry });
+    expect((error as Error).message).toMatch(/^Graph API answer lost: /);
   });
 
   it('reports an unreachable Graph API as a retryable error without a code', async () => {
@@ -65,5 +87,21 @@ describe('WhatsAppClient', () => {
     expect(error).toBeInstanceOf(GraphApiError);
     expect(error).toMatchObject({ code: null, httpStatus: null, disposition: ErrorDisposition.Retry });
     expect((error as Error).message).toMatch(/^Graph API unreachable: /);
+    // Refused before anything was sent: certainly not delivered, so it may go again at once.
+    expect(error).toMatchObject({ uncertain: false });
+  });
+});
+
+describe('mayHaveReachedMeta', () => {
+  it.each([
+    ['ECONNREFUSED', false],
+    ['ENOTFOUND', false],
+    ['UND_ERR_CONNECT_TIMEOUT', false],
+    ['UND_ERR_HEADERS_TIMEOUT', true],
+    ['UND_ERR_BODY_TIMEOUT', true],
+    ['UND_ERR_SOCKET', true],
+    ['ECONNRESET', true],
+  ])('%s: %s', (code, expected) => {
+    expect(mayHaveReachedMeta(Object.assign(new Error(code), { code }))).toBe(expected);
   });
 });

@@ -20,6 +20,12 @@ export class GraphApiError extends Error {
     readonly httpStatus: number | null,
     readonly fbtraceId: string | null = null,
     readonly details: string | null = null,
+    /**
+     * No answer came back for a request that may have reached Meta (a timeout, the connection cut
+     * once it was sent, a success without a message id): the message may exist. Never set when the
+     * request could not have left (connection refused, unknown host) or Meta answered an error.
+     */
+    readonly uncertain = false,
   ) {
     super(message);
     this.name = 'GraphApiError';
@@ -77,8 +83,10 @@ export class WhatsAppClient implements OnModuleDestroy {
         JSON.stringify(toGraphPayload(message)),
       ));
     } catch (error) {
-      stop({ outcome: 'network_error' });
-      throw new GraphApiError(`Graph API unreachable: ${(error as Error).message}`, null, null);
+      const uncertain = mayHaveReachedMeta(error);
+      stop({ outcome: uncertain ? 'answer_lost' : 'network_error' });
+      const what = uncertain ? 'Graph API answer lost' : 'Graph API unreachable';
+      throw new GraphApiError(`${what}: ${(error as Error).message}`, null, null, null, null, uncertain);
     }
     const body = parseJson(text);
     if (status >= 200 && status < 300) {
@@ -86,7 +94,7 @@ export class WhatsAppClient implements OnModuleDestroy {
       const wamid = success?.messages?.[0]?.id;
       if (!wamid) {
         stop({ outcome: 'invalid_response' });
-        throw new GraphApiError('Graph API answered without a message id', null, status);
+        throw new GraphApiError('Graph API answered without a message id', null, status, null, null, true);
       }
       stop({ outcome: 'ok' });
       return { wamid, waId: success?.contacts?.[0]?.wa_id ?? null, messageStatus: success?.messages?.[0]?.message_status ?? null };
@@ -138,6 +146,18 @@ export class WhatsAppClient implements OnModuleDestroy {
 }
 
 const MAX_ANSWER_BYTES = 1024 * 1024;
+
+/** Failures that happen before a request can leave: connecting, resolving the host, a closed pool. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);
+
+/**
+ * Whether a send that got no answer may still have created the message. Anything but a failure
+ * to connect counts as possibly sent: a reset or a timeout can come after Meta took the request.
+ */
+export function mayHaveReachedMeta(error: unknown): boolean {
+  const code = String((error as { code?: unknown })?.code ?? '');
+  return !NOT_SENT_CODES.has(code);
+}
 
 function parseJson(text: string): unknown {
   try {

@@ -18,6 +18,11 @@ export class AppConfig {
   databaseUrl: string | null;
   redisUrl: string | null;
   queuePrefix: string;
+  /**
+   * How long a job stays locked to its worker without a renewal (Bull's lockDuration, also its
+   * stalled-job check interval): a dead worker's jobs are taken over after one to two of these.
+   */
+  queueLockSeconds: number;
   runMigrations: boolean;
   platformAdmin: { email: string; password: string | null; generated: boolean };
   jwt: { secret: string; accessTtlSeconds: number; refreshTtlSeconds: number };
@@ -39,6 +44,11 @@ export class AppConfig {
   delivery: {
     reconcileIntervalMs: number;
     stuckDeliverySeconds: number;
+    /**
+     * How long a send whose outcome is unknown (the answer lost: timeout, connection cut after the
+     * request left) waits for Meta's status webhook, which names the delivery, before it is sent again.
+     */
+    uncertainHoldSeconds: number;
     dispatchConcurrency: number;
     /** normal campaign fan-outs one process runs at once (emergencies are never held back) */
     launchConcurrency: number;
@@ -89,6 +99,7 @@ export function loadAppConfig(raw: NodeJS.ProcessEnv = process.env): AppConfig {
   config.redisUrl = env.REDIS_URL ?? null;
   config.mode = config.databaseUrl ? 'production' : 'embedded';
   config.queuePrefix = env.QUEUE_PREFIX ?? 'filodiretto';
+  config.queueLockSeconds = env.QUEUE_LOCK_SECONDS ?? 30;
   config.runMigrations = env.MIGRATIONS_RUN ? env.MIGRATIONS_RUN === 'true' : config.mode === 'embedded';
   config.logLevel = env.LOG_LEVEL ?? (config.nodeEnv === 'test' ? 'silent' : 'info');
   config.trustProxy = trustedProxies(env.TRUST_PROXY);
@@ -103,6 +114,7 @@ export function loadAppConfig(raw: NodeJS.ProcessEnv = process.env): AppConfig {
   config.delivery = {
     reconcileIntervalMs: env.RECONCILE_INTERVAL_MS ?? 30_000,
     stuckDeliverySeconds: env.STUCK_DELIVERY_SECONDS ?? 120,
+    uncertainHoldSeconds: env.UNCERTAIN_HOLD_SECONDS ?? 60,
     dispatchConcurrency: env.DISPATCH_CONCURRENCY ?? 16,
     launchConcurrency: env.LAUNCH_CONCURRENCY ?? 2,
   };

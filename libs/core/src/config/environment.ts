@@ -66,6 +66,9 @@ export class Environment {
   @IsOptional() @Transform(emptyToUndefined) @IsString()
   QUEUE_PREFIX?: string;
 
+  @IsOptional() @Transform(toInt) @IsInt() @Min(2) @Max(600)
+  QUEUE_LOCK_SECONDS?: number;
+
   @IsOptional() @IsIn(['true', 'false'])
   MIGRATIONS_RUN?: string;
 
@@ -90,6 +93,9 @@ export class Environment {
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1)
   STUCK_DELIVERY_SECONDS?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3600)
+  UNCERTAIN_HOLD_SECONDS?: number;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(256)
   DISPATCH_CONCURRENCY?: number;

@@ -30,6 +30,8 @@ export const MAX_JOBS_PER_NUMBER = 2;
 export const STANDBY_JOBS_PER_NUMBER = 1;
 /** Chunks of one job sent and still awaiting answers; enough to cover a provider answering in ~400 ms at the number's rate. */
 export const MAX_CHUNKS_AWAITING_ANSWERS = 8;
+/** The longest an emergency's send of unknown outcome waits for its status webhook before going out again. */
+export const EMERGENCY_UNCERTAIN_HOLD_MS = 15_000;
 /** Meta's default throughput per number, for a channel this process has not loaded yet. */
 const DEFAULT_NUMBER_RATE = 80;
 
@@ -206,6 +208,15 @@ export class DispatchProcessor implements OnApplicationBootstrap {
   }
 
   /**
+   * How long a send of unknown outcome waits for its status webhook: the configured hold, at most
+   * EMERGENCY_UNCERTAIN_HOLD_MS for an emergency (a late alert costs more than a repeated one).
+   */
+  private uncertainHoldMs(emergency: boolean): number {
+    const hold = this.config.delivery.uncertainHoldSeconds * 1000;
+    return emergency ? Math.min(hold, EMERGENCY_UNCERTAIN_HOLD_MS) : hold;
+  }
+
+  /**
    * Deliveries claimed per statement: about 100 ms of the number's rate, within [2, 100]. Claims
    * re-check subscriber and campaign, so a claim never runs far ahead of its sends (with the
    * prefetch, about two chunks: 200 ms at the rate).
@@ -325,14 +336,19 @@ export class DispatchProcessor implements OnApplicationBootstrap {
               const disposition = graph?.disposition ?? ErrorDisposition.Retry;
               const code = graph?.code ?? null;
               const detail = (error as Error)?.message ?? String(error);
-              outcomes[disposition] = (outcomes[disposition] ?? 0) + 1;
+              const outcome = graph?.uncertain ? 'uncertain' : disposition;
+              outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
               if (disposition === ErrorDisposition.Pause) {
                 stop.paused ??= graph;
                 changes.push({ id: item.row.id, from: 'queued', to: 'queued', at: now, errorCode: code, errorDetail: detail, lease: item.row.lease });
               } else if (disposition === ErrorDisposition.Permanent || item.row.attempts >= MAX_SEND_ATTEMPTS) {
                 changes.push({ id: item.row.id, from: 'queued', to: 'failed', at: this.clock.now(), errorCode: code, errorDetail: detail });
               } else {
-                const nextAttemptAt = new Date(Date.now() + retryDelayMs(code, item.row.attempts - 1));
+                // An answer lost on the way back may hide a message Meta created: it waits for the
+                // status webhook that names the delivery (which records it as sent) before a resend.
+                const backoff = retryDelayMs(code, item.row.attempts - 1);
+                const delay = graph?.uncertain ? Math.max(backoff, this.uncertainHoldMs(batch.emergency)) : backoff;
+                const nextAttemptAt = new Date(Date.now() + delay);
                 laterAt = Math.max(laterAt, nextAttemptAt.getTime());
                 changes.push({ id: item.row.id, from: 'queued', to: 'queued', at: now, errorCode: code, errorDetail: detail, nextAttemptAt, lease: item.row.lease });
               }
