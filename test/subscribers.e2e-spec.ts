@@ -143,6 +143,49 @@ describe('Topics, subscribers, import, public signup', () => {
     await other.session.as('post', '/v1/subscribers/import').field('channelId', channelId).attach('file', Buffer.from(csv), 'lista.csv').expect(404);
   });
 
+  it('imports a file saved by Excel with the Italian locale (; separator), reporting the lines where records start', async () => {
+    const { session, channelId } = await comune();
+    await session.as('post', '/v1/topics').send({ key: 'meteo', name: 'Meteo' }).expect(201);
+    await session.as('post', '/v1/topics').send({ key: 'eventi', name: 'Eventi' }).expect(201);
+    const csv = [
+      '\ufeffphone;name;topics',
+      '347 000 0101;Rossi, Anna;meteo|eventi', // a comma is part of the name here
+      '+39 347 000 0102;"Bianchi; Bruno";eventi',
+      '3470000103;"Famiglia Esposito', // a quoted field over three lines
+      'via Roma 1',
+      'scala B";meteo',
+      'non-un-numero;Carla;',
+      '3470000104;"Dario',
+      'Verdi";sport',
+    ].join('\r\n');
+    const result = await session.as('post', '/v1/subscribers/import').field('channelId', channelId).attach('file', Buffer.from(csv), 'iscritti.csv').expect(200);
+    expect(result.body).toEqual({
+      imported: 3,
+      updated: 0,
+      rejected: [
+        { line: 7, reason: 'invalid phone number' },
+        { line: 8, reason: 'unknown topic sport' },
+      ],
+    });
+    const all = (await session.as('get', `/v1/subscribers?channelId=${channelId}`).expect(200)).body.data;
+    const byPhone = Object.fromEntries(all.map((s: { phone: string }) => [s.phone, s]));
+    expect(Object.keys(byPhone).sort()).toEqual(['+393470000101', '+393470000102', '+393470000103']);
+    expect(byPhone['+393470000101']).toMatchObject({ name: 'Rossi, Anna', topics: ['eventi', 'meteo'] });
+    expect(byPhone['+393470000102']).toMatchObject({ name: 'Bianchi; Bruno', topics: ['eventi'] });
+    expect(byPhone['+393470000103']).toMatchObject({ name: 'Famiglia Esposito\r\nvia Roma 1\r\nscala B', topics: ['meteo'] });
+
+    // Commas, CRLF line breaks (csv-parse counts a CRLF inside quotes as two lines), a rejected record over two lines.
+    const commas = 'phone,name,topics\r\nnon-un-numero,"Anna\r\nRossi",meteo\r\n3470000202,Bruno,\r\naltro-non-numero,Carla,\r\n';
+    const second = await session.as('post', '/v1/subscribers/import').field('channelId', channelId).attach('file', Buffer.from(commas), 'iscritti.csv').expect(200);
+    expect(second.body).toEqual({ imported: 1, updated: 0, rejected: [{ line: 2, reason: 'invalid phone number' }, { line: 5, reason: 'invalid phone number' }] });
+
+    // A header with neither separator (or no phone column) is still refused, naming both forms.
+    for (const header of ['phone|name|topics\n3470000301|Anna|\n', 'phone\tname\n3470000301\tAnna\n', 'telefono;nome\n3470000301;Anna\n']) {
+      const refused = await session.as('post', '/v1/subscribers/import').field('channelId', channelId).attach('file', Buffer.from(header), 'x.csv').expect(400);
+      expect(JSON.stringify(refused.body.message)).toContain('phone,name,topics or phone;name;topics');
+    }
+  });
+
   it('serves the public page and takes web signups as pending (privacy required, honeypot, unknown comune)', async () => {
     const { session, channelId } = await comune();
     await session.as('post', '/v1/topics').send({ key: 'farmacie', name: 'Farmacie di turno' }).expect(201);

@@ -42,13 +42,22 @@ export class SubscribersController {
   @Post('import')
   @HttpCode(200)
   @UseInterceptors(FileInterceptor('file', { limits: { fileSize: MAX_IMPORT_BYTES, files: 1 } }))
-  @ApiOperation({ summary: 'Import subscribers from a CSV (header phone,name,topics; topics separated by |); duplicates are merged' })
+  @ApiOperation({
+    summary: 'Import subscribers from a CSV',
+    description:
+      'Header `phone,name,topics`, or `phone;name;topics` as Excel saves CSV with the Italian locale: the separator (`,` or `;`) is taken from the header line. ' +
+      'Topics are separated by `|`; duplicates are merged. ' +
+      "`rejected[].line` is the file's line where the record starts (the header is line 1).",
+  })
   @ApiConsumes('multipart/form-data')
   @ApiBody({
     schema: {
       type: 'object',
       required: ['file', 'channelId'],
-      properties: { file: { type: 'string', format: 'binary' }, channelId: { type: 'string', format: 'uuid' } },
+      properties: {
+        file: { type: 'string', format: 'binary', description: 'CSV with the header phone,name,topics or phone;name;topics' },
+        channelId: { type: 'string', format: 'uuid' },
+      },
     },
   })
   @ApiOkResponse({ type: ImportResultDto })

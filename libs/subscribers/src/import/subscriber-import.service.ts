@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { parse } from 'csv-parse';
 import { Readable } from 'stream';
 import { DataSource, EntityManager } from 'typeorm';
-import { BadRequestError, Clock, TenantId } from '@app/core';
+import { Clock, TenantId } from '@app/core';
 import { ChannelSecrets, ChannelsRepository, resolveSettings } from '@app/channels';
 import { normalizePhone } from '../phone';
 import { TopicsRepository } from '../topics.repository';
+import { readImportCsv } from './import-csv';
 
 export interface ImportResult {
   imported: number;
@@ -27,11 +27,11 @@ const MAX_REJECTIONS_LISTED = 1000;
 /** The longest name a subscriber may have (the API's limit too). */
 const MAX_NAME_LENGTH = 200;
 /**
- * CSV import (`phone,name,topics`, topics separated by `|`): streamed parse, rows validated and
- * merged by phone in memory, then written set-based in batches (INSERT ... SELECT unnest ...
- * ON CONFLICT) in one transaction. New subscribers are active with consent source `import`;
- * existing ones get the name and topics merged but keep their status (an opt-out stays an opt-out),
- * and erased contacts are refused until they opt in again themselves.
+ * CSV import (`phone,name,topics` or `phone;name;topics`, topics separated by `|`): streamed parse,
+ * rows validated and merged by phone in memory, then written set-based in batches (INSERT ... SELECT
+ * unnest ... ON CONFLICT) in one transaction. New subscribers are active with consent source
+ * `import`; existing ones get the name and topics merged but keep their status (an opt-out stays an
+ * opt-out), and erased contacts are refused until they opt in again themselves.
  */
 @Injectable()
 export class SubscriberImportService {
@@ -59,53 +59,40 @@ export class SubscriberImportService {
     };
     const rows = new Map<string, ImportRow>();
 
-    const parser = (Buffer.isBuffer(csv) ? Readable.from([csv]) : csv).pipe(
-      parse({ bom: true, columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()), skip_empty_lines: true, trim: true, relax_column_count: true, info: true }),
-    );
-    try {
-      let headerChecked = false;
-      for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string | undefined>; info: { lines: number } }>) {
-        if (!headerChecked) {
-          if (!('phone' in record)) throw new BadRequestError('file: the CSV header must contain phone (phone,name,topics)');
-          headerChecked = true;
-        }
-        const line = info.lines;
-        const phone = normalizePhone(record.phone ?? '');
-        if (!phone) {
-          reject(line, record.phone ? 'invalid phone number' : 'missing phone number');
-          continue;
-        }
-        const keys = (record.topics ?? '').split('|').map((k) => k.trim()).filter(Boolean);
-        const unknown = keys.filter((k) => !topicIdByKey.has(k));
-        if (unknown.length) {
-          reject(line, `unknown topic ${unknown.join(', ')}`);
-          continue;
-        }
-        if (suppressed.size && suppressed.has(this.secrets.digest(`contact:${phone}`))) {
-          reject(line, 'erased at the person\'s request: only they can subscribe again');
-          continue;
-        }
-        if (record.name?.includes('\u0000')) {
-          reject(line, 'name contains a NUL character');
-          continue;
-        }
-        // As the API refuses it (a cut name would be stored as if it were the person's).
-        if (record.name && record.name.length > MAX_NAME_LENGTH) {
-          reject(line, `name is longer than ${MAX_NAME_LENGTH} characters`);
-          continue;
-        }
-        const name = record.name || null;
-        const existing = rows.get(phone);
-        if (existing) {
-          if (name) existing.name = name;
-          for (const k of keys) existing.topicIds.add(topicIdByKey.get(k)!);
-        } else {
-          rows.set(phone, { phone, name, topicIds: new Set(keys.map((k) => topicIdByKey.get(k)!)) });
-        }
+    for await (const record of readImportCsv(csv)) {
+      const { line } = record;
+      const phone = normalizePhone(record.phone ?? '');
+      if (!phone) {
+        reject(line, record.phone ? 'invalid phone number' : 'missing phone number');
+        continue;
       }
-    } catch (error) {
-      if (error instanceof BadRequestError) throw error;
-      throw new BadRequestError(`file: not a readable CSV (${(error as Error).message.slice(0, 200)})`);
+      const keys = (record.topics ?? '').split('|').map((k) => k.trim()).filter(Boolean);
+      const unknown = keys.filter((k) => !topicIdByKey.has(k));
+      if (unknown.length) {
+        reject(line, `unknown topic ${unknown.join(', ')}`);
+        continue;
+      }
+      if (suppressed.size && suppressed.has(this.secrets.digest(`contact:${phone}`))) {
+        reject(line, 'erased at the person\'s request: only they can subscribe again');
+        continue;
+      }
+      if (record.name?.includes('\u0000')) {
+        reject(line, 'name contains a NUL character');
+        continue;
+      }
+      // As the API refuses it (a cut name would be stored as if it were the person's).
+      if (record.name && record.name.length > MAX_NAME_LENGTH) {
+        reject(line, `name is longer than ${MAX_NAME_LENGTH} characters`);
+        continue;
+      }
+      const name = record.name || null;
+      const existing = rows.get(phone);
+      if (existing) {
+        if (name) existing.name = name;
+        for (const k of keys) existing.topicIds.add(topicIdByKey.get(k)!);
+      } else {
+        rows.set(phone, { phone, name, topicIds: new Set(keys.map((k) => topicIdByKey.get(k)!)) });
+      }
     }
 
     const all = [...rows.values()];

@@ -1,0 +1,72 @@
+import { Readable } from 'stream';
+import { BadRequestError } from '@app/core';
+import { detectSeparator, ImportCsvRecord, readImportCsv } from './import-csv';
+
+async function read(csv: string | Readable): Promise<ImportCsvRecord[]> {
+  const records: ImportCsvRecord[] = [];
+  for await (const record of readImportCsv(typeof csv === 'string' ? Buffer.from(csv) : csv)) records.push(record);
+  return records;
+}
+
+describe('detectSeparator', () => {
+  it.each([
+    ['phone,name,topics', ','],
+    ['phone;name;topics', ';'],
+    ['\ufeffPhone ; Name ; Topics', ';'],
+    ['"phone";"name";"topics"', ';'],
+    ['phone', ','],
+    ['phone;name,surname', ';'],
+    ['phone,name;surname', ','],
+    ['phone|name|topics', ','],
+    ['telefono;nome', ','],
+    ['', ','],
+  ])('%j → %j', (header, separator) => {
+    expect(detectSeparator(header)).toBe(separator);
+  });
+});
+
+describe('readImportCsv', () => {
+  it('reads a file with the separator of its header, , or ;', async () => {
+    expect(await read('phone,name,topics\n3470000001,"Rossi; Anna",meteo|eventi\n')).toEqual([{ line: 2, phone: '3470000001', name: 'Rossi; Anna', topics: 'meteo|eventi' }]);
+    expect(await read('\ufeffphone;name;topics\r\n347 000 0001;Rossi, Anna;meteo\r\n3470000002;"Bruno ""B."";";\r\n')).toEqual([
+      { line: 2, phone: '347 000 0001', name: 'Rossi, Anna', topics: 'meteo' },
+      { line: 3, phone: '3470000002', name: 'Bruno "B.";', topics: '' },
+    ]);
+    expect(await read('name;topics;phone\nAnna;;3470000001\n')).toEqual([{ line: 2, phone: '3470000001', name: 'Anna', topics: '' }]);
+  });
+
+  it('refuses a header without a phone column under either separator, naming both', async () => {
+    for (const csv of ['phone|name|topics\n3470000001|Anna|\n', 'nome,cognome\na,b\n', 'telefono;nome\n3470000001;Anna\n', 'nome,cognome\n']) {
+      const error = await read(csv).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(BadRequestError);
+      expect((error as Error).message).toBe('file: the CSV header must contain phone (phone,name,topics or phone;name;topics)');
+    }
+  });
+
+  it('refuses what is not CSV as a bad request naming the file', async () => {
+    const error = await read('phone,name\n3470000001,"Anna\n').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect((error as Error).message).toMatch(/^file: not a readable CSV \(/);
+  });
+
+  it('gives each record the physical line where it starts, after quoted fields over several lines', async () => {
+    const lines = async (csv: string) => (await read(csv)).map((r) => [r.line, r.phone]);
+    // LF, and CRLF between records with a CRLF inside a quoted field (csv-parse counts that one twice).
+    expect(await lines('phone,name\n1,a\n2,"b\nc"\n3,d\n4,e\n')).toEqual([[2, '1'], [3, '2'], [5, '3'], [6, '4']]);
+    expect(await lines('phone;name\r\n1;a\r\n2;"b\r\nc\r\nd"\r\n3;e\r\n4;f')).toEqual([[2, '1'], [3, '2'], [6, '3'], [7, '4']]);
+    // Excel for Windows: CRLF between records, LF inside a cell.
+    expect(await lines('phone;name\r\n1;"a\nb"\r\n2;c\r\n')).toEqual([[2, '1'], [4, '2']]);
+    // Old Mac CR, blank and whitespace lines skipped, blank lines before the header and inside a field.
+    expect(await lines('phone,name\r1,a\r\r2,"b\rc"\r3,d')).toEqual([[2, '1'], [4, '2'], [6, '3']]);
+    expect(await lines('\n\nphone,name\n\n1,a\n   \n"2","b\n\nc"\n3,d')).toEqual([[5, '1'], [7, '2'], [10, '3']]);
+  });
+
+  it('reads a stream whose header arrives in pieces', async () => {
+    const chunks = ['pho', 'ne;na', 'me\r', '\n3470000001;"Anna', '\nRossi"\r\n', '3470000002;Bruno\r\n'].map((c) => Buffer.from(c));
+    expect(await read(Readable.from(chunks))).toEqual([
+      { line: 2, phone: '3470000001', name: 'Anna\nRossi', topics: undefined },
+      { line: 4, phone: '3470000002', name: 'Bruno', topics: undefined },
+    ]);
+    expect(await read(Readable.from(['phone;name'], { objectMode: false }))).toEqual([]);
+  });
+});
