@@ -61,6 +61,9 @@ describe('WhatsApp webhooks: signature, inbound handling, isolation', () => {
   /** The payload as Meta sends it now: its messages written just now (the fixtures' are old, their 24-hour windows closed). */
   const justNow = (bytes: Buffer): Buffer => Buffer.from(bytes.toString('utf8').replace(/"timestamp": "\d+"/g, `"timestamp": "${Math.floor(Date.now() / 1000)}"`));
 
+  /** The payload's messages under new ids: the same text sent again (not a re-delivery of the first). */
+  const sentAgain = (bytes: Buffer, tag: string): Buffer => Buffer.from(bytes.toString('utf8').replace(/"id": "(wamid\.[^"]+)"/g, `"id": "$1.${tag}"`));
+
   const post = (c: Comune, bytes: Buffer, secret = c.appSecret, path = `/v1/webhooks/whatsapp/${c.channelId}`) => {
     const { signature } = signedWebhook(bytes, secret);
     return testApp.http().post(path).set('Content-Type', 'application/json').set('X-Hub-Signature-256', signature).send(bytes.toString('utf8'));
@@ -333,6 +336,76 @@ describe('WhatsApp webhooks: signature, inbound handling, isolation', () => {
       expect(fake.sentTo('+393401987233')[0].body).toMatchObject({ text: { body: expect.stringContaining('cancellato') } });
       const history = (await a.session.as('get', `/v1/subscribers/${marco.body.id}/export`).expect(200)).body.consentHistory;
       expect(history.map((e: { action: string; source: string }) => `${e.action}:${e.source}`)).toEqual(['subscribed:api', 'unsubscribed:keyword']);
+    });
+
+    it('answers a repeated ATTIVA ISCRIZIONE that the citizen is subscribed already: no second welcome, no new consent', async () => {
+      const a = await comune();
+      const keyword = justNow(fixtureFor('webhook-text-inbound.json', a));
+      await post(a, keyword).expect(200);
+      await waitFor(() => expect(fake.sentTo('+393478215604')).toHaveLength(1));
+      const welcome = fake.sentTo('+393478215604')[0].body.text as { body: string };
+      await post(a, sentAgain(keyword, 'again')).expect(200);
+      await waitFor(() => expect(fake.sentTo('+393478215604')).toHaveLength(2));
+      const answer = (fake.sentTo('+393478215604')[1].body.text as { body: string }).body;
+      expect(answer).toContain('già iscritto');
+      expect(answer).toContain('DISATTIVA ISCRIZIONE');
+      expect(answer).not.toBe(welcome.body);
+      const [giulia] = await subscribers(a);
+      expect(giulia).toMatchObject({ status: 'active', consentSource: 'keyword' });
+      const history = (await a.session.as('get', `/v1/subscribers/${giulia.id}/export`).expect(200)).body.consentHistory;
+      expect(history.map((e: { action: string; source: string }) => `${e.action}:${e.source}`)).toEqual(['subscribed:keyword']);
+      const inbox = (await a.session.as('get', `/v1/inbox?channelId=${a.channelId}`).expect(200)).body.data;
+      expect(inbox.map((m: { handledAs: string }) => m.handledAs).sort()).toEqual(['already_subscribed', 'subscribe']);
+
+      // The answer is one of the channel's texts.
+      const patched = await a.session.as('patch', `/v1/channels/${a.channelId}`).send({ alreadySubscribedText: 'Sei già con noi, {comune}!' }).expect(200);
+      expect(patched.body).toMatchObject({ alreadySubscribedText: 'Sei già con noi, {comune}!', notSubscribedText: expect.stringContaining('Non risulti iscritto') });
+      await post(a, sentAgain(keyword, 'third')).expect(200);
+      await waitFor(() => expect(fake.sentTo('+393478215604')).toHaveLength(3));
+      expect(fake.sentTo('+393478215604')[2].body).toMatchObject({ text: { body: expect.stringMatching(/^Sei già con noi, Comune /) } });
+    });
+
+    it('answers DISATTIVA ISCRIZIONE from a number not subscribed that it is not: no goodbye, no consent event, nothing created', async () => {
+      const a = await comune();
+      const stop = justNow(fixtureFor('webhook-text-inbound-stop.json', a));
+      const consentEvents = async () => Number((await testApp.dataSource.query(`SELECT count(*) FROM consent_events WHERE channel_id = $1`, [a.channelId]))[0].count);
+      const notSubscribed = (body: string) => {
+        expect(body).toContain('Non risulti iscritto');
+        expect(body).toContain('ATTIVA ISCRIZIONE');
+        expect(body).not.toContain('cancellato');
+      };
+      // Never subscribed.
+      await post(a, stop).expect(200);
+      await waitFor(() => expect(fake.sentTo('+393401987233')).toHaveLength(1));
+      notSubscribed((fake.sentTo('+393401987233')[0].body.text as { body: string }).body);
+      expect(await subscribers(a)).toEqual([]);
+      expect(await consentEvents()).toBe(0);
+
+      // Gone already: the first opt-out says goodbye, the second does not.
+      const marco = await a.session.as('post', '/v1/subscribers').send({ channelId: a.channelId, phone: '+39 340 198 7233' }).expect(201);
+      await post(a, sentAgain(stop, 'leaves')).expect(200);
+      await waitFor(() => expect(fake.sentTo('+393401987233')).toHaveLength(2));
+      expect(fake.sentTo('+393401987233')[1].body).toMatchObject({ text: { body: expect.stringContaining('cancellato') } });
+      await post(a, sentAgain(stop, 'again')).expect(200);
+      await waitFor(() => expect(fake.sentTo('+393401987233')).toHaveLength(3));
+      notSubscribed((fake.sentTo('+393401987233')[2].body.text as { body: string }).body);
+      const history = (await a.session.as('get', `/v1/subscribers/${marco.body.id}/export`).expect(200)).body.consentHistory;
+      expect(history.map((e: { action: string; source: string }) => `${e.action}:${e.source}`)).toEqual(['subscribed:api', 'unsubscribed:keyword']);
+      const inbox = (await a.session.as('get', `/v1/inbox?channelId=${a.channelId}`).expect(200)).body.data;
+      expect(inbox.map((m: { handledAs: string }) => m.handledAs).sort()).toEqual(['not_subscribed', 'not_subscribed', 'unsubscribe']);
+
+      // A web signup awaiting confirmation is not a subscription yet: it stays as it is.
+      await testApp.http().post(`/v1/public/${a.session.slug}/subscriptions`).send({ phone: '347 821 5604', privacyAccepted: true }).expect(202);
+      const giuliaStop = JSON.parse(stop.toString('utf8'));
+      const value = giuliaStop.entry[0].changes[0].value;
+      value.contacts[0].wa_id = value.messages[0].from = '393478215604';
+      delete value.contacts[0].user_id;
+      delete value.messages[0].from_user_id;
+      value.messages[0].id += '.pending';
+      await post(a, Buffer.from(JSON.stringify(giuliaStop))).expect(200);
+      await waitFor(() => expect(fake.sentTo('+393478215604')).toHaveLength(1));
+      notSubscribed((fake.sentTo('+393478215604')[0].body.text as { body: string }).body);
+      expect((await subscribers(a, '&status=pending')).map((s: { phone: string }) => s.phone)).toEqual(['+393478215604']);
     });
 
     it('subscribes a username-only citizen by BSUID and answers to the BSUID', async () => {

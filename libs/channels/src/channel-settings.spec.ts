@@ -40,4 +40,14 @@ describe('keyword matching', () => {
     expect(text).toContain('https://comune.example/privacy');
     expect(text).not.toMatch(/[{}]/);
   });
+
+  it('renders the answers to a keyword that changes nothing', () => {
+    const already = renderChannelText(settings.alreadySubscribedText, settings, 'Comune di Valdoria');
+    expect(already).toMatch(/^Sei già iscritto al servizio WhatsApp di Comune di Valdoria/);
+    expect(already).toContain('DISATTIVA ISCRIZIONE');
+    const notSubscribed = renderChannelText(settings.notSubscribedText, settings, 'Comune di Valdoria');
+    expect(notSubscribed).toMatch(/^Non risulti iscritto al servizio WhatsApp di Comune di Valdoria/);
+    expect(notSubscribed).toContain('scrivi ATTIVA ISCRIZIONE');
+    for (const text of [already, notSubscribed]) expect(text).not.toMatch(/[{}]/);
+  });
 });

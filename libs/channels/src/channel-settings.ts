@@ -13,6 +13,14 @@ export const DEFAULT_GOODBYE_TEXT =
   'Ti sei cancellato dal servizio WhatsApp di {comune}: non riceverai più messaggi. ' +
   'Se cambi idea, scrivi {iscrizione}.';
 
+export const DEFAULT_ALREADY_SUBSCRIBED_TEXT =
+  'Sei già iscritto al servizio WhatsApp di {comune}: continuerai a ricevere qui avvisi e notizie. ' +
+  'Per cancellarti scrivi {cancellazione}.';
+
+export const DEFAULT_NOT_SUBSCRIBED_TEXT =
+  'Non risulti iscritto al servizio WhatsApp di {comune}, quindi non ricevi messaggi da questo numero. ' +
+  'Per iscriverti scrivi {iscrizione}.';
+
 export const DEFAULT_AUTO_REPLY_TEXT =
   'Grazie per il messaggio. Questo numero di {comune} serve solo a inviare avvisi e notizie e non legge le risposte. ' +
   'Per segnalazioni e domande rivolgiti all\'Ufficio Relazioni con il Pubblico (URP){contatti}. ' +
@@ -26,6 +34,8 @@ export function resolveSettings(channel: Pick<Channel, 'settings'>): ChannelSett
     unsubscribeKeywords: s.unsubscribeKeywords?.length ? s.unsubscribeKeywords : DEFAULT_UNSUBSCRIBE_KEYWORDS,
     welcomeText: s.welcomeText ?? DEFAULT_WELCOME_TEXT,
     goodbyeText: s.goodbyeText ?? DEFAULT_GOODBYE_TEXT,
+    alreadySubscribedText: s.alreadySubscribedText ?? DEFAULT_ALREADY_SUBSCRIBED_TEXT,
+    notSubscribedText: s.notSubscribedText ?? DEFAULT_NOT_SUBSCRIBED_TEXT,
     autoReplyText: s.autoReplyText ?? DEFAULT_AUTO_REPLY_TEXT,
     officeHours: s.officeHours ?? null,
     privacyPolicyUrl: s.privacyPolicyUrl ?? null,

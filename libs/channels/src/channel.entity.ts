@@ -20,6 +20,10 @@ export interface ChannelSettings {
   unsubscribeKeywords: string[];
   welcomeText: string;
   goodbyeText: string;
+  /** The answer to the subscribe keyword from someone already subscribed */
+  alreadySubscribedText: string;
+  /** The answer to the unsubscribe keyword from someone not subscribed */
+  notSubscribedText: string;
   autoReplyText: string;
   officeHours: string | null;
   privacyPolicyUrl: string | null;

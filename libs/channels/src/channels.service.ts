@@ -29,6 +29,8 @@ const SETTING_KEYS: (keyof ChannelSettings)[] = [
   'unsubscribeKeywords',
   'welcomeText',
   'goodbyeText',
+  'alreadySubscribedText',
+  'notSubscribedText',
   'autoReplyText',
   'officeHours',
   'privacyPolicyUrl',

@@ -48,6 +48,14 @@ class ChannelSettingsFields {
   @IsOptional() @IsString() @MinLength(1) @MaxLength(4096)
   goodbyeText?: string;
 
+  @ApiPropertyOptional({ description: 'Answer to the subscribe keyword from someone already subscribed' })
+  @IsOptional() @IsString() @MinLength(1) @MaxLength(4096)
+  alreadySubscribedText?: string;
+
+  @ApiPropertyOptional({ description: 'Answer to the unsubscribe keyword from someone not subscribed' })
+  @IsOptional() @IsString() @MinLength(1) @MaxLength(4096)
+  notSubscribedText?: string;
+
   @ApiPropertyOptional({ description: 'Automatic answer to any other message (at most once a day per person)' })
   @IsOptional() @IsString() @MinLength(1) @MaxLength(4096)
   autoReplyText?: string;
@@ -158,6 +166,8 @@ export class ChannelDto {
   @ApiProperty({ type: [String] }) unsubscribeKeywords: string[];
   @ApiProperty() welcomeText: string;
   @ApiProperty() goodbyeText: string;
+  @ApiProperty() alreadySubscribedText: string;
+  @ApiProperty() notSubscribedText: string;
   @ApiProperty() autoReplyText: string;
   @ApiProperty({ nullable: true, type: String }) officeHours: string | null;
   @ApiProperty({ nullable: true, type: String }) privacyPolicyUrl: string | null;
@@ -185,6 +195,8 @@ export const toChannelResponse = (channel: Channel): ChannelDto => {
     unsubscribeKeywords: s.unsubscribeKeywords,
     welcomeText: s.welcomeText,
     goodbyeText: s.goodbyeText,
+    alreadySubscribedText: s.alreadySubscribedText,
+    notSubscribedText: s.notSubscribedText,
     autoReplyText: s.autoReplyText,
     officeHours: s.officeHours,
     privacyPolicyUrl: s.privacyPolicyUrl,
@@ -203,7 +215,7 @@ export class ChannelListDto {
 
 /** Splits a create/update body into channel fields and behaviour settings. */
 export function splitChannelBody<T extends ChannelSettingsFields>(body: T) {
-  const { subscribeKeywords, unsubscribeKeywords, welcomeText, goodbyeText, autoReplyText, officeHours, privacyPolicyUrl, privacyNoticeVersion, contactInfo, ...fields } = body;
-  const settings = { subscribeKeywords, unsubscribeKeywords, welcomeText, goodbyeText, autoReplyText, officeHours, privacyPolicyUrl, privacyNoticeVersion, contactInfo };
+  const { subscribeKeywords, unsubscribeKeywords, welcomeText, goodbyeText, alreadySubscribedText, notSubscribedText, autoReplyText, officeHours, privacyPolicyUrl, privacyNoticeVersion, contactInfo, ...fields } = body;
+  const settings = { subscribeKeywords, unsubscribeKeywords, welcomeText, goodbyeText, alreadySubscribedText, notSubscribedText, autoReplyText, officeHours, privacyPolicyUrl, privacyNoticeVersion, contactInfo };
   return { fields, settings };
 }

@@ -94,13 +94,28 @@ export class InboundService {
       let subscriber = await this.subscribers.findByContact(tenantId, channel.id, sender, manager);
       let handledAs: string = handling;
       switch (handling) {
-        case 'subscribe':
-          subscriber = await this.subscribe(manager, channel, settings, subscriber, sender, message);
-          replies.push(renderChannelText(settings.welcomeText, settings, comuneName));
+        case 'subscribe': {
+          const joined = await this.subscribe(manager, channel, settings, subscriber, sender, message);
+          subscriber = joined.subscriber;
+          // Already following: no new consent, and a short answer instead of the welcome again.
+          if (joined.changed) {
+            replies.push(renderChannelText(settings.welcomeText, settings, comuneName));
+          } else {
+            replies.push(renderChannelText(settings.alreadySubscribedText, settings, comuneName));
+            handledAs = 'already_subscribed';
+          }
           break;
+        }
         case 'unsubscribe':
-          if (subscriber) await this.unsubscribe(manager, subscriber, 'keyword', message.wamid, message.occurredAt);
-          replies.push(renderChannelText(settings.goodbyeText, settings, comuneName));
+          // Only an active subscriber leaves; anyone else (unknown, gone already, a web signup not
+          // confirmed) is told they are not subscribed, with no goodbye and no consent event.
+          if (subscriber?.status === SubscriberStatus.Active) {
+            await this.unsubscribe(manager, subscriber, 'keyword', message.wamid, message.occurredAt);
+            replies.push(renderChannelText(settings.goodbyeText, settings, comuneName));
+          } else {
+            replies.push(renderChannelText(settings.notSubscribedText, settings, comuneName));
+            handledAs = 'not_subscribed';
+          }
           break;
         case 'poll_vote':
           if (subscriber && poll && campaignId) {
@@ -183,7 +198,15 @@ export class InboundService {
     return rows[0]?.id ?? null;
   }
 
-  private async subscribe(manager: EntityManager, channel: Channel, settings: ChannelSettings, existing: Subscriber | null, sender: Sender, message: InboundMessageEvent): Promise<Subscriber> {
+  /** Subscribes the sender (new, back after leaving, or confirming a web signup); `changed` is false when they were active already. */
+  private async subscribe(
+    manager: EntityManager,
+    channel: Channel,
+    settings: ChannelSettings,
+    existing: Subscriber | null,
+    sender: Sender,
+    message: InboundMessageEvent,
+  ): Promise<{ subscriber: Subscriber; changed: boolean }> {
     const tenantId = asTenantId(channel.tenantId);
     const now = this.clock.now();
     let subscriber = existing;
@@ -231,7 +254,7 @@ export class InboundService {
       });
       await this.consent.lift(manager, tenantId, channel.id, this.subscribersService.contactHashes(sender));
     }
-    return subscriber;
+    return { subscriber, changed };
   }
 
   private async unsubscribe(manager: EntityManager, subscriber: Subscriber, source: string, messageId: string | null, sentAt: string, details?: Record<string, unknown>): Promise<void> {
