@@ -1,4 +1,4 @@
-import { FakeGraphApi, createTestApp, graphError, TenantSession, TestApp, waitFor } from '@app/testing';
+import { FakeGraphApi, createTestApp, graphError, messagesWebhook, signedWebhook, TenantSession, TestApp, waitFor } from '@app/testing';
 import { asTenantId } from '@app/core';
 import { DeliveryLedger } from '@app/delivery';
 import {
@@ -178,6 +178,52 @@ describe('Campaigns over HTTP', () => {
     const results = await session.as('get', `/v1/campaigns/${poll}/poll-results`).expect(200);
     expect(results.body).toEqual({ options: [{ title: 'Sì', votes: 1 }, { title: 'No', votes: 0 }, { title: 'Non so', votes: 1 }] });
     await session.as('get', `/v1/campaigns/${text}/poll-results`).expect(400);
+  });
+
+  it('counts a poll answer only from a citizen the poll went to: the delivery its context names, or for a payload alone any sent one', async () => {
+    const channel = await createChannel(session);
+    const [anna, bruno] = await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 2);
+    const [carla] = await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 1, { lastInboundAt: new Date(Date.now() - 3 * 24 * 3600 * 1000) });
+    const poll = await createCampaign(session, { channelId: channel.id, message: { type: 'poll', text: 'Vi piace la nuova piazza?', options: ['Sì', 'No', 'Non so'] } });
+    await session.as('post', `/v1/campaigns/${poll}/send`).expect(202);
+    await waitFor(async () => expect(await campaignOf(session, poll)).toMatchObject({ status: 'completed', stats: { recipients: 3, sent: 2, skipped: 1 } }));
+    // Subscribed after the poll went out: no delivery of it.
+    const [dario] = await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 1);
+    const wamidTo = (phone: string) => fake.sentTo(phone)[0].wamid!;
+
+    // Meta's button reply (context: the poll message), or a template's quick reply, here without context.
+    let sequence = 0;
+    const answer = async (from: { phone: string }, option: number, context: string | null, kind: 'button_reply' | 'quick_reply' = 'button_reply') => {
+      const waId = from.phone.slice(1);
+      const reply = `poll:${poll}:${option}`;
+      const payload = messagesWebhook(channel.phoneNumberId, {
+        contacts: [{ profile: { name: 'Cittadino' }, wa_id: waId }],
+        messages: [
+          {
+            ...(context ? { context: { from: '390587123450', id: context } } : {}),
+            from: waId,
+            id: `wamid.vote.${poll}.${++sequence}`,
+            timestamp: String(Math.floor(Date.now() / 1000) + sequence),
+            ...(kind === 'button_reply' ? { type: 'interactive', interactive: { type: 'button_reply', button_reply: { id: reply, title: 'Sì' } } } : { type: 'button', button: { payload: reply, text: 'Sì' } }),
+          },
+        ],
+      });
+      const { bytes, signature } = signedWebhook(payload, channel.appSecret);
+      await testApp.http().post(`/v1/webhooks/whatsapp/${channel.id}`).set('Content-Type', 'application/json').set('X-Hub-Signature-256', signature).send(bytes.toString('utf8')).expect(200);
+    };
+    await answer(anna, 0, wamidTo(anna.phone)); // counted, then replaced below
+    await answer(bruno, 2, null, 'quick_reply'); // payload alone, from a recipient: counted
+    await answer(carla, 1, null); // her delivery was skipped: the poll never reached her
+    await answer(dario, 1, wamidTo(anna.phone)); // the context names someone else's delivery
+    await answer(dario, 1, null, 'quick_reply'); // no delivery of the poll at all
+    await answer(anna, 1, null); // Anna changes her mind: last answer wins
+    const handled = async () =>
+      (await testApp.dataSource.query(`SELECT handled_as FROM inbound_messages WHERE channel_id = $1 ORDER BY handled_as`, [channel.id])).map((r: { handled_as: string }) => r.handled_as);
+    await waitFor(async () => expect(await handled()).toEqual(['poll_vote', 'poll_vote', 'poll_vote', 'poll_vote_ignored', 'poll_vote_ignored', 'poll_vote_ignored']));
+    const results = await session.as('get', `/v1/campaigns/${poll}/poll-results`).expect(200);
+    expect(results.body).toEqual({ options: [{ title: 'Sì', votes: 0 }, { title: 'No', votes: 1 }, { title: 'Non so', votes: 1 }] });
+    const voters = (await testApp.dataSource.query(`SELECT subscriber_id, option_index FROM poll_votes WHERE campaign_id = $1 ORDER BY option_index`, [poll])) as { subscriber_id: string; option_index: number }[];
+    expect(voters).toEqual([{ subscriber_id: anna.id, option_index: 1 }, { subscriber_id: bruno.id, option_index: 2 }]);
   });
 
   it('lets editors draft but only tenant admins and API keys send; a pending comune cannot send', async () => {

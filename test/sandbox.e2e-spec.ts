@@ -80,7 +80,16 @@ describe('Sandbox channel: the simulated phone goes through the real inbound han
       `INSERT INTO campaigns (tenant_id, channel_id, title, message, status) VALUES ($1, $2, 'Orario avvisi', $3, 'completed') RETURNING id`,
       [session.tenantId, channel.id, JSON.stringify({ type: 'poll', text: 'Quando?', options: ['Mattina', 'Sera'] })],
     );
+    // The poll went to this citizen (as the dispatcher records it); another citizen, subscribed since, never got it.
+    await testApp.dataSource.query(
+      `INSERT INTO deliveries (tenant_id, campaign_id, channel_id, subscriber_id, recipient, status, provider_message_id, sent_at)
+       SELECT $1, $2, $3, s.id, s.phone, 'delivered', 'wamid.sandbox.poll-' || s.id, now() FROM subscribers s WHERE s.channel_id = $3`,
+      [session.tenantId, campaign.id, channel.id],
+    );
+    await session.as('post', `/v1/sandbox/${channel.id}/inbound`).send({ from: '3470000010', text: 'ATTIVA ISCRIZIONE' }).expect(202);
+    await waitFor(async () => expect((await session.as('get', `/v1/subscribers?channelId=${channel.id}&status=active`).expect(200)).body.data).toHaveLength(2));
     const votes = () => testApp.dataSource.query(`SELECT option_index FROM poll_votes WHERE campaign_id = $1`, [campaign.id]);
+    await session.as('post', `/v1/sandbox/${channel.id}/inbound`).send({ from: '3470000010', buttonReplyId: `poll:${campaign.id}:0`, buttonTitle: 'Mattina' }).expect(202);
     await session.as('post', `/v1/sandbox/${channel.id}/inbound`).send({ from: '3470000009', buttonReplyId: `poll:${campaign.id}:0`, buttonTitle: 'Mattina' }).expect(202);
     await waitFor(async () => expect(await votes()).toEqual([{ option_index: 0 }]));
     await session.as('post', `/v1/sandbox/${channel.id}/inbound`).send({ from: '3470000009', quickReplyPayload: `poll:${campaign.id}:1`, buttonTitle: 'Sera' }).expect(202);
@@ -88,6 +97,11 @@ describe('Sandbox channel: the simulated phone goes through the real inbound han
     const inbox = (await session.as('get', `/v1/inbox?channelId=${channel.id}&handledAs=poll_vote`).expect(200)).body.data;
     expect(inbox).toHaveLength(2);
     expect(inbox.every((m: { campaignId: string }) => m.campaignId === campaign.id)).toBe(true);
+    await waitFor(async () =>
+      expect((await session.as('get', `/v1/inbox?channelId=${channel.id}&handledAs=poll_vote_ignored`).expect(200)).body.data).toEqual([
+        expect.objectContaining({ fromPhone: '+393470000010', campaignId: campaign.id }),
+      ]),
+    );
     // Another comune's campaign id in a payload counts nothing.
     const other = await TenantSession.create(testApp);
     const otherChannel = (await other.as('post', '/v1/channels').send({ name: 'Altro', provider: 'sandbox' }).expect(201)).body;

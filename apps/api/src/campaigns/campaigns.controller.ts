@@ -136,7 +136,7 @@ export class CampaignsController {
   }
 
   @Get(':id/poll-results')
-  @ApiOperation({ summary: "A poll's votes per option (each citizen once, last answer wins)" })
+  @ApiOperation({ summary: "A poll's votes per option (each citizen the poll went to once, last answer wins)" })
   @ApiOkResponse({ type: PollResultsDto })
   @ApiNotFound('Campaign')
   async pollResults(@CurrentTenant() tenantId: TenantId, @Param('id', IdParam('Campaign')) id: string): Promise<PollResultsDto> {

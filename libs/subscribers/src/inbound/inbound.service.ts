@@ -118,14 +118,7 @@ export class InboundService {
           }
           break;
         case 'poll_vote':
-          if (subscriber && poll && campaignId) {
-            await manager.query(
-              `INSERT INTO poll_votes (tenant_id, campaign_id, subscriber_id, option_index, answered_at) VALUES ($1, $2, $3, $4, $5)
-               ON CONFLICT (tenant_id, campaign_id, subscriber_id)
-               DO UPDATE SET option_index = EXCLUDED.option_index, answered_at = EXCLUDED.answered_at WHERE poll_votes.answered_at <= EXCLUDED.answered_at`,
-              [tenantId, campaignId, subscriber.id, poll.optionIndex, message.occurredAt],
-            );
-          } else {
+          if (!(subscriber && poll && campaignId && (await this.recordPollVote(manager, tenantId, campaignId, subscriber, poll.optionIndex, message)))) {
             handledAs = 'poll_vote_ignored';
           }
           break;
@@ -255,6 +248,30 @@ export class InboundService {
       await this.consent.lift(manager, tenantId, channel.id, this.subscribersService.contactHashes(sender));
     }
     return { subscriber, changed };
+  }
+
+  /**
+   * Counts a poll answer, last answer winning, only from a citizen the poll went to: the delivery
+   * the reply's context names must be this campaign's to this subscriber, and a reply without
+   * context (a payload naming the campaign) needs a sent delivery of it to them. Returns whether
+   * the sender is such a recipient.
+   */
+  private async recordPollVote(manager: EntityManager, tenantId: TenantId, campaignId: string, subscriber: Subscriber, optionIndex: number, message: InboundMessageEvent): Promise<boolean> {
+    const rows = (await manager.query(
+      `WITH recipient AS (
+         SELECT 1 FROM deliveries d
+          WHERE d.tenant_id = $1 AND d.campaign_id = $2 AND d.subscriber_id = $3 AND d.provider_message_id IS NOT NULL
+            AND ($6::text IS NULL OR d.provider_message_id = $6::text)
+       ), vote AS (
+         INSERT INTO poll_votes (tenant_id, campaign_id, subscriber_id, option_index, answered_at)
+         SELECT $1::uuid, $2::uuid, $3::uuid, $4::smallint, $5::timestamptz FROM recipient
+         ON CONFLICT (tenant_id, campaign_id, subscriber_id)
+         DO UPDATE SET option_index = EXCLUDED.option_index, answered_at = EXCLUDED.answered_at WHERE poll_votes.answered_at <= EXCLUDED.answered_at
+       )
+       SELECT EXISTS (SELECT 1 FROM recipient) AS recipient`,
+      [tenantId, campaignId, subscriber.id, optionIndex, message.occurredAt, message.contextWamid],
+    )) as { recipient: boolean }[];
+    return rows[0]?.recipient === true;
   }
 
   private async unsubscribe(manager: EntityManager, subscriber: Subscriber, source: string, messageId: string | null, sentAt: string, details?: Record<string, unknown>): Promise<void> {

@@ -369,7 +369,7 @@
   }
 
   // ---------- comune: inbox ----------
-  var HANDLED = { question: 'domanda', auto_reply: 'risposta automatica', subscribe: 'iscrizione', unsubscribe: 'cancellazione', already_subscribed: 'già iscritto', not_subscribed: 'non iscritto', poll_vote: 'voto', reaction: 'reazione' };
+  var HANDLED = { question: 'domanda', auto_reply: 'risposta automatica', subscribe: 'iscrizione', unsubscribe: 'cancellazione', already_subscribed: 'già iscritto', not_subscribed: 'non iscritto', poll_vote: 'voto', poll_vote_ignored: 'voto non contato', reaction: 'reazione' };
   function inboxPage() {
     return api('GET', '/v1/inbox?limit=100').then(function (page) {
       var rows = page.data;
