@@ -9,6 +9,7 @@ import { LeanerDeliveryIndexes1795600000000 } from './1795600000000-LeanerDelive
 import { MonthlyCapIndex1795700000000 } from './1795700000000-MonthlyCapIndex';
 import { WebhookEventChannels1795800000000 } from './1795800000000-WebhookEventChannels';
 import { ReplyOutbox1795900000000 } from './1795900000000-ReplyOutbox';
+import { ConsentWithdrawn1796000000000 } from './1796000000000-ConsentWithdrawn';
 
 /**
  * Every migration, in order (one per line). A new migration is added here; a merged one is never
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   MonthlyCapIndex1795700000000,
   WebhookEventChannels1795800000000,
   ReplyOutbox1795900000000,
+  ConsentWithdrawn1796000000000,
 ];

@@ -394,7 +394,11 @@ describe('WhatsApp webhooks: signature, inbound handling, isolation', () => {
       const inbox = (await a.session.as('get', `/v1/inbox?channelId=${a.channelId}`).expect(200)).body.data;
       expect(inbox.map((m: { handledAs: string }) => m.handledAs).sort()).toEqual(['not_subscribed', 'not_subscribed', 'unsubscribe']);
 
-      // A web signup awaiting confirmation is not a subscription yet: it stays as it is.
+      const today = new Date().toISOString().slice(0, 10);
+      const leftToday = async () =>
+        ((await a.session.as('get', `/v1/analytics/subscribers?from=${today}&to=${today}`).expect(200)).body.data as { left: number }[]).reduce((sum, d) => sum + d.left, 0);
+      const leftBefore = await leftToday();
+      // A web signup awaiting confirmation is not a subscription yet: the refusal withdraws it.
       await testApp.http().post(`/v1/public/${a.session.slug}/subscriptions`).send({ phone: '347 821 5604', privacyAccepted: true }).expect(202);
       const giuliaStop = JSON.parse(stop.toString('utf8'));
       const value = giuliaStop.entry[0].changes[0].value;
@@ -405,7 +409,13 @@ describe('WhatsApp webhooks: signature, inbound handling, isolation', () => {
       await post(a, Buffer.from(JSON.stringify(giuliaStop))).expect(200);
       await waitFor(() => expect(fake.sentTo('+393478215604')).toHaveLength(1));
       notSubscribed((fake.sentTo('+393478215604')[0].body.text as { body: string }).body);
-      expect((await subscribers(a, '&status=pending')).map((s: { phone: string }) => s.phone)).toEqual(['+393478215604']);
+      expect(await subscribers(a, '&status=pending')).toEqual([]);
+      const giulia = (await subscribers(a, '&status=unsubscribed')).find((s: { phone: string }) => s.phone === '+393478215604');
+      const withdrawal = (await a.session.as('get', `/v1/subscribers/${giulia.id}/export`).expect(200)).body.consentHistory;
+      // Called off, not a departure: the subscriber series does not count someone who never joined as leaving.
+      expect(withdrawal.map((e: { action: string; source: string }) => `${e.action}:${e.source}`)).toEqual(['requested:web_form', 'withdrawn:keyword']);
+      expect(leftBefore).toBe(1);
+      expect(await leftToday()).toBe(leftBefore);
     });
 
     it('subscribes a username-only citizen by BSUID and answers to the BSUID', async () => {

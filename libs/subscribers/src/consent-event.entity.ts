@@ -1,6 +1,7 @@
 import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 
-export type ConsentAction = 'requested' | 'subscribed' | 'unsubscribed' | 'erased';
+/** `withdrawn`: a signup never confirmed, called off (not a departure: it never joined). */
+export type ConsentAction = 'requested' | 'subscribed' | 'unsubscribed' | 'withdrawn' | 'erased';
 
 /** Append-only history of every opt-in and opt-out (evidence of consent). */
 @Entity('consent_events')

@@ -136,10 +136,12 @@ export class SubscribersService {
       const subscriber = await this.subscribers.getById(tenantId, id, manager);
       if (subscriber.status !== SubscriberStatus.Unsubscribed) {
         const now = this.clock.now();
+        // A signup never confirmed is withdrawn rather than counted as someone who left.
+        const action = subscriber.status === SubscriberStatus.Pending ? 'withdrawn' : 'unsubscribed';
         subscriber.status = SubscriberStatus.Unsubscribed;
         subscriber.unsubscribedAt = now;
         await this.subscribers.save(tenantId, subscriber, manager);
-        await this.consent.record(manager, { tenantId, channelId: subscriber.channelId, subscriberId: subscriber.id, action: 'unsubscribed', source, occurredAt: now });
+        await this.consent.record(manager, { tenantId, channelId: subscriber.channelId, subscriberId: subscriber.id, action, source, occurredAt: now });
       }
       return this.view(tenantId, subscriber, manager);
     });

@@ -85,7 +85,7 @@ export class SubscriberListDto {
 
 export class ConsentEventDto {
   @ApiProperty() id: string;
-  @ApiProperty({ enum: ['requested', 'subscribed', 'unsubscribed', 'erased'] }) action: string;
+  @ApiProperty({ enum: ['requested', 'subscribed', 'unsubscribed', 'withdrawn', 'erased'], description: 'withdrawn: a signup never confirmed, called off' }) action: string;
   @ApiProperty() source: string;
   @ApiProperty({ nullable: true, type: String, description: 'The WhatsApp message that carried the keyword' }) messageId: string | null;
   @ApiProperty({ nullable: true, type: String }) privacyNoticeVersion: string | null;

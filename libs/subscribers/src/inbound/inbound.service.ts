@@ -107,12 +107,14 @@ export class InboundService {
           break;
         }
         case 'unsubscribe':
-          // Only an active subscriber leaves; anyone else (unknown, gone already, a web signup not
-          // confirmed) is told they are not subscribed, with no goodbye and no consent event.
+          // An active subscriber leaves with the goodbye. A web signup not confirmed yet is withdrawn
+          // (the number's owner said no: it is recorded, and nothing is left to confirm) and told
+          // they are not subscribed, as is anyone unknown or gone already (no consent event).
           if (subscriber?.status === SubscriberStatus.Active) {
             await this.unsubscribe(manager, subscriber, 'keyword', message.wamid, message.occurredAt);
             replies.push(renderChannelText(settings.goodbyeText, settings, comuneName));
           } else {
+            if (subscriber?.status === SubscriberStatus.Pending) await this.unsubscribe(manager, subscriber, 'keyword', message.wamid, message.occurredAt);
             replies.push(renderChannelText(settings.notSubscribedText, settings, comuneName));
             handledAs = 'not_subscribed';
           }
@@ -277,6 +279,8 @@ export class InboundService {
   private async unsubscribe(manager: EntityManager, subscriber: Subscriber, source: string, messageId: string | null, sentAt: string, details?: Record<string, unknown>): Promise<void> {
     if (subscriber.status === SubscriberStatus.Unsubscribed) return;
     const now = this.clock.now();
+    // A signup never confirmed is withdrawn rather than counted as someone who left.
+    const action = subscriber.status === SubscriberStatus.Pending ? 'withdrawn' : 'unsubscribed';
     subscriber.status = SubscriberStatus.Unsubscribed;
     subscriber.unsubscribedAt = now;
     await this.subscribers.save(asTenantId(subscriber.tenantId), subscriber, manager);
@@ -284,7 +288,7 @@ export class InboundService {
       tenantId: subscriber.tenantId,
       channelId: subscriber.channelId,
       subscriberId: subscriber.id,
-      action: 'unsubscribed',
+      action,
       source,
       messageId,
       details: { ...details, sentAt },
