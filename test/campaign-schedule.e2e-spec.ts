@@ -57,4 +57,28 @@ describe('Campaign timing: quiet hours and scheduledAt, with an injected clock',
     clock.set('2026-01-16T10:00:01Z');
     await waitFor(async () => expect(await campaignOf(session, id)).toMatchObject({ status: 'completed', stats: { sent: 2 } }));
   });
+
+  it("reads a scheduledAt without an offset as the comune's local time", async () => {
+    clock.set('2026-01-16T09:00:00Z');
+    const channel = await createChannel(session);
+    await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 1, { lastInboundAt: new Date('2026-01-16T08:30:00Z') });
+    // 12:00 in Rome in winter is 11:00 UTC.
+    const created = await session.as('post', '/v1/campaigns').send({ channelId: channel.id, title: 'Mezzogiorno', scheduledAt: '2026-01-16T12:00', message: { type: 'text', text: 'A mezzogiorno' } }).expect(201);
+    expect(created.body.scheduledAt).toBe('2026-01-16T11:00:00.000Z');
+    const patched = await session.as('patch', `/v1/campaigns/${created.body.id}`).send({ scheduledAt: '2026-01-16T12:30:00' }).expect(200);
+    expect(patched.body.scheduledAt).toBe('2026-01-16T11:30:00.000Z');
+    const scheduled = await session.as('post', `/v1/campaigns/${created.body.id}/send`).expect(202);
+    expect(scheduled.body).toMatchObject({ status: 'scheduled', scheduledAt: '2026-01-16T11:30:00.000Z' });
+    clock.set('2026-01-16T11:29:00Z');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await campaignOf(session, created.body.id)).status).toBe('scheduled');
+    clock.set('2026-01-16T11:30:01Z');
+    await waitFor(async () => expect(await campaignOf(session, created.body.id)).toMatchObject({ status: 'completed', stats: { sent: 1 } }));
+
+    // A date without a time, or a day that does not exist, is refused naming the field.
+    for (const scheduledAt of ['2026-01-17', '2026-02-30T08:00', '17/01/2026 08:00']) {
+      const refused = await session.as('post', '/v1/campaigns').send({ channelId: channel.id, title: 'x', scheduledAt, message: { type: 'text', text: 'x' } }).expect(400);
+      expect(JSON.stringify(refused.body)).toContain('scheduledAt');
+    }
+  });
 });

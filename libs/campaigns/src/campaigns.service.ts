@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { BadRequestError, ConflictError, NotFoundError, TenantId } from '@app/core';
 import { ChannelsRepository } from '@app/channels';
 import { Page, PageQueryDto } from '@app/database';
-import { CampaignMessage, CampaignPriority, DeliveryStatus } from '@app/delivery';
+import { CampaignMessage, CampaignPriority, DeliveryStatus, instantOfLocal } from '@app/delivery';
 import { TopicsRepository } from '@app/subscribers';
 import { TenantsService } from '@app/tenants';
 import { Campaign, CampaignStatus } from './campaign.entity';
@@ -23,7 +23,8 @@ export interface NewCampaign {
   message: CampaignMessage;
   topics?: string[];
   priority?: CampaignPriority;
-  scheduledAt?: Date | null;
+  /** ISO 8601 date and time; without an offset, the comune's local time */
+  scheduledAt?: string | null;
 }
 
 export interface PollResults {
@@ -45,6 +46,7 @@ export class CampaignsService {
   async create(tenantId: TenantId, input: NewCampaign, createdBy: string | null): Promise<Campaign> {
     await this.channels.getById(tenantId, input.channelId);
     const topics = await this.knownTopics(tenantId, input.topics ?? []);
+    const scheduledAt = input.scheduledAt ? await this.scheduleInstant(tenantId, input.scheduledAt) : null;
     return this.campaigns.insert(tenantId, {
       channelId: input.channelId,
       title: input.title,
@@ -52,7 +54,7 @@ export class CampaignsService {
       topics,
       priority: input.priority ?? 'normal',
       status: 'draft',
-      scheduledAt: input.scheduledAt ?? null,
+      scheduledAt,
       createdBy,
     });
   }
@@ -62,6 +64,8 @@ export class CampaignsService {
     // Checked before the transaction: inside it every query goes through its own connection.
     if (patch.channelId !== undefined) await this.channels.getById(tenantId, patch.channelId);
     const topics = patch.topics === undefined ? undefined : await this.knownTopics(tenantId, patch.topics);
+    // undefined leaves it, null unschedules the draft
+    const scheduledAt = patch.scheduledAt === undefined ? undefined : patch.scheduledAt ? await this.scheduleInstant(tenantId, patch.scheduledAt) : null;
     return this.dataSource.transaction(async (manager) => {
       const campaign = await this.campaigns.lockById(tenantId, id, manager);
       if (campaign.status !== 'draft') throw new ConflictError(`Only a draft can be changed; this campaign is ${campaign.status}`, 'campaign_not_draft');
@@ -70,9 +74,17 @@ export class CampaignsService {
       if (patch.title !== undefined) campaign.title = patch.title;
       if (patch.message !== undefined) campaign.message = patch.message;
       if (patch.priority !== undefined) campaign.priority = patch.priority;
-      if (patch.scheduledAt !== undefined) campaign.scheduledAt = patch.scheduledAt;
+      if (scheduledAt !== undefined) campaign.scheduledAt = scheduledAt;
       return this.campaigns.save(tenantId, campaign, manager);
     });
+  }
+
+  /** The instant a scheduledAt names: a time without an offset is the comune's wall clock. */
+  private async scheduleInstant(tenantId: TenantId, text: string): Promise<Date> {
+    const { timezone } = await this.tenants.get(tenantId);
+    const instant = instantOfLocal(text, timezone);
+    if (!instant) throw new BadRequestError(`scheduledAt is not a valid date and time: ${text.slice(0, 40)}`);
+    return instant;
   }
 
   /** Deletes a draft (a campaign that went out stays, with its deliveries: 409). */

@@ -1,4 +1,4 @@
-import { quietHoursEnd, startOfMonth, zonedInstant } from './tenant-time';
+import { instantOfLocal, quietHoursEnd, startOfMonth, zonedInstant } from './tenant-time';
 
 const rome = { timezone: 'Europe/Rome', start: '21:00', end: '08:00' };
 
@@ -31,5 +31,33 @@ describe('tenant time', () => {
     // 23:30 UTC on 31 Jan is already 1 Feb in Rome
     expect(startOfMonth(new Date('2026-01-31T23:30:00Z'), 'Europe/Rome').toISOString()).toBe('2026-01-31T23:00:00.000Z');
     expect(startOfMonth(new Date('2026-01-31T22:30:00Z'), 'Europe/Rome').toISOString()).toBe('2025-12-31T23:00:00.000Z');
+  });
+});
+
+describe('instantOfLocal', () => {
+  it('reads a time without an offset as the wall clock of the zone, in winter and in summer', () => {
+    expect(instantOfLocal('2026-12-03T08:00', 'Europe/Rome')?.toISOString()).toBe('2026-12-03T07:00:00.000Z');
+    expect(instantOfLocal('2026-07-03T08:00:30', 'Europe/Rome')?.toISOString()).toBe('2026-07-03T06:00:30.000Z');
+    expect(instantOfLocal('2026-07-03T08:00:30.250', 'Europe/Rome')?.toISOString()).toBe('2026-07-03T06:00:30.250Z');
+  });
+
+  it('takes a time with an offset as the instant it names, whatever the zone', () => {
+    expect(instantOfLocal('2026-12-03T08:00:00Z', 'Europe/Rome')?.toISOString()).toBe('2026-12-03T08:00:00.000Z');
+    expect(instantOfLocal('2026-12-03T08:00:00+02:00', 'Europe/Rome')?.toISOString()).toBe('2026-12-03T06:00:00.000Z');
+    expect(instantOfLocal('2026-12-03T08:00:00+0100', 'Europe/Rome')?.toISOString()).toBe('2026-12-03T07:00:00.000Z');
+  });
+
+  it('moves a time inside the spring-forward gap to after it', () => {
+    // 29 March 2026, 02:30 does not exist in Rome (02:00 -> 03:00).
+    expect(instantOfLocal('2026-03-29T02:30', 'Europe/Rome')?.toISOString()).toBe('2026-03-29T01:30:00.000Z');
+  });
+
+  it('takes the first of a time shown twice when clocks go back', () => {
+    // 25 October 2026, 02:30 happens at 00:30Z (summer time) and again at 01:30Z.
+    expect(instantOfLocal('2026-10-25T02:30', 'Europe/Rome')?.toISOString()).toBe('2026-10-25T00:30:00.000Z');
+  });
+
+  it.each(['2026-12-03', 'domani', '2026-13-01T08:00', '2026-11-31T08:00', '2026-12-03T25:00', '2026-12-03T08:00+1'])('refuses %s', (text) => {
+    expect(instantOfLocal(text, 'Europe/Rome')).toBeNull();
   });
 });

@@ -39,18 +39,48 @@ export function wallTime(instant: Date, timeZone: string): WallTime {
   return { year: parts.year, month: parts.month, day: parts.day, hour: parts.hour % 24, minute: parts.minute, second: parts.second };
 }
 
-/** The instant at which the wall clock of the zone shows the given local time (DST gaps resolve forwards). */
-export function zonedInstant(timeZone: string, year: number, month: number, day: number, hour = 0, minute = 0): Date {
-  const target = Date.UTC(year, month - 1, day, hour, minute);
-  let guess = target;
-  for (let i = 0; i < 3; i++) {
-    const w = wallTime(new Date(guess), timeZone);
-    const shown = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
-    const diff = target - shown;
-    if (diff === 0) break;
-    guess += diff;
+/** The zone's offset from UTC at an instant, in milliseconds. */
+function offsetAt(instant: number, timeZone: string): number {
+  const w = wallTime(new Date(instant), timeZone);
+  return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second) - Math.floor(instant / 1000) * 1000;
+}
+
+/**
+ * The instant at which the wall clock of the zone shows the given local time. A time shown twice
+ * (autumn's repeated hour) is its first occurrence; a time never shown (spring's skipped hour)
+ * moves forward by the gap (02:30 on the night clocks go 02:00 → 03:00 is 03:30).
+ */
+export function zonedInstant(timeZone: string, year: number, month: number, day: number, hour = 0, minute = 0, second = 0, millisecond = 0): Date {
+  const target = Date.UTC(year, month - 1, day, hour, minute, second, millisecond);
+  // The offsets in force half a day either side cover any one transition.
+  const before = target - offsetAt(target - 12 * 3_600_000, timeZone);
+  const after = target - offsetAt(target + 12 * 3_600_000, timeZone);
+  const shows = (instant: number) => instant + offsetAt(instant, timeZone) === target;
+  const candidates = [before, after].filter(shows).sort((a, b) => a - b);
+  return new Date(candidates[0] ?? before);
+}
+
+/** An ISO 8601 date and time, with or without a UTC offset (`Z`, `+01:00`, `+0100`). */
+export const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?$/;
+
+/**
+ * The instant an ISO 8601 date and time names: with an offset, that instant; without one, that
+ * wall-clock time in the zone (a comune's `2026-12-03T08:00` is 08:00 in Rome). Null when the text
+ * is not a valid date and time.
+ */
+export function instantOfLocal(text: string, timeZone: string): Date | null {
+  const m = ISO_DATE_TIME.exec(text);
+  if (!m) return null;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map((part) => Number(part ?? 0));
+  const millisecond = m[7] ? Number(m[7].slice(0, 3).padEnd(3, '0')) : 0;
+  // Fields out of range (13th month, 31 November, 25:00) are refused rather than rolled over.
+  const probe = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+  if (probe.getUTCFullYear() !== year || probe.getUTCMonth() !== month - 1 || probe.getUTCDate() !== day || probe.getUTCHours() !== hour || probe.getUTCMinutes() !== minute || probe.getUTCSeconds() !== second) return null;
+  if (m[8]) {
+    const instant = new Date(text);
+    return Number.isNaN(instant.getTime()) ? null : instant;
   }
-  return new Date(guess);
+  return zonedInstant(timeZone, year, month, day, hour, minute, second, millisecond);
 }
 
 /** Midnight of the first day of the instant's month, in the zone. */

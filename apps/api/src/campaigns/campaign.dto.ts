@@ -7,7 +7,6 @@ import {
   IsArray,
   IsDefined,
   IsIn,
-  IsISO8601,
   IsObject,
   IsOptional,
   IsString,
@@ -22,7 +21,7 @@ import {
 import { BadRequestError } from '@app/core';
 import { Campaign, DeliveryRow } from '@app/campaigns';
 import { PageQueryDto } from '@app/database';
-import { CampaignMessage, DELIVERY_STATUSES, DeliveryStatus } from '@app/delivery';
+import { CampaignMessage, DELIVERY_STATUSES, DeliveryStatus, ISO_DATE_TIME } from '@app/delivery';
 
 const MESSAGE_TYPES = ['text', 'template', 'poll', 'image'] as const;
 const CAMPAIGN_STATUSES = ['draft', 'scheduled', 'sending', 'completed', 'cancelled', 'failed'] as const;
@@ -92,8 +91,12 @@ export class CreateCampaignDto {
   @IsOptional() @IsIn(['normal', 'emergency'])
   priority?: 'normal' | 'emergency';
 
-  @ApiPropertyOptional({ example: '2026-11-12T07:30:00Z', description: 'When to send (ISO 8601); the send request then schedules it' })
-  @IsOptional() @IsISO8601({ strict: true })
+  @ApiPropertyOptional({
+    example: '2027-03-12T07:30',
+    description: "When to send (ISO 8601 date and time); without an offset it is the comune's local time (its timezone), with one (Z, +01:00) that instant. The send request then schedules it",
+  })
+  @IsOptional()
+  @Matches(ISO_DATE_TIME, { message: "scheduledAt must be an ISO 8601 date and time: 2026-12-03T08:00 (the comune's local time) or with an offset, 2026-12-03T08:00:00+01:00" })
   scheduledAt?: string;
 }
 

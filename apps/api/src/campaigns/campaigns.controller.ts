@@ -45,7 +45,7 @@ export class CampaignsController {
         message: toCampaignMessage(body.message),
         topics: body.topics,
         priority: body.priority,
-        scheduledAt: body.scheduledAt ? new Date(body.scheduledAt) : null,
+        scheduledAt: body.scheduledAt ?? null,
       },
       principal.id,
     );
@@ -81,7 +81,7 @@ export class CampaignsController {
       message: body.message ? toCampaignMessage(body.message) : undefined,
       topics: body.topics,
       priority: body.priority,
-      scheduledAt: body.scheduledAt === undefined ? undefined : body.scheduledAt ? new Date(body.scheduledAt) : null,
+      scheduledAt: body.scheduledAt === undefined ? undefined : (body.scheduledAt ?? null),
     });
     return toCampaignResponse(campaign);
   }
