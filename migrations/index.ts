@@ -10,6 +10,7 @@ import { MonthlyCapIndex1795700000000 } from './1795700000000-MonthlyCapIndex';
 import { WebhookEventChannels1795800000000 } from './1795800000000-WebhookEventChannels';
 import { ReplyOutbox1795900000000 } from './1795900000000-ReplyOutbox';
 import { ConsentWithdrawn1796000000000 } from './1796000000000-ConsentWithdrawn';
+import { WebhookEventContacts1796100000000 } from './1796100000000-WebhookEventContacts';
 
 /**
  * Every migration, in order (one per line). A new migration is added here; a merged one is never
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   WebhookEventChannels1795800000000,
   ReplyOutbox1795900000000,
   ConsentWithdrawn1796000000000,
+  WebhookEventContacts1796100000000,
 ];

@@ -284,8 +284,18 @@ describe('WhatsApp webhooks: signature, inbound handling, isolation', () => {
       await waitFor(async () => expect(await processedEvents(a.channelId)).toBe(1));
       const naming = `SELECT count(*)::int AS n FROM webhook_events WHERE channel_id = $1 AND payload::text LIKE '%"393478215604"%'`;
       expect((await testApp.dataSource.query(naming, [a.channelId]))[0].n).toBe(1);
+      // Stored with the citizens it names (the index the erasure uses).
+      const [stored] = await testApp.dataSource.query(`SELECT contacts FROM webhook_events WHERE channel_id = $1`, [a.channelId]);
+      expect(stored.contacts).toEqual(expect.arrayContaining(['393478215604']));
+      // An event stored before that column (none kept) is found by its text; one naming someone else stays.
+      const legacy = `INSERT INTO webhook_events (tenant_id, channel_id, channel_ids, body_sha256, payload, received_at, processed_at) VALUES ($1, $2, ARRAY[$2]::uuid[], $3, $4::jsonb, now(), now())`;
+      await testApp.dataSource.query(legacy, [a.session.tenantId, a.channelId, 'legacy-giulia', JSON.stringify({ entry: [{ changes: [{ value: { statuses: [{ recipient_id: '393478215604' }] } }] }] })]);
+      await testApp.dataSource.query(legacy, [a.session.tenantId, a.channelId, 'legacy-other', JSON.stringify({ entry: [{ changes: [{ value: { statuses: [{ recipient_id: '393470000999' }] } }] }] })]);
+      expect((await testApp.dataSource.query(naming, [a.channelId]))[0].n).toBe(2);
       await a.session.as('delete', `/v1/subscribers/${giulia.id}`).expect((r) => expect([200, 204]).toContain(r.status));
       expect((await testApp.dataSource.query(naming, [a.channelId]))[0].n).toBe(0);
+      const left = await testApp.dataSource.query(`SELECT body_sha256 AS sha FROM webhook_events WHERE channel_id = $1`, [a.channelId]);
+      expect(left.map((row: { sha: string }) => row.sha.trim())).toEqual(['legacy-other']);
     });
 
     it("paces the answers at the number's rate when many citizens write at once", async () => {

@@ -13,4 +13,6 @@ export class WebhookEvent {
   @Column({ type: 'timestamptz' }) receivedAt: Date;
   @Column({ type: 'timestamptz', nullable: true }) processedAt: Date | null;
   @Column({ type: 'varchar', nullable: true }) error: string | null;
+  /** the citizens the payload names (WhatsApp ids, user ids): how an erasure finds their events; null before 1796100000000 */
+  @Column({ type: 'text', array: true, nullable: true }) contacts: string[] | null;
 }

@@ -81,8 +81,7 @@ export class WebhookIngestionService {
     const channel = await this.channelForWebhook(channelId);
     if (!channel) throw new NotFoundError('Channel');
     if (!isValidSignature(rawBody, signature, this.secrets.open(channel).appSecret)) throw new UnauthorizedError('Invalid webhook signature');
-    parseBody(rawBody!);
-    await this.store(rawBody!, [channel]);
+    await this.store(rawBody!, [channel], parseBody(rawBody!));
   }
 
   /**
@@ -105,7 +104,7 @@ export class WebhookIngestionService {
     const candidates = [...byId.values()];
     const verified = candidates.filter((channel) => isValidSignature(rawBody, signature, this.secrets.open(channel).appSecret));
     if (verified.length === 0) throw new UnauthorizedError('Invalid webhook signature');
-    await this.store(rawBody, verified);
+    await this.store(rawBody, verified, payload);
   }
 
   private async channelForWebhook(channelId: string): Promise<Channel | null> {
@@ -121,16 +120,25 @@ export class WebhookIngestionService {
 
   /** The sandbox's simulated phone: a payload built by the platform itself for one channel. */
   async receiveTrusted(channel: Channel, payload: unknown): Promise<void> {
-    await this.store(Buffer.from(JSON.stringify(payload)), [channel]);
+    await this.store(Buffer.from(JSON.stringify(payload)), [channel], payload);
   }
 
-  private async store(rawBody: Buffer, channels: Channel[]): Promise<void> {
+  private async store(rawBody: Buffer, channels: Channel[], payload: unknown): Promise<void> {
     const single = channels.length === 1 ? channels[0] : null;
     const tenants = new Set(channels.map((c) => c.tenantId));
-    // One statement (no transaction wrapper around it): the raw body, already checked to be JSON, is stored as is.
+    // One statement (no transaction wrapper around it): the raw body, already checked to be JSON, is
+    // stored as is, with the citizens it names (an erasure finds their events through that index).
     const [event] = (await this.events.query(
-      `INSERT INTO webhook_events (tenant_id, channel_id, channel_ids, body_sha256, payload, received_at) VALUES ($1, $2, $3, $4, $5::jsonb, $6) RETURNING id::text AS id`,
-      [tenants.size === 1 ? channels[0].tenantId : null, single?.id ?? null, channels.map((c) => c.id), sha256Hex(rawBody), storableJson(rawBody.toString('utf8')), this.clock.now()],
+      `INSERT INTO webhook_events (tenant_id, channel_id, channel_ids, body_sha256, payload, received_at, contacts) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7) RETURNING id::text AS id`,
+      [
+        tenants.size === 1 ? channels[0].tenantId : null,
+        single?.id ?? null,
+        channels.map((c) => c.id),
+        sha256Hex(rawBody),
+        storableJson(rawBody.toString('utf8')),
+        this.clock.now(),
+        webhookContacts(payload),
+      ],
     )) as { id: string }[];
     // The event is kept: Meta gets its 200 even when the queue cannot take the job now (Redis down
     // would hold the answer for minutes); the worker queues such events again from PostgreSQL.
@@ -200,6 +208,33 @@ function parseBody(rawBody: Buffer): unknown {
   } catch {
     throw new BadRequestError('Webhook body is not JSON');
   }
+}
+
+/** Fields of Meta's payloads that name a citizen: WhatsApp ids and business-scoped user ids. */
+const CONTACT_FIELDS = new Set(['wa_id', 'user_id', 'from', 'from_user_id', 'recipient_id', 'recipient_user_id']);
+const MAX_CONTACTS = 1000;
+
+/**
+ * The citizens a webhook names, wherever in it (contacts, messages, statuses, user preferences):
+ * every string under one of CONTACT_FIELDS, distinct, at most MAX_CONTACTS. Kept with the raw
+ * event, so that erasing a person finds the events naming them through an index.
+ */
+export function webhookContacts(payload: unknown): string[] {
+  const found = new Set<string>();
+  const visit = (node: unknown, depth: number): void => {
+    if (found.size >= MAX_CONTACTS || depth > 12 || node === null || typeof node !== 'object') return;
+    if (Array.isArray(node)) {
+      for (const item of node) visit(item, depth + 1);
+      return;
+    }
+    for (const [key, value] of Object.entries(node)) {
+      if (typeof value === 'string') {
+        if (CONTACT_FIELDS.has(key) && value.length > 0 && value.length <= 160 && found.size < MAX_CONTACTS) found.add(value);
+      } else visit(value, depth + 1);
+    }
+  };
+  visit(payload, 0);
+  return [...found];
 }
 
 /** Who a payload concerns: numbers by phone_number_id, and WABAs for changes without one (account-level fields). */

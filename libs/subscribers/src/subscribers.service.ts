@@ -167,10 +167,17 @@ export class SubscribersService {
       await manager.query(`DELETE FROM reply_outbox WHERE tenant_id = $1 AND channel_id = $2 AND (to_phone = ANY($3) OR to_user_id = ANY($3))`, [tenantId, subscriber.channelId, contacts]);
       // Meta's raw events that name them (their messages, their statuses), kept for replay until
       // retention: those already handled go now. One still waiting to be handled is left to it.
-      const rawIds = [subscriber.waId ?? subscriber.phone?.replace(/^\+/, ''), subscriber.userId].filter((v): v is string => !!v).map((v) => `%${JSON.stringify(v)}%`);
+      // Found through the contacts each event names (an index); events stored before that column
+      // (at most the retention period old) are searched in their text.
+      const ids = [subscriber.waId ?? subscriber.phone?.replace(/^\+/, ''), subscriber.userId].filter((v): v is string => !!v);
+      await manager.query(`DELETE FROM webhook_events WHERE contacts && $3::text[] AND (tenant_id = $1 OR $2::uuid = ANY(channel_ids)) AND processed_at IS NOT NULL`, [
+        tenantId,
+        subscriber.channelId,
+        ids,
+      ]);
       await manager.query(
-        `DELETE FROM webhook_events WHERE (tenant_id = $1 OR $2::uuid = ANY(channel_ids)) AND processed_at IS NOT NULL AND payload::text LIKE ANY($3)`,
-        [tenantId, subscriber.channelId, rawIds],
+        `DELETE FROM webhook_events WHERE contacts IS NULL AND (tenant_id = $1 OR $2::uuid = ANY(channel_ids)) AND processed_at IS NOT NULL AND payload::text LIKE ANY($3)`,
+        [tenantId, subscriber.channelId, ids.map((v) => `%${JSON.stringify(v)}%`)],
       );
       await manager.query(`UPDATE deliveries SET recipient = NULL WHERE tenant_id = $1 AND subscriber_id = $2`, [tenantId, subscriber.id]);
       // An active subscriber who is erased has left: the subscriber series counts it as such.
