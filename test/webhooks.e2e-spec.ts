@@ -132,7 +132,7 @@ describe('WhatsApp webhooks: signature, inbound handling, isolation', () => {
       const a = await comune();
       // The queue hangs as Bull does while Redis is down (ioredis retries for minutes).
       const producer = testApp.app.get(QueueProducer);
-      const enqueue = jest.spyOn(producer, 'enqueue').mockImplementation(() => new Promise(() => undefined));
+      const enqueue = jest.spyOn(producer, 'enqueueMany').mockImplementation(() => new Promise(() => undefined));
       let elapsed: number;
       try {
         const started = Date.now();
@@ -169,6 +169,25 @@ describe('WhatsApp webhooks: signature, inbound handling, isolation', () => {
       await waitFor(async () => expect(await processedEvents(a.channelId)).toBe(1));
       const [inbound] = await testApp.dataSource.query(`SELECT text, handled_as FROM inbound_messages WHERE channel_id = $1`, [a.channelId]);
       expect(inbound.text).toBe('Orari\ufffd della biblioteca?');
+    });
+
+    it('takes a signed body with a lone surrogate escape, arriving among others: each POST 200 and stored', async () => {
+      const a = await comune();
+      const bodies = Array.from({ length: 6 }, (_, i) => {
+        const payload = JSON.parse(fixtureFor('webhook-text-inbound.json', a).toString('utf8'));
+        const value = payload.entry[0].changes[0].value;
+        value.messages[0].id = `wamid.sur${i}${randomBytes(6).toString('hex')}`;
+        value.messages[0].text.body = `Domanda ${i}`;
+        // JSON.stringify writes a lone surrogate as an escape, which jsonb refuses as it is.
+        if (i === 2) value.messages[0].text.body = 'Rotto \ud800 qui';
+        return Buffer.from(JSON.stringify(payload));
+      });
+      expect(bodies[2].toString('utf8')).toContain('\\ud800');
+      await Promise.all(bodies.map((bytes) => post(a, bytes).expect(200)));
+      expect(await storedEvents(a.channelId)).toBe(6);
+      await waitFor(async () => expect(await processedEvents(a.channelId)).toBe(6));
+      const texts = (await testApp.dataSource.query(`SELECT text FROM inbound_messages WHERE channel_id = $1`, [a.channelId])).map((row: { text: string }) => row.text);
+      expect(texts).toContain('Rotto \ufffd qui');
     });
   });
 

@@ -6,3 +6,4 @@ export * from './clock';
 export * from './core.module';
 export * from './crypto/secret-box';
 export * from './metrics';
+export * from './micro-batch';
