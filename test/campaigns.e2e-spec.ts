@@ -217,9 +217,10 @@ describe('Campaigns over HTTP', () => {
     await answer(dario, 1, wamidTo(anna.phone)); // the context names someone else's delivery
     await answer(dario, 1, null, 'quick_reply'); // no delivery of the poll at all
     await answer(anna, 1, null); // Anna changes her mind: last answer wins
+    await answer(bruno, 7, wamidTo(bruno.phone)); // an option the poll does not have: his answer stays
     const handled = async () =>
       (await testApp.dataSource.query(`SELECT handled_as FROM inbound_messages WHERE channel_id = $1 ORDER BY handled_as`, [channel.id])).map((r: { handled_as: string }) => r.handled_as);
-    await waitFor(async () => expect(await handled()).toEqual(['poll_vote', 'poll_vote', 'poll_vote', 'poll_vote_ignored', 'poll_vote_ignored', 'poll_vote_ignored']));
+    await waitFor(async () => expect(await handled()).toEqual(['poll_vote', 'poll_vote', 'poll_vote', 'poll_vote_ignored', 'poll_vote_ignored', 'poll_vote_ignored', 'poll_vote_ignored']));
     const results = await session.as('get', `/v1/campaigns/${poll}/poll-results`).expect(200);
     expect(results.body).toEqual({ options: [{ title: 'Sì', votes: 0 }, { title: 'No', votes: 1 }, { title: 'Non so', votes: 1 }] });
     const voters = (await testApp.dataSource.query(`SELECT subscriber_id, option_index FROM poll_votes WHERE campaign_id = $1 ORDER BY option_index`, [poll])) as { subscriber_id: string; option_index: number }[];

@@ -573,6 +573,24 @@ describe('WhatsApp webhooks: signature, inbound handling, isolation', () => {
   });
 
   describe('channels', () => {
+    it('refuses settings the channel could not work with, naming the field, and keeps the ones it had', async () => {
+      const a = await comune();
+      const overlap = await a.session.as('patch', `/v1/channels/${a.channelId}`).send({ unsubscribeKeywords: ['attiva  iscrizione', 'BASTA'] }).expect(400);
+      expect(JSON.stringify(overlap.body)).toContain('subscribeKeywords and unsubscribeKeywords must not share a keyword');
+      const placeholder = await a.session.as('patch', `/v1/channels/${a.channelId}`).send({ notSubscribedText: 'Ciao {nonesiste}, scrivi {iscrizione}' }).expect(400);
+      expect(JSON.stringify(placeholder.body)).toContain('notSubscribedText has unknown placeholders {nonesiste}');
+      const channel = (await a.session.as('get', `/v1/channels/${a.channelId}`).expect(200)).body;
+      expect(channel).toMatchObject({ subscribeKeywords: ['ATTIVA ISCRIZIONE'], unsubscribeKeywords: ['DISATTIVA ISCRIZIONE', 'STOP'] });
+      expect(channel.notSubscribedText).toContain('Non risulti iscritto');
+      // The same check when a channel is connected.
+      const created = await a.session
+        .as('post', '/v1/channels')
+        .send({ name: 'Altro', provider: 'whatsapp_cloud', phoneNumberId: `p${randomBytes(5).toString('hex')}`, wabaId: 'w', displayPhoneNumber: '390000000001', accessToken: 't', appSecret: 's', verifyToken: 'v', subscribeKeywords: ['STOP'] })
+        .expect(400);
+      expect(JSON.stringify(created.body)).toContain('STOP');
+      await a.session.as('patch', `/v1/channels/${a.channelId}`).send({ welcomeText: 'Benvenuti a {comune}! Per uscire: {cancellazione}' }).expect(200);
+    });
+
     it('never returns secrets, defaults to 80 messages per second and refuses a duplicate phoneNumberId', async () => {
       const a = await comune();
       const channel = (await a.session.as('get', `/v1/channels/${a.channelId}`).expect(200)).body;

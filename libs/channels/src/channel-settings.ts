@@ -1,3 +1,4 @@
+import { BadRequestError } from '@app/core';
 import type { Channel, ChannelSettings } from './channel.entity';
 
 export const DEFAULT_SUBSCRIBE_KEYWORDS = ['ATTIVA ISCRIZIONE'];
@@ -53,6 +54,25 @@ export function renderChannelText(text: string, settings: ChannelSettings, comun
     .replaceAll('{contatti}', contatti)
     .replaceAll('{iscrizione}', settings.subscribeKeywords[0] ?? DEFAULT_SUBSCRIBE_KEYWORDS[0])
     .replaceAll('{cancellazione}', settings.unsubscribeKeywords[0] ?? DEFAULT_UNSUBSCRIBE_KEYWORDS[0]);
+}
+
+/** The placeholders renderChannelText fills in. */
+export const CHANNEL_TEXT_PLACEHOLDERS = ['{comune}', '{privacy}', '{contatti}', '{iscrizione}', '{cancellazione}'];
+const TEXT_SETTINGS = ['welcomeText', 'goodbyeText', 'alreadySubscribedText', 'notSubscribedText', 'autoReplyText'] as const;
+
+/**
+ * Refuses settings a channel cannot work with, naming the field: a keyword in both lists (the
+ * opt-out one would win, and nobody could subscribe) and a placeholder no text knows (it would
+ * reach citizens as written).
+ */
+export function assertUsableSettings(settings: ChannelSettings): void {
+  const unsubscribe = new Set(settings.unsubscribeKeywords.map(normalizeKeyword));
+  const both = settings.subscribeKeywords.filter((keyword) => unsubscribe.has(normalizeKeyword(keyword)));
+  if (both.length > 0) throw new BadRequestError(`subscribeKeywords and unsubscribeKeywords must not share a keyword: ${both.join(', ')}`);
+  for (const field of TEXT_SETTINGS) {
+    const unknown = [...new Set(settings[field].match(/\{[^{}\s]{1,40}\}/g) ?? [])].filter((token) => !CHANNEL_TEXT_PLACEHOLDERS.includes(token));
+    if (unknown.length > 0) throw new BadRequestError(`${field} has unknown placeholders ${unknown.join(', ')}; known: ${CHANNEL_TEXT_PLACEHOLDERS.join(', ')}`);
+  }
 }
 
 /**

@@ -7,6 +7,7 @@ import type { PhoneQualityEvent } from '@app/whatsapp';
 import { Channel, ChannelProvider, ChannelSettings, FallbackTemplate } from './channel.entity';
 import { ChannelSecrets } from './channel-secrets';
 import { ChannelsRepository } from './channels.repository';
+import { assertUsableSettings, resolveSettings } from './channel-settings';
 
 export interface NewChannel {
   name: string;
@@ -95,7 +96,7 @@ export class ChannelsService {
       verifyTokenSealed: this.secrets.seal(input.verifyToken ?? randomBytes(16).toString('hex')),
       messagesPerSecond: input.messagesPerSecond ?? 80,
       fallbackTemplate: input.fallbackTemplate ?? null,
-      settings: pickSettings(input.settings ?? {}),
+      settings: checkedSettings(pickSettings(input.settings ?? {})),
       status: 'active',
     });
     await this.audit.record({ tenantId, actor: actor ?? { kind: 'system' }, action: AuditAction.ChannelCreated, target: { type: 'channel', id: channel.id }, details: { provider: channel.provider, phoneNumberId } });
@@ -130,7 +131,10 @@ export class ChannelsService {
     if (patch.accessToken !== undefined) channel.accessTokenSealed = this.secrets.seal(patch.accessToken);
     if (patch.appSecret !== undefined) channel.appSecretSealed = this.secrets.seal(patch.appSecret);
     if (patch.verifyToken !== undefined) channel.verifyTokenSealed = this.secrets.seal(patch.verifyToken);
-    if (patch.settings) channel.settings = { ...channel.settings, ...pickSettings(patch.settings) };
+    if (patch.settings) {
+      channel.settings = { ...channel.settings, ...pickSettings(patch.settings) };
+      assertUsableSettings(resolveSettings(channel));
+    }
     const saved = await this.channels.save(tenantId, channel);
     this.secrets.invalidate(id);
     // Which credentials changed, never their values.
@@ -157,4 +161,10 @@ function pickSettings(input: Partial<ChannelSettings>): Partial<ChannelSettings>
   const settings: Record<string, unknown> = {};
   for (const key of SETTING_KEYS) if (input[key] !== undefined) settings[key] = input[key];
   return settings as Partial<ChannelSettings>;
+}
+
+/** New settings, refused (400) when the channel could not work with them. */
+function checkedSettings(settings: Partial<ChannelSettings>): Partial<ChannelSettings> {
+  assertUsableSettings(resolveSettings({ settings: settings as ChannelSettings }));
+  return settings;
 }

@@ -260,10 +260,14 @@ export class InboundService {
    */
   private async recordPollVote(manager: EntityManager, tenantId: TenantId, campaignId: string, subscriber: Subscriber, optionIndex: number, message: InboundMessageEvent): Promise<boolean> {
     const rows = (await manager.query(
+      // Only a citizen the poll went to, and only for one of its options: an index it does not
+      // have (a forged or stale button) is ignored and leaves their earlier answer in place.
       `WITH recipient AS (
          SELECT 1 FROM deliveries d
+           JOIN campaigns c ON c.tenant_id = d.tenant_id AND c.id = d.campaign_id
           WHERE d.tenant_id = $1 AND d.campaign_id = $2 AND d.subscriber_id = $3 AND d.provider_message_id IS NOT NULL
             AND ($6::text IS NULL OR d.provider_message_id = $6::text)
+            AND c.message->>'type' = 'poll' AND $4::int >= 0 AND $4::int < jsonb_array_length(c.message->'options')
        ), vote AS (
          INSERT INTO poll_votes (tenant_id, campaign_id, subscriber_id, option_index, answered_at)
          SELECT $1::uuid, $2::uuid, $3::uuid, $4::smallint, $5::timestamptz FROM recipient
