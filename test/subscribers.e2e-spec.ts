@@ -180,10 +180,18 @@ describe('Topics, subscribers, import, public signup', () => {
     expect(second.body).toEqual({ imported: 1, updated: 0, rejected: [{ line: 2, reason: 'invalid phone number' }, { line: 5, reason: 'invalid phone number' }] });
 
     // A header with neither separator (or no phone column) is still refused, naming both forms.
-    for (const header of ['phone|name|topics\n3470000301|Anna|\n', 'phone\tname\n3470000301\tAnna\n', 'telefono;nome\n3470000301;Anna\n']) {
+    // So are a header whose columns would be dropped (unknown, or the two separators mixed) and an empty file.
+    for (const header of ['phone|name|topics\n3470000301|Anna|\n', 'phone\tname\n3470000301\tAnna\n', 'phone;name,topics\n3470000301;Anna,meteo\n', 'phone,nome,email\n3470000301,Anna,a@b.it\n', '', '\ufeff']) {
       const refused = await session.as('post', '/v1/subscribers/import').field('channelId', channelId).attach('file', Buffer.from(header), 'x.csv').expect(400);
       expect(JSON.stringify(refused.body.message)).toContain('phone,name,topics or phone;name;topics');
     }
+
+    // Excel's plain CSV on Italian Windows: Windows-1252, Italian column names.
+    const legacy = Buffer.concat([Buffer.from('Telefono;Nome;Argomenti\r\n3470000401;Nicol'), Buffer.from([0xf2]), Buffer.from(' Ferr'), Buffer.from([0xe0]), Buffer.from(';meteo\r\n')]);
+    const third = await session.as('post', '/v1/subscribers/import').field('channelId', channelId).attach('file', legacy, 'iscritti.csv').expect(200);
+    expect(third.body).toEqual({ imported: 1, updated: 0, rejected: [] });
+    const [nicolo] = (await session.as('get', `/v1/subscribers?channelId=${channelId}`).expect(200)).body.data.filter((row: { phone: string }) => row.phone === '+393470000401');
+    expect(nicolo).toMatchObject({ name: 'Nicolò Ferrà', topics: ['meteo'] });
   });
 
   it('serves the public page and takes web signups as pending (privacy required, honeypot, unknown comune)', async () => {

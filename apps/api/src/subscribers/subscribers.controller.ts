@@ -46,6 +46,8 @@ export class SubscribersController {
     summary: 'Import subscribers from a CSV',
     description:
       'Header `phone,name,topics`, or `phone;name;topics` as Excel saves CSV with the Italian locale: the separator (`,` or `;`) is taken from the header line. ' +
+      'The Italian column names telefono, nome, argomenti are read too; a column it does not know, or an empty file, is a 400 naming it (its data would be lost). ' +
+      'UTF-8, or Windows-1252 as Excel writes plain CSV on Italian Windows (told from the first 64 KiB). ' +
       'Topics are separated by `|`; duplicates are merged. ' +
       "`rejected[].line` is the file's line where the record starts (the header is line 1).",
   })

@@ -18,7 +18,8 @@ describe('detectSeparator', () => {
     ['phone;name,surname', ';'],
     ['phone,name;surname', ','],
     ['phone|name|topics', ','],
-    ['telefono;nome', ','],
+    ['telefono;nome', ';'],
+    ['phone;name,topics', ';'],
     ['', ','],
   ])('%j → %j', (header, separator) => {
     expect(detectSeparator(header)).toBe(separator);
@@ -36,11 +37,43 @@ describe('readImportCsv', () => {
   });
 
   it('refuses a header without a phone column under either separator, naming both', async () => {
-    for (const csv of ['phone|name|topics\n3470000001|Anna|\n', 'nome,cognome\na,b\n', 'telefono;nome\n3470000001;Anna\n', 'nome,cognome\n']) {
+    for (const csv of ['phone|name|topics\n3470000001|Anna|\n', 'nome,cognome\na,b\n', 'nome,cognome\n']) {
       const error = await read(csv).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(BadRequestError);
       expect((error as Error).message).toBe('file: the CSV header must contain phone (phone,name,topics or phone;name;topics)');
     }
+  });
+
+  it('reads the Italian column names staff write, and refuses columns it does not know instead of dropping them', async () => {
+    expect(await read('Telefono;Nome;Argomenti\n3470000001;Anna;meteo\n')).toEqual([{ line: 2, phone: '3470000001', name: 'Anna', topics: 'meteo' }]);
+    for (const [csv, unknown] of [
+      ['phone;name,topics\n3471000008;N,meteo\n', '"name,topics"'],
+      ['phone,name;topics\n3471000009,N;meteo\n', '"name;topics"'],
+      ['phone;name;topics,extra\n3472000005;Anna;meteo,x\n', '"topics,extra"'],
+      ['phone,nome,email\n3472000003,Luca,l@example.org\n', '"email"'],
+    ]) {
+      const error = await read(csv).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(BadRequestError);
+      expect((error as Error).message).toBe(`file: unknown columns in the CSV header: ${unknown} (phone,name,topics or phone;name;topics)`);
+    }
+    await expect(read('phone,telefono\n1,2\n')).rejects.toThrow('file: the CSV header names phone more than once');
+  });
+
+  it('refuses an empty file, or one with only a byte-order mark or blank lines', async () => {
+    for (const csv of ['', '\ufeff', '\n\n']) await expect(read(csv)).rejects.toThrow('file: the file is empty; the CSV header must contain phone');
+  });
+
+  it('reads a file that is not UTF-8 as Windows-1252, as Excel writes CSV on Italian Windows', async () => {
+    const bytes = Buffer.concat([Buffer.from('phone;name\r\n3470000001;Nicol'), Buffer.from([0xf2]), Buffer.from(' Ferr'), Buffer.from([0xe0]), Buffer.from('\r\n')]);
+    const records: unknown[] = [];
+    for await (const record of readImportCsv(Readable.from([bytes.subarray(0, 20), bytes.subarray(20)]))) records.push(record);
+    expect(records).toEqual([{ line: 2, phone: '3470000001', name: 'Nicolò Ferrà', topics: undefined }]);
+    // UTF-8 stays UTF-8, even when a character is cut between two chunks.
+    const utf8 = Buffer.from('phone;name\n3470000002;Nicolò\n');
+    const cut = utf8.indexOf(0xc3) + 1;
+    const again: unknown[] = [];
+    for await (const record of readImportCsv(Readable.from([utf8.subarray(0, cut), utf8.subarray(cut)]))) again.push(record);
+    expect(again).toEqual([{ line: 2, phone: '3470000002', name: 'Nicolò', topics: undefined }]);
   });
 
   it('refuses what is not CSV as a bad request naming the file', async () => {

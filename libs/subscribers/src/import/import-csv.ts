@@ -15,20 +15,47 @@ export interface ImportCsvRecord {
 }
 
 const SEPARATORS: readonly CsvSeparator[] = [',', ';'];
-/** How far into the file the header line is looked for. */
+/** The columns an import file may have, under their names and the Italian ones staff write. */
+const COLUMN_NAMES: Record<string, 'phone' | 'name' | 'topics'> = {
+  phone: 'phone',
+  telefono: 'phone',
+  cellulare: 'phone',
+  name: 'name',
+  nome: 'name',
+  topics: 'topics',
+  argomenti: 'topics',
+  temi: 'topics',
+};
+/** How far into the file the header line is looked for, and the encoding told from. */
 const HEADER_PEEK_BYTES = 64 * 1024;
 const HEADER_HINT = 'phone,name,topics or phone;name;topics';
 
 /**
- * The separator of a file from its header line: the one of `,` and `;` under which the header has
- * a `phone` column (both parse it when the header is `phone` alone, `,` is taken then); `,` when
- * neither does, so the header check names what is missing.
+ * The separator of a file from its header line: the one of `,` and `;` under which every column
+ * of the header is known and one is the phone (with `phone` alone both are, `,` is taken then);
+ * else the one under which the header has a phone column, so that the header check names the
+ * columns it does not know; `,` when neither has one, so that it names what is missing.
  */
 export function detectSeparator(headerLine: string): CsvSeparator {
   const columnsBySeparator = SEPARATORS.map((separator) => ({ separator, columns: headerColumns(headerLine, separator) }));
-  const withPhone = columnsBySeparator.filter((c) => c.columns.includes('phone'));
-  if (!withPhone.length) return ',';
-  return withPhone.reduce((best, c) => (c.columns.length > best.columns.length ? c : best)).separator;
+  const hasPhone = (columns: string[]) => columns.some((c) => COLUMN_NAMES[c] === 'phone');
+  const clean = columnsBySeparator.filter((c) => hasPhone(c.columns) && c.columns.every((name) => name in COLUMN_NAMES));
+  const candidates = clean.length ? clean : columnsBySeparator.filter((c) => hasPhone(c.columns));
+  if (!candidates.length) return ',';
+  return candidates.reduce((best, c) => (c.columns.length > best.columns.length ? c : best)).separator;
+}
+
+/** Where each known column is in the header; a header without a phone column or with columns it does not know is a BadRequestError. */
+function headerMap(header: string[]): { phone: number; name: number; topics: number } {
+  const names = header.map((h) => h.toLowerCase());
+  const unknown = names.filter((name) => !(name in COLUMN_NAMES));
+  if (!names.some((name) => COLUMN_NAMES[name] === 'phone')) throw new BadRequestError(`file: the CSV header must contain phone (${HEADER_HINT})`);
+  // Its data would be dropped without a word: the file is refused, naming the columns.
+  if (unknown.length > 0) throw new BadRequestError(`file: unknown columns in the CSV header: ${unknown.map((name) => JSON.stringify(name.slice(0, 40))).join(', ')} (${HEADER_HINT})`);
+  const at = (column: 'phone' | 'name' | 'topics') => names.findIndex((name) => COLUMN_NAMES[name] === column);
+  const twice = (['phone', 'name', 'topics'] as const).filter((column) => names.filter((name) => COLUMN_NAMES[name] === column).length > 1);
+  if (twice.length > 0) throw new BadRequestError(`file: the CSV header names ${twice.join(', ')} more than once`);
+  return { phone: at('phone'), name: at('name'), topics: at('topics') };
 }
 
 /**
@@ -51,13 +78,13 @@ export async function* readImportCsv(csv: Readable | Buffer): AsyncGenerator<Imp
       const line = lineBreaksBefore + 1 + countLineBreaks(/^\s*/.exec(raw)![0]);
       lineBreaksBefore += countLineBreaks(raw);
       if (!column) {
-        const names = record.map((h) => h.toLowerCase());
-        if (!names.includes('phone')) throw new BadRequestError(`file: the CSV header must contain phone (${HEADER_HINT})`);
-        column = { phone: names.indexOf('phone'), name: names.indexOf('name'), topics: names.indexOf('topics') };
+        column = headerMap(record);
         continue;
       }
       yield { line, phone: field(record, column.phone), name: field(record, column.name), topics: field(record, column.topics) };
     }
+    // An empty file (or one holding only a byte-order mark or blank lines) has no header at all.
+    if (!column) throw new BadRequestError(`file: the file is empty; the CSV header must contain phone (${HEADER_HINT})`);
   } catch (error) {
     if (error instanceof BadRequestError) throw error;
     throw new BadRequestError(`file: not a readable CSV (${(error as Error).message.slice(0, 200)})`);
@@ -88,18 +115,59 @@ function lineEnd(bytes: Buffer): number {
   return lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
 }
 
-function headerLineOf(head: Buffer): string {
+/** The first line's bytes, to decode once the encoding is known. */
+function headerLineOf(head: Buffer): Buffer {
   const end = lineEnd(head);
-  return head.subarray(0, end === -1 ? head.length : end).toString('utf8');
+  return head.subarray(0, end === -1 ? head.length : end);
 }
 
-/** The file's first line, read ahead of the parse, and the whole file to parse. */
+/**
+ * Whether the file's first bytes are not UTF-8 (a sequence cut at the end of `head` is not held
+ * against it): Excel's plain CSV on Italian Windows is Windows-1252, where `ò` is the one byte 0xF2.
+ */
+function isLegacyEncoded(head: Buffer): boolean {
+  // UTF-16 files carry a byte-order mark, which csv-parse reads.
+  if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff)) return false;
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(head, { stream: true });
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** Windows-1252 bytes as UTF-8 (one byte per character: any chunk boundary is a character boundary). */
+async function* asUtf8(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const decoder = new TextDecoder('windows-1252');
+  for await (const chunk of chunks) yield Buffer.from(decoder.decode(chunk), 'utf8');
+}
+
+/**
+ * The file's first line, read ahead of the parse, and the whole file to parse, as UTF-8: a file
+ * whose first 64 KiB are not UTF-8 is read as Windows-1252.
+ */
 async function peekHeaderLine(csv: Readable | Buffer): Promise<{ headerLine: string; input: Readable }> {
-  if (Buffer.isBuffer(csv)) return { headerLine: headerLineOf(csv.subarray(0, HEADER_PEEK_BYTES)), input: Readable.from([csv]) };
+  const { head, all } = await peekHead(csv);
+  const header = headerLineOf(head);
+  if (!isLegacyEncoded(head)) return { headerLine: header.toString('utf8'), input: Readable.from(all()) };
+  return { headerLine: new TextDecoder('windows-1252').decode(header), input: Readable.from(asUtf8(all())) };
+}
+
+/** The file's first bytes (HEADER_PEEK_BYTES, or the whole file when shorter), and the whole file again. */
+async function peekHead(csv: Readable | Buffer): Promise<{ head: Buffer; all: () => AsyncGenerator<Buffer> }> {
+  if (Buffer.isBuffer(csv)) {
+    return {
+      head: csv.subarray(0, HEADER_PEEK_BYTES),
+      all: async function* () {
+        yield csv;
+      },
+    };
+  }
   const chunks = csv[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
   let head = Buffer.alloc(0);
   let ended = false;
-  while (lineEnd(head) === -1 && head.length < HEADER_PEEK_BYTES) {
+  // The first 64 KiB: the header line, and enough of the rows to tell the encoding.
+  while (head.length < HEADER_PEEK_BYTES) {
     const next = await chunks.next();
     if (next.done) {
       ended = true;
@@ -112,5 +180,5 @@ async function peekHeaderLine(csv: Readable | Buffer): Promise<{ headerLine: str
     if (ended) return;
     for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value);
   }
-  return { headerLine: headerLineOf(head), input: Readable.from(replay()) };
+  return { head, all: replay };
 }
