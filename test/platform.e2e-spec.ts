@@ -226,6 +226,8 @@ describe('Platform: tenants, auth, roles, API keys', () => {
       expect(malformed.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
 
       await session.as('patch', '/v1/tenant').send({ quietHoursStart: '25:00', timezone: 'Mars/Olympus' }).expect(400);
+      // A zone in other letter case is stored as IANA spells it.
+      expect((await session.as('patch', '/v1/tenant').send({ timezone: 'europe/rome' }).expect(200)).body.timezone).toBe('Europe/Rome');
       await session.as('post', '/v1/users').send({ email: 'a@b.example', password: 'password-long', role: 'platform_admin' }).expect(400);
       await session.as('get', '/v1/users?limit=501').expect(400);
       await session.as('get', '/v1/users?cursor=%%%').expect(400);

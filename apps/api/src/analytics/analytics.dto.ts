@@ -2,6 +2,8 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { CampaignFunnel, CampaignReport, Interval, MonthlyUsage, Overview, SubscriberSeriesPoint } from '@app/analytics';
 import { PageQueryDto } from '@app/database';
+// One schema each in the OpenAPI document: the campaign's own poll results and reactions.
+import { PollResultsDto, ReactionCountDto } from '../campaigns/campaign.dto';
 
 export class SubscriberCountsDto {
   @ApiProperty({ example: 1500 }) active: number;
@@ -144,20 +146,6 @@ export class PercentilesDto {
   @ApiProperty() p90: number;
   @ApiProperty() p95: number;
   @ApiProperty({ description: 'Delivered deliveries the percentiles were computed over (capped for very large campaigns)' }) sampleSize: number;
-}
-
-export class PollOptionDto {
-  @ApiProperty() title: string;
-  @ApiProperty() votes: number;
-}
-
-export class PollResultsDto {
-  @ApiProperty({ type: [PollOptionDto] }) options: PollOptionDto[];
-}
-
-export class ReactionCountDto {
-  @ApiProperty({ example: '👍' }) emoji: string;
-  @ApiProperty() count: number;
 }
 
 export class CampaignReportDto extends CampaignFunnelDto {

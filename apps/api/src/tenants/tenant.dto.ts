@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
 import { IsEmail, IsIn, IsInt, IsOptional, IsString, IsTimeZone, IsUrl, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { PageQueryDto } from '@app/database';
 import { Tenant } from '@app/tenants';
@@ -49,7 +50,7 @@ export class UpdateTenantSettingsDto {
   @ApiPropertyOptional() @IsOptional() @Matches(/^\d{6}$/, { message: 'istatCode must be 6 digits' })
   istatCode?: string;
 
-  @ApiPropertyOptional({ example: 'Europe/Rome' }) @IsOmittable() @IsTimeZone()
+  @ApiPropertyOptional({ example: 'Europe/Rome' }) @IsOmittable() @Transform(canonicalTimeZone) @IsTimeZone()
   timezone?: string;
 
   @ApiPropertyOptional({ example: '21:00' }) @IsOmittable() @Matches(TIME, { message: 'quietHoursStart must be HH:MM' })
@@ -110,4 +111,14 @@ export class TenantListQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ enum: ['pending', 'active', 'suspended'] })
   @IsOptional() @IsIn(['pending', 'active', 'suspended'])
   status?: 'pending' | 'active' | 'suspended';
+}
+
+/** A time zone as IANA spells it ('europe/rome' is stored as Europe/Rome); anything else is left for @IsTimeZone to refuse. */
+function canonicalTimeZone({ value }: { value: unknown }): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return new Intl.DateTimeFormat('en', { timeZone: value }).resolvedOptions().timeZone;
+  } catch {
+    return value;
+  }
 }
