@@ -11,6 +11,7 @@ import { WebhookEventChannels1795800000000 } from './1795800000000-WebhookEventC
 import { ReplyOutbox1795900000000 } from './1795900000000-ReplyOutbox';
 import { ConsentWithdrawn1796000000000 } from './1796000000000-ConsentWithdrawn';
 import { WebhookEventContacts1796100000000 } from './1796100000000-WebhookEventContacts';
+import { InboxNewestFirst1796200000000 } from './1796200000000-InboxNewestFirst';
 
 /**
  * Every migration, in order (one per line). A new migration is added here; a merged one is never
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   ReplyOutbox1795900000000,
   ConsentWithdrawn1796000000000,
   WebhookEventContacts1796100000000,
+  InboxNewestFirst1796200000000,
 ];

@@ -572,6 +572,39 @@ describe('WhatsApp webhooks: signature, inbound handling, isolation', () => {
     });
   });
 
+  describe('inbox', () => {
+    it('lists newest first, in pages that neither repeat nor skip (ties on the same second included), for one channel or all', async () => {
+      const a = await comune();
+      const insert = `INSERT INTO inbound_messages (tenant_id, channel_id, provider_message_id, type, from_phone, text, payload, handled_as, received_at)
+                      VALUES ($1, $2, $3, 'text', '+393470000001', $4, '{}'::jsonb, 'question', $5)`;
+      const base = Date.parse('2026-11-30T10:00:00Z');
+      // Seven messages, three of them in the same instant.
+      const offsets = [0, 60_000, 60_000, 60_000, 120_000, 180_000, 240_000];
+      for (const [i, offset] of offsets.entries()) {
+        await testApp.dataSource.query(insert, [a.session.tenantId, a.channelId, `wamid.inbox.${randomBytes(4).toString('hex')}`, `messaggio ${i}`, new Date(base + offset)]);
+      }
+      const seen: { text: string; receivedAt: string }[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { body: { data: { text: string; receivedAt: string }[]; nextCursor: string | null } } = await a.session
+          .as('get', `/v1/inbox?channelId=${a.channelId}&limit=2${cursor ? `&cursor=${cursor}` : ''}`)
+          .expect(200);
+        seen.push(...page.body.data);
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      expect(seen).toHaveLength(7);
+      expect(new Set(seen.map((m) => m.text)).size).toBe(7);
+      const times = seen.map((m) => Date.parse(m.receivedAt));
+      expect(times).toEqual([...times].sort((x, y) => y - x));
+      expect(seen[0].text).toBe('messaggio 6');
+      // Across channels (no channelId) the same order; a made-up cursor is a 400 naming it.
+      const all = (await a.session.as('get', '/v1/inbox?limit=3').expect(200)).body.data.map((m: { text: string }) => m.text);
+      expect(all).toEqual(['messaggio 6', 'messaggio 5', 'messaggio 4']);
+      const bad = await a.session.as('get', `/v1/inbox?cursor=${Buffer.from(JSON.stringify(['ieri', 'x'])).toString('base64url')}`).expect(400);
+      expect(JSON.stringify(bad.body)).toContain('cursor');
+    });
+  });
+
   describe('channels', () => {
     it('refuses settings the channel could not work with, naming the field, and keeps the ones it had', async () => {
       const a = await comune();

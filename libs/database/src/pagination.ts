@@ -63,6 +63,37 @@ export async function paginate<T extends ObjectLiteral>(
   return { data, nextCursor: hasMore ? encodeCursor(data[data.length - 1][key.property]) : null };
 }
 
+/**
+ * Keyset pagination newest first, on a timestamp with the unique id breaking ties (lists people
+ * read from the latest, like an inbox): the cursor is the last row's [time, id].
+ */
+export async function paginateNewestFirst<T extends ObjectLiteral>(
+  qb: SelectQueryBuilder<T>,
+  page: PageQueryDto,
+  key: { time: string; id: string; timeProperty: keyof T; idProperty: keyof T },
+): Promise<Page<T>> {
+  const limit = page.limit ?? 50;
+  if (page.cursor) {
+    const cursor = decodePairCursor(page.cursor);
+    qb.andWhere(`(${key.time}, ${key.id}) < (:cursorTime, :cursorId)`, { cursorTime: cursor[0], cursorId: cursor[1] });
+  }
+  const rows = await withCursor(page, () => qb.orderBy(key.time, 'DESC').addOrderBy(key.id, 'DESC').limit(limit + 1).getMany());
+  const hasMore = rows.length > limit;
+  const data = hasMore ? rows.slice(0, limit) : rows;
+  const last = data[data.length - 1];
+  return { data, nextCursor: hasMore ? encodeCursor([(last[key.timeProperty] as Date).toISOString(), last[key.idProperty]]) : null };
+}
+
+function decodePairCursor(cursor: string): [string, string] {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && !Number.isNaN(Date.parse(value[0])) && typeof value[1] === 'string') return [value[0], value[1]];
+  } catch {
+    // falls through to the error below
+  }
+  throw new BadRequestError('cursor is not a cursor returned by this list');
+}
+
 /** Keyset pagination over raw rows (for lists built with `getRawMany`). */
 export async function paginateRaw<R extends Record<string, unknown>>(
   qb: SelectQueryBuilder<ObjectLiteral>,

@@ -2,8 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { TenantId } from '@app/core';
-import { Page, PageQueryDto } from '@app/database';
-import { TenantScopedRepository } from '@app/database';
+import { Page, PageQueryDto, paginateNewestFirst, TenantScopedRepository } from '@app/database';
 import { InboundMessage } from './inbound-message.entity';
 
 /** The comune's inbox: what citizens wrote. */
@@ -13,10 +12,11 @@ export class InboundMessagesRepository extends TenantScopedRepository<InboundMes
     super(repository, 'Inbound message');
   }
 
+  /** Newest first, as staff read it. */
   inbox(tenantId: TenantId, filter: PageQueryDto & { channelId?: string; handledAs?: string }): Promise<Page<InboundMessage>> {
-    return this.list(tenantId, filter, (qb) => {
-      if (filter.channelId) qb.andWhere('inbound_messages.channel_id = :channelId', { channelId: filter.channelId });
-      if (filter.handledAs) qb.andWhere('inbound_messages.handled_as = :handledAs', { handledAs: filter.handledAs });
-    });
+    const qb = this.scoped(tenantId);
+    if (filter.channelId) qb.andWhere(`${qb.alias}.channel_id = :channelId`, { channelId: filter.channelId });
+    if (filter.handledAs) qb.andWhere(`${qb.alias}.handled_as = :handledAs`, { handledAs: filter.handledAs });
+    return paginateNewestFirst(qb, filter, { time: `${qb.alias}.received_at`, id: `${qb.alias}.id`, timeProperty: 'receivedAt', idProperty: 'id' });
   }
 }

@@ -13,7 +13,7 @@ export class InboxController {
   constructor(private readonly inbound: InboundMessagesRepository) {}
 
   @Get()
-  @ApiOperation({ summary: 'What citizens wrote to the comune: questions, keywords, poll answers, reactions' })
+  @ApiOperation({ summary: 'What citizens wrote to the comune: questions, keywords, poll answers, reactions; newest first' })
   @ApiOkResponse({ type: InboxListDto })
   async list(@CurrentTenant() tenantId: TenantId, @Query() query: InboxQueryDto): Promise<InboxListDto> {
     return mapPage(await this.inbound.inbox(tenantId, query), toInboundMessageResponse);
