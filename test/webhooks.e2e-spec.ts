@@ -1,7 +1,7 @@
 import { randomBytes } from 'crypto';
 import { QueueProducer } from '@app/queue';
 import { WebhookEventsProcessor } from '@app/subscribers';
-import { createTestApp, FakeGraphApi, fixtureBytes, graphError, signedWebhook, TenantSession, TestApp, waitFor } from '@app/testing';
+import { ANSWER_LOST, createTestApp, FakeGraphApi, fixtureBytes, graphError, signedWebhook, TenantSession, TestApp, waitFor } from '@app/testing';
 
 const FIXTURE_PNID_A = '118204937561023';
 const FIXTURE_PNID_B = '112983746501928';
@@ -233,6 +233,27 @@ describe('WhatsApp webhooks: signature, inbound handling, isolation', () => {
       expect(fake.sent[0].body).toMatchObject({ to: giulia.phone, text: { body: expect.stringContaining('DISATTIVA ISCRIZIONE') } });
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(fake.sent).toHaveLength(1);
+    });
+
+    it("records a welcome whose send answer was lost from Meta's status webhook, and holds it instead of sending it again", async () => {
+      const a = await comune();
+      fake.behave((request, attempt) => (attempt === 1 ? ANSWER_LOST : null));
+      fake.reportStatuses({ baseUrl: testApp.url, channelFor: (phoneNumberId) => (phoneNumberId === a.phoneNumberId ? { channelId: a.channelId, appSecret: a.appSecret } : undefined) });
+      await post(a, justNow(fixtureFor('webhook-text-inbound.json', a))).expect(200);
+      const outbox = () => testApp.dataSource.query(`SELECT sent_at, provider_message_id, next_attempt_at, last_error FROM reply_outbox WHERE channel_id = $1`, [a.channelId]);
+      const [row] = await waitFor(async () => {
+        const rows = await outbox();
+        expect(rows).toEqual([expect.objectContaining({ sent_at: expect.any(Date), provider_message_id: expect.stringMatching(/^wamid\.fake\./) })]);
+        return rows;
+      });
+      // Meta took it once; the webhook gave its wamid. The outbox sweep never takes a sent answer again.
+      await fake.statusReportsSettled();
+      expect(fake.sentTo('+393478215604')).toHaveLength(1);
+      expect(row.provider_message_id).toBe(fake.sentTo('+393478215604')[0].wamid);
+      // Held for the status webhook (default 60 s), not retried on its 2 s backoff.
+      expect(new Date(row.next_attempt_at).getTime() - Date.now()).toBeGreaterThan(50_000);
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      expect(fake.requests.filter((r) => r.body.to === '+393478215604')).toHaveLength(1);
     });
 
     it('keeps the welcome in the outbox through a Meta outage and sends it once it is over; gives up a refused one without retrying', async () => {

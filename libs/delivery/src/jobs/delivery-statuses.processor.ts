@@ -6,6 +6,7 @@ import { QueueName, QueueTransport } from '@app/queue';
 import type { DeliveryStatusesJob, StatusEvent } from '@app/whatsapp';
 import { canMoveTo, DeliveryStatus, strongerEvent } from '../delivery-status';
 import { DeliveryChange, DeliveryLedger } from '../delivery-ledger';
+import { REPLY_CALLBACK } from '../reply-callback';
 
 interface Waiting {
   job: DeliveryStatusesJob;
@@ -98,8 +99,11 @@ export class DeliveryStatusesProcessor implements OnApplicationBootstrap {
       const current = best.get(event.wamid);
       if (!current || (current.status !== event.status && strongerEvent(current.status, event.status) === event.status)) best.set(event.wamid, event);
     }
+    // Answers to citizens (the reply outbox) are not deliveries: settled apart.
+    const answers = [...best.values()].filter((event) => event.callbackData && REPLY_CALLBACK.test(event.callbackData));
+    if (answers.length > 0) await this.settleAnswers(tenantId, answers);
     let moved = 0;
-    let pending = [...best.values()];
+    let pending = [...best.values()].filter((event) => !answers.includes(event));
     for (let round = 0; round < 3 && pending.length > 0; round++) {
       const changes = await this.plan(tenantId, pending);
       const done = await this.ledger.apply(tenantId, changes);
@@ -110,6 +114,33 @@ export class DeliveryStatusesProcessor implements OnApplicationBootstrap {
       pending = pending.filter((event) => retry.has(event.wamid));
     }
     return moved;
+  }
+
+  /**
+   * Answers whose send answer was lost (no wamid recorded) are recorded as sent by their status
+   * webhook, so that the outbox does not send them again; a `failed` one is given up with Meta's
+   * error. Answers already recorded are left as they are.
+   */
+  private async settleAnswers(tenantId: TenantId, events: StatusEvent[]): Promise<void> {
+    await this.statements.query(
+      `UPDATE reply_outbox r SET
+         sent_at = CASE WHEN v.status <> 'failed' THEN v.at ELSE r.sent_at END,
+         given_up_at = CASE WHEN v.status = 'failed' THEN now() ELSE r.given_up_at END,
+         provider_message_id = v.wamid,
+         last_error = CASE WHEN v.status = 'failed' THEN left(concat('status webhook: failed ', v.code::text, ' ', v.title), 500) ELSE NULL END
+         FROM unnest($2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::int[], $7::text[]) AS v(id, wamid, status, at, code, title)
+        WHERE r.tenant_id = $1 AND r.id = v.id AND r.sent_at IS NULL AND r.given_up_at IS NULL AND r.provider_message_id IS NULL`,
+      [
+        tenantId,
+        events.map((event) => REPLY_CALLBACK.exec(event.callbackData!)![1]),
+        events.map((event) => event.wamid),
+        events.map((event) => event.status),
+        events.map((event) => (Number.isNaN(Date.parse(event.occurredAt)) ? new Date().toISOString() : event.occurredAt)),
+        events.map((event) => event.errorCode),
+        events.map((event) => event.errorTitle ?? ''),
+      ],
+    );
+    applied.inc({ effect: 'answer' }, events.length);
   }
 
   private async plan(tenantId: TenantId, events: StatusEvent[]): Promise<DeliveryChange[]> {

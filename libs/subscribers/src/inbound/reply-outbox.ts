@@ -2,8 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In, Repository } from 'typeorm';
 import { Channel, ChannelMessenger } from '@app/channels';
-import { counter } from '@app/core';
-import { SendThrottle, SendThrottleClosedError } from '@app/delivery';
+import { AppConfig, counter } from '@app/core';
+import { replyCallbackData, SendThrottle, SendThrottleClosedError } from '@app/delivery';
 import { ErrorDisposition, GraphApiError } from '@app/whatsapp';
 
 /** Whom an answer goes to: the citizen's number, or their business-scoped user id when WhatsApp hides the number. */
@@ -49,6 +49,7 @@ export class ReplyOutbox {
     @InjectRepository(Channel) private readonly channels: Repository<Channel>,
     private readonly messenger: ChannelMessenger,
     private readonly throttle: SendThrottle,
+    private readonly config: AppConfig,
   ) {}
 
   /** Writes the answers in the caller's transaction, held by the caller for its first try (sendNow, once committed). */
@@ -115,7 +116,13 @@ export class ReplyOutbox {
   private async attempt(channel: Channel, row: DueReply): Promise<void> {
     try {
       await this.throttle.acquire(channel.id, channel.messagesPerSecond, 1, true);
-      const result = await this.messenger.send(channel, { to: row.to_phone, recipientUserId: row.to_phone ? null : row.to_user_id, message: { type: 'text', text: row.body, previewUrl: false } });
+      const result = await this.messenger.send(channel, {
+        to: row.to_phone,
+        recipientUserId: row.to_phone ? null : row.to_user_id,
+        message: { type: 'text', text: row.body, previewUrl: false },
+        // Meta's status webhooks name the answer: one whose send answer was lost is settled by them.
+        callbackData: replyCallbackData(row.id),
+      });
       await this.dataSource.query(`UPDATE reply_outbox SET sent_at = now(), provider_message_id = $2, last_error = NULL WHERE id = $1`, [row.id, result.wamid]);
       replies.inc({ outcome: 'sent' });
     } catch (error) {
@@ -130,7 +137,9 @@ export class ReplyOutbox {
         this.logger.warn(`channel ${channel.id}: answer to a citizen given up (${detail})`);
         return;
       }
-      const wait = RETRY_AFTER_SECONDS[Math.min(row.attempts, RETRY_AFTER_SECONDS.length) - 1];
+      // An answer lost on its way back may hide a message Meta created: its status webhook is awaited before a resend.
+      const backoff = RETRY_AFTER_SECONDS[Math.min(row.attempts, RETRY_AFTER_SECONDS.length) - 1];
+      const wait = graph?.uncertain ? Math.max(backoff, this.config.delivery.uncertainHoldSeconds) : backoff;
       await this.dataSource.query(`UPDATE reply_outbox SET next_attempt_at = now() + make_interval(secs => $2), last_error = $3 WHERE id = $1`, [row.id, wait, detail]);
       replies.inc({ outcome: 'retry' });
     }
