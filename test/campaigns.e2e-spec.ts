@@ -138,7 +138,12 @@ describe('Campaigns over HTTP', () => {
       await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 3, { lastInboundAt: old });
     }
     const text = await createCampaign(session, { channelId: plain.id, message: { type: 'text', text: 'Solo chi ci ha scritto' } });
-    const fallback = await createCampaign(session, { channelId: withFallback.id, message: { type: 'text', text: 'A tutti' } });
+    const fallback = await createCampaign(session, { channelId: withFallback.id, message: { type: 'text', text: 'A\n\ttutti' } });
+    // A text the fallback template could not carry (over 1,024 characters once its white space is folded) is refused at send, naming it.
+    const long = await createCampaign(session, { channelId: withFallback.id, message: { type: 'text', text: 'Avviso. '.repeat(200) } });
+    const refused = await session.as('post', `/v1/campaigns/${long}/send`).expect(400);
+    expect(refused.body.message).toMatch(/^message\.text is 1599 characters: the channel's fallback template carries at most 1024/);
+    expect((await campaignOf(session, long)).status).toBe('draft');
     const poll = await createCampaign(session, { channelId: withFallback.id, message: { type: 'poll', text: 'Vi piace la nuova piazza?', options: ['Sì', 'No', 'Non so'] } });
     const image = await createCampaign(session, { channelId: withFallback.id, message: { type: 'image', url: 'https://www.comune.example/mappa.jpg', caption: 'Mappa' } });
     const template = await createCampaign(session, {
@@ -156,6 +161,8 @@ describe('Campaigns over HTTP', () => {
     expect((await campaignOf(session, template)).stats).toMatchObject({ recipients: 5, sent: 5, skipped: 0 });
 
     const bodies = fake.sent.map((r) => r.body);
+    // Inside the window the text goes as written; through the template, folded (Meta refuses line breaks there).
+    expect(bodies.filter((b) => b.type === 'text').map((b) => (b.text as { body: string }).body)).toContain('A\n\ttutti');
     const fallbackTemplates = bodies.filter((b) => b.type === 'template' && (b.template as { name: string }).name === 'avviso_generico');
     expect(fallbackTemplates).toHaveLength(3);
     expect(fallbackTemplates[0].template).toEqual({ name: 'avviso_generico', language: { code: 'it' }, components: [{ type: 'body', parameters: [{ type: 'text', text: 'A tutti' }] }] });

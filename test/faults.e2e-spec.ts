@@ -67,6 +67,10 @@ describe('Delivery under faults: provider errors, opt-outs, lost Redis', () => {
     expect(fake.requests.length).toBeGreaterThan(200);
     const failed = await allDeliveries(session, id, 'failed');
     expect(failed.map((d) => d.errorCode)).toEqual([131026, 131026, 131026]);
+    // Those that went through after a retry do not keep the code of the attempt that failed.
+    const sent = await allDeliveries(session, id, 'sent');
+    expect(sent).toHaveLength(197);
+    expect(sent.filter((d) => d.errorCode !== null)).toEqual([]);
   });
 
   it("records a send whose answer was lost from Meta's status webhook instead of sending it again", async () => {

@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { BadRequestError, ConflictError, NotFoundError, TenantId } from '@app/core';
 import { ChannelsRepository } from '@app/channels';
 import { Page, PageQueryDto } from '@app/database';
-import { CampaignMessage, CampaignPriority, DeliveryStatus, instantOfLocal } from '@app/delivery';
+import { asTemplateParameter, CampaignMessage, CampaignPriority, DeliveryStatus, instantOfLocal, MAX_TEMPLATE_PARAMETER_LENGTH } from '@app/delivery';
 import { TopicsRepository } from '@app/subscribers';
 import { TenantsService } from '@app/tenants';
 import { Campaign, CampaignStatus } from './campaign.entity';
@@ -79,6 +79,23 @@ export class CampaignsService {
     });
   }
 
+  /**
+   * A text that the channel's fallback template will carry to those outside the 24-hour window
+   * must fit one template parameter: refused at send (400) rather than failed by Meta for each of them.
+   */
+  private async assertFallbackCanCarry(tenantId: TenantId, campaign: Campaign): Promise<void> {
+    if (campaign.message.type !== 'text') return;
+    const channel = await this.channels.findById(tenantId, campaign.channelId);
+    if (!channel?.fallbackTemplate || channel.provider === 'sandbox') return;
+    const length = asTemplateParameter(campaign.message.text).length;
+    if (length > MAX_TEMPLATE_PARAMETER_LENGTH) {
+      throw new BadRequestError(
+        `message.text is ${length} characters: the channel's fallback template carries at most ${MAX_TEMPLATE_PARAMETER_LENGTH} to subscribers outside the 24-hour window; shorten it`,
+        'text_too_long_for_fallback',
+      );
+    }
+  }
+
   /** The instant a scheduledAt names: a time without an offset is the comune's wall clock. */
   private async scheduleInstant(tenantId: TenantId, text: string): Promise<Date> {
     const { timezone } = await this.tenants.get(tenantId);
@@ -120,6 +137,7 @@ export class CampaignsService {
     const campaign = await this.campaigns.getById(tenantId, id);
     await this.tenants.assertCanSend(tenantId);
     if (campaign.status !== 'draft') throw new ConflictError(`Campaign is already ${campaign.status}`, 'campaign_not_draft');
+    await this.assertFallbackCanCarry(tenantId, campaign);
     return (await this.launcher.launch(tenantId, id, ['draft'], sentBy)).campaign;
   }
 

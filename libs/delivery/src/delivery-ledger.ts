@@ -119,8 +119,9 @@ const APPLY_CHANGES = `WITH v AS (
          UPDATE deliveries d SET
            status = CASE WHEN v.to_status = 'queued' AND ${CANCELLED} THEN 'skipped' ELSE v.to_status END,
            provider_message_id = COALESCE(d.provider_message_id, v.wamid),
-           error_code = CASE WHEN v.to_status = 'failed' THEN v.error_code ELSE COALESCE(v.error_code, d.error_code) END,
-           error_detail = COALESCE(left(v.error_detail, 500), d.error_detail),
+           -- A message handed over carries no error: a retried attempt's code goes with the retry.
+           error_code = CASE WHEN v.to_status = 'failed' THEN v.error_code WHEN v.to_status IN ('sent','delivered','read') THEN NULL ELSE COALESCE(v.error_code, d.error_code) END,
+           error_detail = CASE WHEN v.to_status IN ('sent','delivered','read') THEN NULL ELSE COALESCE(left(v.error_detail, 500), d.error_detail) END,
            reason = CASE WHEN v.to_status = 'queued' AND ${CANCELLED} THEN 'cancelled' ELSE COALESCE(v.reason, d.reason) END,
            next_attempt_at = v.next_attempt_at,
            claimed_until = NULL,

@@ -19,6 +19,10 @@ describe('planDelivery (24-hour rule)', () => {
       send: { type: 'template', name: 'avviso', language: 'it', bodyParameters: ['Allerta'] },
       businessInitiated: true,
     });
+    // Meta refuses line breaks, tabs and runs of spaces in a parameter: each run becomes one space.
+    expect(planDelivery('c', { type: 'text', text: 'Allerta meteo\n\nScuole chiuse\tdomani      mattina ' }, withFallback, outWindow, now)).toMatchObject({
+      send: { bodyParameters: ['Allerta meteo Scuole chiuse domani mattina'] },
+    });
   });
 
   it('never sends polls or images outside the window, always templates', () => {

@@ -14,6 +14,16 @@ export type DeliveryPlan =
   | { send: OutboundMessage; /** counts against Meta's messaging limit (a template outside the window) */ businessInitiated: boolean }
   | { skip: 'outside_window' };
 
+/** The longest body parameter Meta takes in a template (its body is at most 1,024 characters). */
+export const MAX_TEMPLATE_PARAMETER_LENGTH = 1024;
+
+/**
+ * A campaign text as the one body parameter of the channel's fallback template: Meta refuses a
+ * parameter with a line break, a tab or more than four spaces in a row (error 132018), so each run
+ * of white space becomes one space (the template's own text keeps its line breaks).
+ */
+export const asTemplateParameter = (text: string): string => text.replace(/\s+/g, ' ').trim();
+
 export const insideWindow = (lastInboundAt: Date | null, now: Date): boolean =>
   lastInboundAt !== null && now.getTime() - lastInboundAt.getTime() < SERVICE_WINDOW_MS;
 
@@ -29,7 +39,7 @@ export function planDelivery(campaignId: string, message: CampaignMessage, chann
   if (channel.sandbox || insideWindow(lastInboundAt, now)) return { send: freeForm(campaignId, message), businessInitiated: false };
   if (message.type === 'text' && channel.fallbackTemplate) {
     return {
-      send: { type: 'template', name: channel.fallbackTemplate.name, language: channel.fallbackTemplate.language, bodyParameters: [message.text] },
+      send: { type: 'template', name: channel.fallbackTemplate.name, language: channel.fallbackTemplate.language, bodyParameters: [asTemplateParameter(message.text)] },
       businessInitiated: true,
     };
   }
