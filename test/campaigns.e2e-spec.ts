@@ -234,6 +234,25 @@ describe('Campaigns over HTTP', () => {
     expect(voters).toEqual([{ subscriber_id: anna.id, option_index: 1 }, { subscriber_id: bruno.id, option_index: 2 }]);
   });
 
+  it('sends what a paused channel held back (an emergency among it) as soon as it is active again, without waiting for the reconciler', async () => {
+    const channel = await createChannel(session);
+    await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 6);
+    fake.behave(() => graphError(190, 401, 'Error validating access token'));
+    const normal = await createCampaign(session, { channelId: channel.id, message: { type: 'text', text: 'Mercato' } });
+    await session.as('post', `/v1/campaigns/${normal}/send`).expect(202);
+    await waitFor(async () => expect((await session.as('get', `/v1/channels/${channel.id}`).expect(200)).body.status).toBe('paused'));
+    const alert = await createCampaign(session, { channelId: channel.id, priority: 'emergency', message: { type: 'text', text: 'Allerta' } });
+    await session.as('post', `/v1/campaigns/${alert}/send`).expect(202);
+    expect((await campaignOf(session, alert)).stats).toMatchObject({ queued: 6 });
+    fake.reset();
+    const resumedAt = Date.now();
+    await session.as('patch', `/v1/channels/${channel.id}`).send({ accessToken: 'token-nuovo', status: 'active' }).expect(200);
+    // This app's reconciler only takes deliveries untouched for 30 s: these go well before.
+    for (const id of [alert, normal]) await waitFor(async () => expect(await campaignOf(session, id)).toMatchObject({ status: 'completed', stats: { sent: 6 } }), { timeoutMs: 15_000 });
+    expect(Date.now() - resumedAt).toBeLessThan(15_000);
+    expect(fake.sent).toHaveLength(12);
+  });
+
   it('lets editors draft but only tenant admins and API keys send; a pending comune cannot send', async () => {
     const channel = await createChannel(session);
     await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 1);

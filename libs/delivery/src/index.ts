@@ -6,6 +6,7 @@ export * from './delivery-ledger';
 export * from './delivery-status';
 export * from './dispatch-scheduler';
 export * from './outbound-plan';
+export * from './queued-batches';
 export * from './reply-callback';
 export * from './send-throttle';
 export * from './send-throttle.module';

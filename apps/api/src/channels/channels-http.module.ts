@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ChannelsModule } from '@app/channels';
+import { DeliveryModule } from '@app/delivery';
 import { SubscribersModule } from '@app/subscribers';
 import { PublicSignupController } from '../public/public-signup.controller';
 import { SandboxController } from '../sandbox/sandbox.controller';
@@ -11,7 +12,7 @@ import { ChannelsController } from './channels.controller';
 
 /** HTTP for channels, webhooks, the sandbox phone, topics, subscribers, the inbox and the public signup. */
 @Module({
-  imports: [ChannelsModule, SubscribersModule],
+  imports: [ChannelsModule, SubscribersModule, DeliveryModule],
   controllers: [ChannelsController, WebhooksController, SandboxController, TopicsController, SubscribersController, InboxController, PublicSignupController],
 })
 export class ChannelsHttpModule {}

@@ -3,6 +3,7 @@ import { ApiConflictResponse, ApiCreatedResponse, ApiNoContentResponse, ApiOkRes
 import { ChannelsService } from '@app/channels';
 import { CurrentPrincipal, CurrentTenant, Principal, Role, Roles, TenantId } from '@app/core';
 import { mapPage, PageQueryDto } from '@app/database';
+import { ChannelResumption } from '@app/delivery';
 import { ApiAuthenticated, ApiNotFound, ErrorResponseDto } from '../common/api-responses';
 import { IdParam } from '../common/id-param';
 import { ChannelDto, ChannelListDto, CreateChannelDto, splitChannelBody, toChannelResponse, UpdateChannelDto } from './channel.dto';
@@ -11,7 +12,10 @@ import { ChannelDto, ChannelListDto, CreateChannelDto, splitChannelBody, toChann
 @Controller('v1/channels')
 @ApiAuthenticated()
 export class ChannelsController {
-  constructor(private readonly channels: ChannelsService) {}
+  constructor(
+    private readonly channels: ChannelsService,
+    private readonly resumption: ChannelResumption,
+  ) {}
 
   @Post()
   @Roles(Role.TenantAdmin)
@@ -40,7 +44,7 @@ export class ChannelsController {
 
   @Patch(':id')
   @Roles(Role.TenantAdmin)
-  @ApiOperation({ summary: 'Change a channel: credentials, rate, keywords, texts, office hours, privacy link' })
+  @ApiOperation({ summary: 'Change a channel: credentials, rate, keywords, texts, office hours, privacy link; status active resumes its queued deliveries at once' })
   @ApiOkResponse({ type: ChannelDto })
   @ApiNotFound('Channel')
   @ApiConflictResponse({ description: 'phoneNumberId already connected', type: ErrorResponseDto })
@@ -51,7 +55,10 @@ export class ChannelsController {
     @Body() body: UpdateChannelDto,
   ): Promise<ChannelDto> {
     const { fields, settings } = splitChannelBody(body);
-    return toChannelResponse(await this.channels.update(tenantId, id, { ...fields, settings }, principal));
+    const channel = await this.channels.update(tenantId, id, { ...fields, settings }, principal);
+    // Back to active: what it held back while paused goes now, not at the reconciler's next pass.
+    if (fields.status === 'active') await this.resumption.resume(tenantId, id);
+    return toChannelResponse(channel);
   }
 
   @Delete(':id')

@@ -2,7 +2,8 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { DataSource } from 'typeorm';
 import { AppConfig, asTenantId } from '@app/core';
 import { DeliveryLedger } from '../delivery-ledger';
-import { DISPATCH_BUCKET, DispatchBatchJob, DispatchScheduler } from '../dispatch-scheduler';
+import { DispatchScheduler } from '../dispatch-scheduler';
+import { dispatchableBatches } from '../queued-batches';
 
 /**
  * Redis is a transport that may lose jobs and workers may die mid-batch: Postgres says what is
@@ -63,20 +64,7 @@ export class DeliveryReconciler implements OnApplicationBootstrap, OnApplication
             AND (d.claimed_until IS NULL OR d.claimed_until <= now())
           LIMIT 5000`,
       )) as { tenantId: string; id: string }[];
-      const batches = (await manager.query(
-        // From the campaigns still sending to their queued deliveries (the claim's partial index).
-        `SELECT DISTINCT d.tenant_id AS "tenantId", d.campaign_id AS "campaignId", d.channel_id AS "channelId",
-                (d.id / ${DISPATCH_BUCKET})::int AS bucket, c.priority = 'emergency' AS emergency
-           FROM campaigns c
-           JOIN channels ch ON ch.id = c.channel_id AND ch.status = 'active'
-           JOIN deliveries d ON d.tenant_id = c.tenant_id AND d.campaign_id = c.id AND d.status = 'queued'
-          WHERE c.status = 'sending'
-            AND d.updated_at < now() - make_interval(secs => $1)
-            AND (d.claimed_until IS NULL OR d.claimed_until <= now())
-            AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= now())
-          LIMIT 20000`,
-        [stuckSeconds],
-      )) as Omit<DispatchBatchJob, 'order'>[];
+      const batches = await dispatchableBatches(manager, { untouchedForSeconds: stuckSeconds });
       return { batches, leftovers };
     });
     await this.skipCancelled(leftovers);
