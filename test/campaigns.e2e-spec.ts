@@ -98,7 +98,7 @@ describe('Campaigns over HTTP', () => {
     await bad({ message: { type: 'text' } });
     await bad({ message: { type: 'poll', text: 'Ti piace?', options: ['Sì'] } });
     await bad({ message: { type: 'poll', text: 'Ti piace?', options: ['a', 'b', 'c', 'd'] } });
-    await bad({ message: { type: 'poll', text: 'Ti piace?', options: ['Sì', 'Sì'] } });
+    expect((await bad({ message: { type: 'poll', text: 'Ti piace?', options: ['Sì', 'Sì'] } })).message).toContain('message.options must all differ');
     await bad({ message: { type: 'poll', text: 'Ti piace?', options: ['Sì', 'Un titolo davvero troppo lungo'] } });
     await bad({ message: { type: 'image', url: 'ftp://example.org/a.jpg' } });
     await bad({ message: { type: 'template' } });

@@ -57,7 +57,7 @@ export class CampaignMessageDto {
 
   @ApiPropertyOptional({ type: [String], example: ['Sì', 'No'], description: 'poll: 2..3 distinct options, each at most 20 chars (reply buttons)' })
   @ValidateIf((o: CampaignMessageDto) => o.type === 'poll')
-  @IsArray() @ArrayMinSize(2) @ArrayMaxSize(3) @ArrayUnique() @IsString({ each: true }) @MinLength(1, { each: true }) @MaxLength(20, { each: true })
+  @IsArray() @ArrayMinSize(2) @ArrayMaxSize(3) @ArrayUnique({ message: 'options must all differ' }) @IsString({ each: true }) @MinLength(1, { each: true }) @MaxLength(20, { each: true })
   options?: string[];
 
   @ApiPropertyOptional({ example: 'https://www.comune.example.it/avvisi/mappa.jpg', description: 'image: http(s) URL of a JPEG or PNG' })
