@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { ModuleRef } from '@nestjs/core';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, Repository } from 'typeorm';
-import { AppConfig, Clock, recordWebhookEvent } from '@app/core';
+import { AppConfig, Clock, MicroBatch, recordWebhookEvent } from '@app/core';
 import { Channel, ChannelsService, PURGE_WEBHOOK_EVENTS, WebhookEvent, WebhookEventJob, WebhookIngestionService } from '@app/channels';
 import { QueueJob, QueueName, QueueProducer, QueueTransport } from '@app/queue';
 import { DeliveryStatusesJob, parseWebhookPayload } from '@app/whatsapp';
@@ -106,24 +106,20 @@ export class WebhookEventsProcessor implements OnApplicationBootstrap, OnApplica
     await this.process(job.data as WebhookEventJob);
   }
 
-  private marking: { ids: string[]; done: Promise<void> } | null = null;
-
   /**
    * Events processed within a few milliseconds of each other are marked in one statement (one
-   * event per Meta POST, hundreds per second at peak); resolves once the mark is committed.
+   * event per Meta POST, hundreds per second at peak); each resolves once the mark is committed.
    */
+  private readonly marks = new MicroBatch<string, void>(
+    async (ids) => {
+      await this.events.query(`UPDATE webhook_events SET processed_at = $2, error = NULL WHERE id = ANY($1::bigint[])`, [ids, this.clock.now()]);
+      return ids.map(() => ({ ok: undefined }));
+    },
+    { maxItems: MARK_BATCH, maxDelayMs: MARK_DELAY_MS },
+  );
+
   private markProcessed(id: string): Promise<void> {
-    if (this.marking && this.marking.ids.length < MARK_BATCH) {
-      this.marking.ids.push(id);
-      return this.marking.done;
-    }
-    const batch: { ids: string[]; done: Promise<void> } = { ids: [id], done: Promise.resolve() };
-    this.marking = batch;
-    batch.done = new Promise<void>((resolve) => setTimeout(resolve, MARK_DELAY_MS)).then(async () => {
-      if (this.marking === batch) this.marking = null;
-      await this.events.query(`UPDATE webhook_events SET processed_at = $2, error = NULL WHERE id = ANY($1::bigint[])`, [batch.ids, this.clock.now()]);
-    });
-    return batch.done;
+    return this.marks.add(id);
   }
 
   async process(job: WebhookEventJob): Promise<void> {
