@@ -142,8 +142,8 @@ export class WebhookIngestionService {
   private async store(rawBody: Buffer, channels: Channel[], payload: unknown): Promise<void> {
     const single = channels.length === 1 ? channels[0] : null;
     const tenants = new Set(channels.map((c) => c.tenantId));
-    // One statement (no transaction wrapper around it): the raw body, already checked to be JSON, is
-    // stored as is, with the citizens it names (an erasure finds their events through that index).
+    // The raw body, already checked to be JSON, is stored as is, with the citizens it names (an
+    // erasure finds their events through that index), in one INSERT with the POSTs beside it.
     const eventId = await this.inserts.add([
       tenants.size === 1 ? channels[0].tenantId : null,
       single?.id ?? null,
