@@ -55,9 +55,11 @@ export class ChannelsController {
     @Body() body: UpdateChannelDto,
   ): Promise<ChannelDto> {
     const { fields, settings } = splitChannelBody(body);
+    // Back to active from paused: what it held back goes now, not at the reconciler's next pass. A
+    // channel active already has its batches queued: enqueueing them again would only add jobs.
+    const resuming = fields.status === 'active' && (await this.channels.getById(tenantId, id)).status === 'paused';
     const channel = await this.channels.update(tenantId, id, { ...fields, settings }, principal);
-    // Back to active: what it held back while paused goes now, not at the reconciler's next pass.
-    if (fields.status === 'active') await this.resumption.resume(tenantId, id);
+    if (resuming) await this.resumption.resume(tenantId, id);
     return toChannelResponse(channel);
   }
 
