@@ -110,14 +110,11 @@ export class InboundService {
           // An active subscriber leaves with the goodbye. A web signup not confirmed yet is withdrawn
           // (the number's owner said no: it is recorded, and nothing is left to confirm) and told
           // they are not subscribed, as is anyone unknown or gone already (no consent event).
-          if (subscriber?.status === SubscriberStatus.Active) {
-            await this.unsubscribe(manager, subscriber, 'keyword', message.wamid, message.occurredAt);
-            replies.push(renderChannelText(settings.goodbyeText, settings, comuneName));
-          } else {
-            if (subscriber?.status === SubscriberStatus.Pending) await this.unsubscribe(manager, subscriber, 'keyword', message.wamid, message.occurredAt);
-            replies.push(renderChannelText(settings.notSubscribedText, settings, comuneName));
-            handledAs = 'not_subscribed';
-          }
+          const leaving = subscriber?.status === SubscriberStatus.Active;
+          // unsubscribe() records a pending signup as withdrawn and does nothing for one gone already.
+          if (subscriber) await this.unsubscribe(manager, subscriber, 'keyword', message.wamid, message.occurredAt);
+          replies.push(renderChannelText(leaving ? settings.goodbyeText : settings.notSubscribedText, settings, comuneName));
+          if (!leaving) handledAs = 'not_subscribed';
           break;
         case 'poll_vote':
           if (!(subscriber && poll && campaignId && (await this.recordPollVote(manager, tenantId, campaignId, subscriber, poll.optionIndex, message)))) {
@@ -255,8 +252,8 @@ export class InboundService {
   /**
    * Counts a poll answer, last answer winning, only from a citizen the poll went to: the delivery
    * the reply's context names must be this campaign's to this subscriber, and a reply without
-   * context (a payload naming the campaign) needs a sent delivery of it to them. Returns whether
-   * the sender is such a recipient.
+   * context (a payload naming the campaign) needs a sent delivery of it to them; the option must be
+   * one the poll has. Returns whether the vote counted.
    */
   private async recordPollVote(manager: EntityManager, tenantId: TenantId, campaignId: string, subscriber: Subscriber, optionIndex: number, message: InboundMessageEvent): Promise<boolean> {
     const rows = (await manager.query(
@@ -274,10 +271,10 @@ export class InboundService {
          ON CONFLICT (tenant_id, campaign_id, subscriber_id)
          DO UPDATE SET option_index = EXCLUDED.option_index, answered_at = EXCLUDED.answered_at WHERE poll_votes.answered_at <= EXCLUDED.answered_at
        )
-       SELECT EXISTS (SELECT 1 FROM recipient) AS recipient`,
+       SELECT EXISTS (SELECT 1 FROM recipient) AS counted`,
       [tenantId, campaignId, subscriber.id, optionIndex, message.occurredAt, message.contextWamid],
-    )) as { recipient: boolean }[];
-    return rows[0]?.recipient === true;
+    )) as { counted: boolean }[];
+    return rows[0]?.counted === true;
   }
 
   private async unsubscribe(manager: EntityManager, subscriber: Subscriber, source: string, messageId: string | null, sentAt: string, details?: Record<string, unknown>): Promise<void> {
