@@ -12,6 +12,7 @@ import { ReplyOutbox1795900000000 } from './1795900000000-ReplyOutbox';
 import { ConsentWithdrawn1796000000000 } from './1796000000000-ConsentWithdrawn';
 import { WebhookEventContacts1796100000000 } from './1796100000000-WebhookEventContacts';
 import { InboxNewestFirst1796200000000 } from './1796200000000-InboxNewestFirst';
+import { CreateMessageTemplates1796300000000 } from './1796300000000-CreateMessageTemplates';
 
 /**
  * Every migration, in order (one per line). A new migration is added here; a merged one is never
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   ConsentWithdrawn1796000000000,
   WebhookEventContacts1796100000000,
   InboxNewestFirst1796200000000,
+  CreateMessageTemplates1796300000000,
 ];

@@ -61,6 +61,8 @@ const PATH_PARAMETERS: Record<string, Record<string, ParamValue> | { public: str
   '/v1/campaigns/{id}/poll-results': { id: (a) => a.sentCampaignId },
   '/v1/campaigns/{id}/reactions': { id: (a) => a.sentCampaignId },
   '/v1/channels/{id}': { id: (a) => a.channelId },
+  '/v1/channels/{id}/templates': { id: (a) => a.channelId },
+  '/v1/channels/{id}/templates/sync': { id: (a) => a.channelId },
   '/v1/sandbox/{channelId}/inbound': { channelId: (a) => a.sandboxChannelId },
   '/v1/sandbox/{channelId}/conversations': { channelId: (a) => a.sandboxChannelId },
   '/v1/sandbox/{channelId}/conversations/{contact}': { channelId: (a) => a.sandboxChannelId, contact: (a) => a.sandboxContact },

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ChannelJobsModule } from '@app/channels';
 import { SubscribersJobsModule } from '@app/subscribers';
 import { CampaignJobsModule } from '@app/campaigns';
 import { DeliveryJobsModule } from '@app/delivery';
@@ -8,6 +9,6 @@ import { DeliveryJobsModule } from '@app/delivery';
  * processors with the queue transport when the application starts.
  */
 @Module({
-  imports: [SubscribersJobsModule, CampaignJobsModule, DeliveryJobsModule],
+  imports: [SubscribersJobsModule, CampaignJobsModule, DeliveryJobsModule, ChannelJobsModule],
 })
 export class WorkerModule {}

@@ -21,6 +21,8 @@ export enum AuditAction {
   ChannelDeleted = 'channel.deleted',
   ChannelPaused = 'channel.paused',
   ChannelQualityChanged = 'channel.quality-changed',
+  TemplatesSynced = 'templates.synced',
+  TemplateStatusChanged = 'template.status-changed',
   SubscriberErased = 'subscriber.erased',
   SubscribersImported = 'subscribers.imported',
   CampaignSent = 'campaign.sent',

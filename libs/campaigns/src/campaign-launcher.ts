@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import * as fastq from 'fastq';
 import type { queueAsPromised } from 'fastq';
 import { DataSource } from 'typeorm';
+import { ChannelsRepository, MessageTemplatesService } from '@app/channels';
 import { AppConfig, Clock, ConflictError, TenantId } from '@app/core';
 import { DISPATCH_BUCKET, DispatchRange, DispatchScheduler, quietHoursEnd, SERVICE_WINDOW_MS, startOfMonth } from '@app/delivery';
 import { QueueName, QueueProducer } from '@app/queue';
@@ -52,14 +53,22 @@ export class CampaignLauncher {
     private readonly scheduler: DispatchScheduler,
     private readonly producer: QueueProducer,
     private readonly clock: Clock,
+    private readonly channels: ChannelsRepository,
+    private readonly templates: MessageTemplatesService,
     config: AppConfig,
   ) {
     this.fanOuts = fastq.promise((task: () => Promise<FanOutOutcome>) => task(), config.delivery.launchConcurrency);
   }
 
   async launch(tenantId: TenantId, campaignId: string, from: CampaignStatus[], sentBy: string | null = null): Promise<LaunchResult> {
-    const { priority } = await this.campaigns.getById(tenantId, campaignId);
-    const fanOut = () => this.fanOut(tenantId, campaignId, from, sentBy);
+    const { priority, message, channelId } = await this.campaigns.getById(tenantId, campaignId);
+    // A send checked the template (409); one coming due checks it again: it may have been paused since.
+    let refusal: string | null = null;
+    if (from.includes('scheduled') && message.type === 'template') {
+      const channel = await this.channels.findById(tenantId, channelId);
+      if (channel) refusal = await this.templates.refusal(tenantId, channel, message.template);
+    }
+    const fanOut = () => this.fanOut(tenantId, campaignId, from, sentBy, refusal);
     const outcome = priority === 'emergency' ? await fanOut() : await this.fanOuts.push(fanOut);
 
     if (outcome.launch) {
@@ -81,7 +90,7 @@ export class CampaignLauncher {
    * The transaction: the campaign is scheduled for later, or its deliveries are written and it is
    * marked sending; answers the id ranges of its dispatch batches (computed from the rows written).
    */
-  private fanOut(tenantId: TenantId, campaignId: string, from: CampaignStatus[], sentBy: string | null): Promise<FanOutOutcome> {
+  private fanOut(tenantId: TenantId, campaignId: string, from: CampaignStatus[], sentBy: string | null, templateRefusal: string | null): Promise<FanOutOutcome> {
     return this.dataSource.transaction(async (manager): Promise<FanOutOutcome> => {
       const campaign = await this.campaigns.lockById(tenantId, campaignId, manager);
       if (!from.includes(campaign.status)) throw new ConflictError(`Campaign is already ${campaign.status}`, 'campaign_not_draft');
@@ -105,6 +114,12 @@ export class CampaignLauncher {
         campaign.scheduledAt = startAt;
         await manager.save(campaign);
         return { campaign, launch: startAt, ranges: [] };
+      }
+      if (templateRefusal) {
+        campaign.status = 'failed';
+        campaign.failureReason = `${templateRefusal}. Nothing was sent`;
+        await manager.save(campaign);
+        return { campaign, launch: null, ranges: [] };
       }
       const channel = (await manager.query(`SELECT provider, fallback_template FROM channels WHERE tenant_id = $1 AND id = $2`, [tenantId, campaign.channelId])) as {
         provider: string;

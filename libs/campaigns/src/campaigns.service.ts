@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { BadRequestError, ConflictError, NotFoundError, TenantId } from '@app/core';
-import { ChannelsRepository } from '@app/channels';
+import { Channel, ChannelsRepository, MessageTemplatesService } from '@app/channels';
 import { Page, PageQueryDto } from '@app/database';
 import { asTemplateParameter, CampaignMessage, CampaignPriority, DeliveryStatus, instantOfLocal, MAX_TEMPLATE_PARAMETER_LENGTH } from '@app/delivery';
 import { TopicsRepository } from '@app/subscribers';
@@ -41,10 +41,12 @@ export class CampaignsService {
     private readonly topics: TopicsRepository,
     private readonly tenants: TenantsService,
     private readonly launcher: CampaignLauncher,
+    private readonly templates: MessageTemplatesService,
   ) {}
 
   async create(tenantId: TenantId, input: NewCampaign, createdBy: string | null): Promise<Campaign> {
-    await this.channels.getById(tenantId, input.channelId);
+    const channel = await this.channels.getById(tenantId, input.channelId);
+    await this.assertTemplateParametersFit(tenantId, channel, input.message);
     const topics = await this.knownTopics(tenantId, input.topics ?? []);
     const scheduledAt = input.scheduledAt ? await this.scheduleInstant(tenantId, input.scheduledAt) : null;
     return this.campaigns.insert(tenantId, {
@@ -62,7 +64,11 @@ export class CampaignsService {
   /** Changes a draft; once sent or scheduled a campaign is what it was (409). */
   async update(tenantId: TenantId, id: string, patch: Partial<NewCampaign>): Promise<Campaign> {
     // Checked before the transaction: inside it every query goes through its own connection.
-    if (patch.channelId !== undefined) await this.channels.getById(tenantId, patch.channelId);
+    if (patch.channelId !== undefined || patch.message !== undefined) {
+      const channelId = patch.channelId ?? (await this.campaigns.getById(tenantId, id)).channelId;
+      const channel = await this.channels.getById(tenantId, channelId);
+      if (patch.message !== undefined) await this.assertTemplateParametersFit(tenantId, channel, patch.message);
+    }
     const topics = patch.topics === undefined ? undefined : await this.knownTopics(tenantId, patch.topics);
     // undefined leaves it, null unschedules the draft
     const scheduledAt = patch.scheduledAt === undefined ? undefined : patch.scheduledAt ? await this.scheduleInstant(tenantId, patch.scheduledAt) : null;
@@ -83,10 +89,9 @@ export class CampaignsService {
    * A text that the channel's fallback template will carry to those outside the 24-hour window
    * must fit one template parameter: refused at send (400) rather than failed by Meta for each of them.
    */
-  private async assertFallbackCanCarry(tenantId: TenantId, campaign: Campaign): Promise<void> {
+  private assertFallbackCanCarry(channel: Channel, campaign: Campaign): void {
     if (campaign.message.type !== 'text') return;
-    const channel = await this.channels.findById(tenantId, campaign.channelId);
-    if (!channel?.fallbackTemplate || channel.provider === 'sandbox') return;
+    if (!channel.fallbackTemplate || channel.provider === 'sandbox') return;
     const length = asTemplateParameter(campaign.message.text).length;
     if (length > MAX_TEMPLATE_PARAMETER_LENGTH) {
       throw new BadRequestError(
@@ -132,13 +137,37 @@ export class CampaignsService {
     return this.campaigns.getById(tenantId, id);
   }
 
-  /** draft → sending (or scheduled, for a future time or quiet hours); 403 for a comune that may not send, 409 twice. */
-  async send(tenantId: TenantId, id: string, sentBy: string | null): Promise<Campaign> {
+  /**
+   * draft → sending (or scheduled, for a future time or quiet hours); 403 for a comune that may not
+   * send, 409 twice or when its template cannot be sent. Answers the campaign with warnings about
+   * what will hold it back (a paused channel, a fallback template WhatsApp will refuse).
+   */
+  async send(tenantId: TenantId, id: string, sentBy: string | null): Promise<{ campaign: Campaign; warnings: string[] }> {
     const campaign = await this.campaigns.getById(tenantId, id);
     await this.tenants.assertCanSend(tenantId);
     if (campaign.status !== 'draft') throw new ConflictError(`Campaign is already ${campaign.status}`, 'campaign_not_draft');
-    await this.assertFallbackCanCarry(tenantId, campaign);
-    return (await this.launcher.launch(tenantId, id, ['draft'], sentBy)).campaign;
+    const channel = await this.channels.getById(tenantId, campaign.channelId);
+    await this.assertFallbackCanCarry(channel, campaign);
+    await this.assertTemplateParametersFit(tenantId, channel, campaign.message);
+    if (campaign.message.type === 'template') {
+      const refusal = await this.templates.refusal(tenantId, channel, campaign.message.template);
+      if (refusal) throw new ConflictError(refusal, 'template_not_sendable');
+    }
+    const warnings: string[] = [];
+    if (channel.status === 'paused') {
+      warnings.push(`The channel is paused${channel.pausedReason ? ` (${channel.pausedReason})` : ''}: nothing goes out until it is set active again (PATCH /v1/channels/${channel.id} {"status":"active"})`);
+    }
+    if (campaign.message.type === 'text' && channel.fallbackTemplate) {
+      const refusal = await this.templates.refusal(tenantId, channel, channel.fallbackTemplate);
+      if (refusal) warnings.push(`Subscribers outside the 24-hour window get the fallback template, which WhatsApp will refuse: ${refusal}`);
+    }
+    return { campaign: (await this.launcher.launch(tenantId, id, ['draft'], sentBy)).campaign, warnings };
+  }
+
+  /** A template message's body values must match the template's (when its text is known): 400 naming the field. */
+  private async assertTemplateParametersFit(tenantId: TenantId, channel: Channel, message: CampaignMessage): Promise<void> {
+    if (message.type !== 'template') return;
+    await this.templates.assertParametersFit(tenantId, channel, message.template, message.template.bodyParameters?.length ?? 0, 'message.template.bodyParameters');
   }
 
   /**

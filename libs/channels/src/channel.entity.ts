@@ -52,6 +52,8 @@ export class Channel {
   @Column({ type: 'varchar', nullable: true }) pausedReason: string | null;
   @Column({ type: 'varchar', nullable: true }) qualityRating: string | null;
   @Column({ type: 'varchar', nullable: true }) messagingLimitTier: string | null;
+  /** when its WABA's templates were last listed from Meta; null: never (the list is not known) */
+  @Column({ type: 'timestamptz', nullable: true }) templatesSyncedAt: Date | null;
   @CreateDateColumn({ type: 'timestamptz' }) createdAt: Date;
   @UpdateDateColumn({ type: 'timestamptz' }) updatedAt: Date;
 }

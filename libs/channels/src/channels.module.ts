@@ -8,12 +8,15 @@ import { ChannelsRepository } from './channels.repository';
 import { ChannelsService } from './channels.service';
 import { SandboxMessage } from './sandbox-message.entity';
 import { WebhookEvent } from './webhook-event.entity';
+import { MessageTemplate } from './message-template.entity';
+import { MessageTemplatesRepository } from './message-templates.repository';
+import { MessageTemplatesService } from './message-templates.service';
 import { WebhookIngestionService } from './webhook-ingestion.service';
 import { SandboxService } from './sandbox.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Channel, SandboxMessage, WebhookEvent]), WhatsAppModule],
-  providers: [SandboxService, ChannelsRepository, ChannelsService, ChannelSecrets, ChannelMessenger, WebhookIngestionService],
-  exports: [SandboxService, ChannelsRepository, ChannelsService, ChannelSecrets, ChannelMessenger, WebhookIngestionService, TypeOrmModule],
+  imports: [TypeOrmModule.forFeature([Channel, SandboxMessage, WebhookEvent, MessageTemplate]), WhatsAppModule],
+  providers: [SandboxService, ChannelsRepository, ChannelsService, MessageTemplatesRepository, MessageTemplatesService, ChannelSecrets, ChannelMessenger, WebhookIngestionService],
+  exports: [SandboxService, ChannelsRepository, ChannelsService, MessageTemplatesRepository, MessageTemplatesService, ChannelSecrets, ChannelMessenger, WebhookIngestionService, TypeOrmModule],
 })
 export class ChannelsModule {}

@@ -8,6 +8,7 @@ import { Channel, ChannelProvider, ChannelSettings, FallbackTemplate } from './c
 import { ChannelSecrets } from './channel-secrets';
 import { ChannelsRepository } from './channels.repository';
 import { assertUsableSettings, resolveSettings } from './channel-settings';
+import { MessageTemplatesService } from './message-templates.service';
 
 export interface NewChannel {
   name: string;
@@ -51,6 +52,7 @@ export class ChannelsService {
     private readonly channels: ChannelsRepository,
     private readonly secrets: ChannelSecrets,
     private readonly audit: AuditLogService,
+    private readonly templates: MessageTemplatesService,
   ) {}
 
   /**
@@ -124,6 +126,8 @@ export class ChannelsService {
     if (patch.displayPhoneNumber !== undefined) channel.displayPhoneNumber = patch.displayPhoneNumber;
     if (patch.messagesPerSecond !== undefined) channel.messagesPerSecond = patch.messagesPerSecond;
     if (patch.fallbackTemplate !== undefined) channel.fallbackTemplate = patch.fallbackTemplate;
+    // Known from the synced templates: one that cannot carry the campaign text is refused now.
+    if (patch.fallbackTemplate) await this.templates.assertFallbackFits(tenantId, channel, patch.fallbackTemplate);
     if (patch.status !== undefined) {
       channel.status = patch.status;
       if (patch.status === 'active') channel.pausedReason = null;

@@ -10,3 +10,8 @@ export * from './webhook-event.entity';
 export * from './webhook-ingestion.service';
 export * from './sandbox.service';
 export * from './secrets-rotation';
+export * from './message-template.entity';
+export * from './message-templates.repository';
+export * from './message-templates.service';
+export * from './jobs/channel-jobs.module';
+export * from './jobs/template-sync.processor';

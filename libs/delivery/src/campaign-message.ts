@@ -1,7 +1,16 @@
 /** What a campaign sends, as stored in campaigns.message (CONTRACT.md "Campaigns"). */
 export type CampaignMessage =
   | { type: 'text'; text: string }
-  | { type: 'template'; template: { name: string; language: string; bodyParameters?: string[] } }
+  | {
+      type: 'template';
+      template: {
+        name: string;
+        language: string;
+        bodyParameters?: string[];
+        /** never stored: the dispatcher's copy carries a named-format template's parameter names, from the synced templates */
+        parameterNames?: string[] | null;
+      };
+    }
   | { type: 'poll'; text: string; options: string[] }
   | { type: 'image'; url: string; caption?: string };
 

@@ -7,8 +7,12 @@ export const SERVICE_WINDOW_MS = 24 * 3600 * 1000;
 export interface ChannelTraits {
   /** sandbox channels have no window */
   sandbox: boolean;
-  fallbackTemplate: { name: string; language: string } | null;
+  /** `parameterNames`: a named-format template's one parameter name, from the synced templates */
+  fallbackTemplate: { name: string; language: string; parameterNames?: string[] | null } | null;
 }
+
+/** A named-format template's parameter names, when the synced templates know them. */
+const named = (names: string[] | null | undefined) => (names?.length ? { parameterNames: names } : {});
 
 export type DeliveryPlan =
   | { send: OutboundMessage; /** counts against Meta's messaging limit (a template outside the window) */ businessInitiated: boolean }
@@ -33,13 +37,19 @@ export const insideWindow = (lastInboundAt: Date | null, now: Date): boolean =>
  */
 export function planDelivery(campaignId: string, message: CampaignMessage, channel: ChannelTraits, lastInboundAt: Date | null, now: Date): DeliveryPlan {
   if (message.type === 'template') {
-    const { name, language, bodyParameters } = message.template;
-    return { send: { type: 'template', name, language, ...(bodyParameters?.length ? { bodyParameters } : {}) }, businessInitiated: !channel.sandbox };
+    const { name, language, bodyParameters, parameterNames } = message.template;
+    return { send: { type: 'template', name, language, ...(bodyParameters?.length ? { bodyParameters, ...named(parameterNames) } : {}) }, businessInitiated: !channel.sandbox };
   }
   if (channel.sandbox || insideWindow(lastInboundAt, now)) return { send: freeForm(campaignId, message), businessInitiated: false };
   if (message.type === 'text' && channel.fallbackTemplate) {
     return {
-      send: { type: 'template', name: channel.fallbackTemplate.name, language: channel.fallbackTemplate.language, bodyParameters: [asTemplateParameter(message.text)] },
+      send: {
+        type: 'template',
+        name: channel.fallbackTemplate.name,
+        language: channel.fallbackTemplate.language,
+        bodyParameters: [asTemplateParameter(message.text)],
+        ...named(channel.fallbackTemplate.parameterNames),
+      },
       businessInitiated: true,
     };
   }

@@ -58,6 +58,12 @@ export class FakeGraphApi {
   private readonly reportsInFlight = new Set<Promise<void>>();
   /** Status webhooks the platform answered with anything but 200 (or did not answer). */
   readonly statusReportFailures: string[] = [];
+  /** Each WABA's message templates, as `GET /<WABA>/message_templates` lists them (Meta's fields). */
+  readonly templates = new Map<string, Record<string, unknown>[]>();
+  /** Template list requests received (path and query), oldest first. */
+  readonly templateListRequests: { wabaId: string; authorization: string | undefined; query: URLSearchParams }[] = [];
+  /** When set, the answer to every template list request (an error envelope, say). */
+  templateListReply: GraphReply | null = null;
 
   /**
    * `retainBodies: false` keeps only each request's recipient (`body.to`), for benchmarks that
@@ -125,6 +131,32 @@ export class FakeGraphApi {
     this.latencyMs = 0;
     this.reporting = null;
     this.statusReportFailures.length = 0;
+    this.templates.clear();
+    this.templateListRequests.length = 0;
+    this.templateListReply = null;
+  }
+
+  /**
+   * `GET /<version>/<WABA>/message_templates`: the WABA's templates, `limit` per page (Meta's
+   * default 25), with Meta's cursor paging (`paging.cursors.after`, and `paging.next` while more
+   * follow).
+   */
+  private listTemplates(req: IncomingMessage, res: ServerResponse, wabaId: string): void {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    this.templateListRequests.push({ wabaId, authorization: req.headers.authorization, query: url.searchParams });
+    if (this.templateListReply) {
+      res.writeHead(this.templateListReply.status, { 'content-type': 'application/json' }).end(JSON.stringify(this.templateListReply.body));
+      return;
+    }
+    const all = this.templates.get(wabaId) ?? [];
+    const limit = Math.max(1, Number(url.searchParams.get('limit') ?? 25));
+    const start = Number(Buffer.from(url.searchParams.get('after') ?? '', 'base64').toString('utf8') || 0);
+    const data = all.slice(start, start + limit);
+    const end = start + data.length;
+    const cursor = (n: number) => Buffer.from(String(n)).toString('base64');
+    const paging: Record<string, unknown> = { cursors: { before: cursor(start), after: cursor(end) } };
+    if (end < all.length) paging.next = `${this.url}${url.pathname}?limit=${limit}&after=${cursor(end)}`;
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data, paging }));
   }
 
   /** Successful sends to one recipient (E.164 or BSUID). */
@@ -167,6 +199,11 @@ export class FakeGraphApi {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
+      const templates = /^\/[^/]+\/([^/?]+)\/message_templates(\?|$)/.exec(req.url ?? '');
+      if (req.method === 'GET' && templates) {
+        this.listTemplates(req, res, decodeURIComponent(templates[1]));
+        return;
+      }
       const match = /^\/([^/]+)\/([^/]+)\/messages$/.exec(req.url ?? '');
       if (req.method !== 'POST' || !match) {
         res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify(graphError(100, 404, 'Unknown path').body));

@@ -50,6 +50,24 @@ describe('toGraphPayload', () => {
     });
   });
 
+  it('names the body parameters of a named-format template, as the fixture sends them', () => {
+    const request = fixture('send-template-request.json') as {
+      template: { components: { type: string; parameters: { parameter_name?: string; text?: string }[] }[] };
+    };
+    const expected = request.template.components.find((c) => c.type === 'body')!.parameters;
+    const payload = toGraphPayload({
+      to: '+393478215604',
+      message: {
+        type: 'template',
+        name: 'avviso_interruzione_idrica',
+        language: 'it',
+        bodyParameters: expected.map((p) => p.text!),
+        parameterNames: expected.map((p) => p.parameter_name!),
+      },
+    }) as { template: { components: { type: string; parameters: unknown[] }[] } };
+    expect(payload.template.components[0]).toEqual({ type: 'body', parameters: expected });
+  });
+
   it('addresses a citizen known only by business-scoped user id through `recipient`', () => {
     const payload = toGraphPayload({ recipientUserId: 'IT.12345678901234567890', message: { type: 'text', text: 'ciao' } });
     expect(payload).toMatchObject({ recipient: 'IT.12345678901234567890' });

@@ -6,6 +6,8 @@ export type OutboundMessage =
       name: string;
       language: string;
       bodyParameters?: string[];
+      /** a template of `named` parameter format: the body parameters' names, in the order of bodyParameters */
+      parameterNames?: string[];
       /** payloads of the template's quick-reply buttons, by index */
       buttonPayloads?: string[];
     }
@@ -56,7 +58,11 @@ export function toGraphPayload(request: SendRequest): Record<string, unknown> {
     case 'template': {
       const components: Record<string, unknown>[] = [];
       if (message.bodyParameters?.length) {
-        components.push({ type: 'body', parameters: message.bodyParameters.map((text) => ({ type: 'text', text })) });
+        const names = message.parameterNames;
+        components.push({
+          type: 'body',
+          parameters: message.bodyParameters.map((text, i) => (names?.[i] ? { type: 'text', parameter_name: names[i], text } : { type: 'text', text })),
+        });
       }
       message.buttonPayloads?.forEach((payload, index) => {
         components.push({ type: 'button', sub_type: 'quick_reply', index: String(index), parameters: [{ type: 'payload', payload }] });

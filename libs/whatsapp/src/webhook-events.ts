@@ -75,6 +75,23 @@ export interface PhoneQualityEvent {
   messagingLimitTier: string | null;
 }
 
+/**
+ * `message_template_status_update` (a template's review or quality status changed) or
+ * `template_category_update` (Meta re-categorised it): WABA-level, routed by `entry.id`.
+ */
+export interface TemplateStatusEvent {
+  name: string;
+  language: string;
+  /** Meta's template id, as a string */
+  templateId: string | null;
+  /** APPROVED, REJECTED, PAUSED, DISABLED, FLAGGED, REINSTATED, ...; null on a category update */
+  event: string | null;
+  /** the category it has now, when the change says */
+  category: string | null;
+  /** why (REJECTED's reason, a pause's explanation); null when Meta gives none or says NONE */
+  reason: string | null;
+}
+
 /** One `changes[]` item, routed by `metadata.phone_number_id`. */
 export interface WebhookChange {
   /** entry.id: the WABA */
@@ -89,4 +106,6 @@ export interface WebhookChange {
   errors: { code: number | null; title: string | null }[];
   /** set on `phone_number_quality_update` changes (routed by WABA and display number) */
   quality: PhoneQualityEvent | null;
+  /** set on `message_template_status_update` and `template_category_update` changes (routed by WABA) */
+  template: TemplateStatusEvent | null;
 }

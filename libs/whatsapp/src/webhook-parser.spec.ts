@@ -56,6 +56,24 @@ describe('parseWebhookPayload', () => {
     expect(prefs).toMatchObject({ field: 'user_preferences', userPreferences: [{ waId: '393389914420', value: 'stop', category: 'marketing_messages' }] });
     const [template] = parseWebhookPayload(fixture('webhook-template-status-approved.json'));
     expect(template).toMatchObject({ field: 'message_template_status_update', phoneNumberId: null, messages: [], statuses: [] });
+    expect(template.wabaId).toBe('104938275610492');
+    // "reason": "NONE" is no reason; the integer template id arrives as a string.
+    expect(template.template).toEqual({ name: 'avviso_interruzione_idrica', language: 'it', templateId: '1803948572619204', event: 'APPROVED', category: 'UTILITY', reason: null });
+  });
+
+  it('reads a template pause with its reason and a category update', () => {
+    const entry = (field: string, value: object) => ({ object: 'whatsapp_business_account', entry: [{ id: '104938275610492', time: 1791275711, changes: [{ field, value }] }] });
+    const [paused] = parseWebhookPayload(
+      entry('message_template_status_update', { event: 'PAUSED', message_template_id: 7, message_template_name: 'allerta_meteo', message_template_language: 'it', reason: 'Low quality' }),
+    );
+    expect(paused.template).toMatchObject({ name: 'allerta_meteo', event: 'PAUSED', category: null, reason: 'Low quality' });
+    const [recategorised] = parseWebhookPayload(
+      entry('template_category_update', { message_template_id: 7, message_template_name: 'allerta_meteo', message_template_language: 'it', previous_category: 'UTILITY', new_category: 'MARKETING' }),
+    );
+    expect(recategorised.template).toMatchObject({ event: null, category: 'MARKETING' });
+    // Other fields never carry a template, and a template change without a name is dropped.
+    expect(parseWebhookPayload(fixture('webhook-status-sent.json'))[0].template).toBeNull();
+    expect(parseWebhookPayload(entry('message_template_status_update', { event: 'APPROVED', message_template_language: 'it' }))[0].template).toBeNull();
   });
 
   it('never throws on garbage', () => {

@@ -1,4 +1,4 @@
-import type { DeliveryStatusName, InboundKind, InboundMessageEvent, PhoneQualityEvent, StatusEvent, UserPreferenceEvent, WebhookChange } from './webhook-events';
+import type { DeliveryStatusName, InboundKind, InboundMessageEvent, PhoneQualityEvent, StatusEvent, TemplateStatusEvent, UserPreferenceEvent, WebhookChange } from './webhook-events';
 
 type Json = Record<string, unknown>;
 
@@ -50,6 +50,7 @@ export function parseWebhookPayload(payload: unknown, now: Date = new Date()): W
           .filter(isObject)
           .map((error) => ({ code: typeof error.code === 'number' ? error.code : null, title: str(error.title) })),
         quality: field === 'phone_number_quality_update' ? parseQuality(value) : null,
+        template: TEMPLATE_FIELDS.has(field) ? parseTemplateChange(value) : null,
       });
     }
   }
@@ -70,6 +71,24 @@ function parseStatus(status: Json, now: Date): StatusEvent | null {
     callbackData: str(status.biz_opaque_callback_data),
     errorCode: error && typeof error.code === 'number' ? error.code : null,
     errorTitle: error ? str(error.title) : null,
+  };
+}
+
+const TEMPLATE_FIELDS = new Set(['message_template_status_update', 'template_category_update']);
+
+/** Both template fields name the template the same way; a status update says `event`, a category update `new_category`. */
+function parseTemplateChange(value: Json): TemplateStatusEvent | null {
+  const name = str(value.message_template_name);
+  const language = str(value.message_template_language);
+  if (!name || !language) return null;
+  const reason = str(value.reason) ?? str(value.other_info && isObject(value.other_info) ? value.other_info.description : null);
+  return {
+    name,
+    language,
+    templateId: str(value.message_template_id),
+    event: str(value.event)?.toUpperCase() ?? null,
+    category: (str(value.new_category) ?? str(value.message_template_category))?.toUpperCase() ?? null,
+    reason: reason && reason.toUpperCase() !== 'NONE' ? reason : null,
   };
 }
 

@@ -9,6 +9,24 @@ export interface ChannelCredentials {
   accessToken: string;
 }
 
+/** One template as `GET /<WABA>/message_templates` lists it (the fields asked for). */
+export interface GraphTemplate {
+  id: string | null;
+  name: string;
+  language: string;
+  status: string;
+  category: string | null;
+  /** `positional` or `named`, when Meta says */
+  parameterFormat: string | null;
+  components: unknown[];
+}
+
+/** One page of a WABA's templates, and the cursor of the next one (null on the last). */
+export interface GraphTemplatePage {
+  templates: GraphTemplate[];
+  after: string | null;
+}
+
 /** A failed call to the Graph API, with Meta's code when there was one. */
 export class GraphApiError extends Error {
   readonly disposition: ErrorDisposition;
@@ -42,6 +60,11 @@ const providerLatency = histogram({
 
 interface GraphErrorBody {
   error?: { message?: string; code?: number; fbtrace_id?: string; error_data?: { details?: string } };
+}
+
+interface GraphTemplateListBody {
+  data?: unknown[];
+  paging?: { cursors?: { after?: string }; next?: string };
 }
 
 interface GraphSuccessBody {
@@ -99,15 +122,45 @@ export class WhatsAppClient implements OnModuleDestroy {
       stop({ outcome: 'ok' });
       return { wamid, waId: success?.contacts?.[0]?.wa_id ?? null, messageStatus: success?.messages?.[0]?.message_status ?? null };
     }
-    const error = (body as GraphErrorBody | null)?.error;
     stop({ outcome: 'error' });
-    throw new GraphApiError(
-      error?.message ?? `Graph API answered HTTP ${status}`,
-      typeof error?.code === 'number' ? error.code : null,
-      status,
-      error?.fbtrace_id ?? null,
-      error?.error_data?.details ?? null,
-    );
+    throw errorOf(body, status);
+  }
+
+  /**
+   * One page (up to 100) of a WhatsApp Business Account's message templates
+   * (whatsapp-cloud-api.md §7); `after` is the previous page's cursor. A management call, not a
+   * send: Meta allows a few thousand of them per hour per WABA.
+   */
+  async listTemplates(credentials: { wabaId: string; accessToken: string }, after: string | null = null): Promise<GraphTemplatePage> {
+    const query = new URLSearchParams({ fields: 'id,name,language,status,category,parameter_format,components', limit: '100' });
+    if (after) query.set('after', after);
+    let status: number;
+    let text: string;
+    try {
+      ({ status, text } = await this.call('GET', `${this.basePath}/${encodeURIComponent(credentials.wabaId)}/message_templates?${query}`, { authorization: `Bearer ${credentials.accessToken}` }));
+    } catch (error) {
+      throw new GraphApiError(`Graph API unreachable: ${(error as Error).message}`, null, null);
+    }
+    const body = parseJson(text);
+    if (status < 200 || status >= 300) throw errorOf(body, status);
+    const list = body as GraphTemplateListBody | null;
+    const templates: GraphTemplate[] = [];
+    for (const item of Array.isArray(list?.data) ? list.data : []) {
+      const row = item as Record<string, unknown>;
+      if (typeof row.name !== 'string' || typeof row.language !== 'string' || typeof row.status !== 'string') continue;
+      templates.push({
+        id: typeof row.id === 'string' || typeof row.id === 'number' ? String(row.id) : null,
+        name: row.name,
+        language: row.language,
+        status: row.status.toUpperCase(),
+        category: typeof row.category === 'string' ? row.category.toUpperCase() : null,
+        parameterFormat: typeof row.parameter_format === 'string' ? row.parameter_format.toLowerCase() : null,
+        components: Array.isArray(row.components) ? row.components : [],
+      });
+    }
+    // Meta gives a cursor on every page; `next` only when there is a page after this one.
+    const next = list?.paging?.next ? (list.paging.cursors?.after ?? null) : null;
+    return { templates, after: next };
   }
 
   /**
@@ -116,12 +169,16 @@ export class WhatsAppClient implements OnModuleDestroy {
    * server: 37 vs 61 µs), which counts at thousands of sends per second.
    */
   private post(path: string, headers: Record<string, string>, body: string): Promise<{ status: number; text: string }> {
+    return this.call('POST', path, headers, body);
+  }
+
+  private call(method: 'GET' | 'POST', path: string, headers: Record<string, string>, body?: string): Promise<{ status: number; text: string }> {
     return new Promise((resolve, reject) => {
       let status = 0;
       let size = 0;
       const chunks: Buffer[] = [];
       this.agent.dispatch(
-        { origin: this.origin, path, method: 'POST', headers, body },
+        { origin: this.origin, path, method, headers, body },
         {
           onRequestStart: () => undefined,
           onResponseStart: (_controller, statusCode) => {
@@ -157,6 +214,18 @@ const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOST
 export function mayHaveReachedMeta(error: unknown): boolean {
   const code = String((error as { code?: unknown })?.code ?? '');
   return !NOT_SENT_CODES.has(code);
+}
+
+/** Meta's error envelope (or an HTTP status without one) as a GraphApiError. */
+function errorOf(body: unknown, status: number): GraphApiError {
+  const error = (body as GraphErrorBody | null)?.error;
+  return new GraphApiError(
+    error?.message ?? `Graph API answered HTTP ${status}`,
+    typeof error?.code === 'number' ? error.code : null,
+    status,
+    error?.fbtrace_id ?? null,
+    error?.error_data?.details ?? null,
+  );
 }
 
 function parseJson(text: string): unknown {

@@ -197,6 +197,8 @@ export class SendCampaignResponseDto {
   @ApiProperty() id: string;
   @ApiProperty({ enum: ['sending', 'scheduled', 'completed', 'failed'], description: '`scheduled` for a future time or during quiet hours' }) status: string;
   @ApiProperty({ nullable: true, type: String }) scheduledAt: string | null;
+  @ApiProperty({ type: [String], description: 'What will hold the campaign back, e.g. a paused channel; empty when nothing does' })
+  warnings: string[];
 }
 
 export class DeliveryQueryDto extends PageQueryDto {

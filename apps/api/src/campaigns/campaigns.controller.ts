@@ -101,17 +101,18 @@ export class CampaignsController {
   @Roles(Role.TenantAdmin)
   @ApiOperation({
     summary: 'Send a draft campaign (tenant admins and API keys)',
-    description: 'Starts at once, or schedules it for its scheduledAt or, for normal campaigns, the end of quiet hours. 403 when the comune may not send.',
+    description:
+      'Starts at once, or schedules it for its scheduledAt or, for normal campaigns, the end of quiet hours. 403 when the comune may not send; 409 when it was sent already or its template is not APPROVED on WhatsApp (or not among the synced templates). `warnings` says what will hold it back: a paused channel, a fallback template WhatsApp will refuse.',
   })
   @ApiAcceptedResponse({ type: SendCampaignResponseDto })
   @ApiConflictResponse({ description: 'The campaign was already sent', type: ErrorResponseDto })
   @ApiNotFound('Campaign')
   async send(@CurrentTenant() tenantId: TenantId, @CurrentPrincipal() principal: Principal, @Param('id', IdParam('Campaign')) id: string): Promise<SendCampaignResponseDto> {
-    const campaign = await this.campaigns.send(tenantId, id, principal.id);
+    const { campaign, warnings } = await this.campaigns.send(tenantId, id, principal.id);
     await this.audit.record({ tenantId, actor: principal, action: AuditAction.CampaignSent, target: { type: 'campaign', id }, details: { status: campaign.status, priority: campaign.priority } });
     // A campaign whose audience was entirely skipped completes at once; it was still sent.
     const status = campaign.status === 'scheduled' ? 'scheduled' : 'sending';
-    return { id: campaign.id, status, scheduledAt: campaign.status === 'scheduled' ? (campaign.scheduledAt?.toISOString() ?? null) : null };
+    return { id: campaign.id, status, scheduledAt: campaign.status === 'scheduled' ? (campaign.scheduledAt?.toISOString() ?? null) : null, warnings };
   }
 
   @Post(':id/cancel')

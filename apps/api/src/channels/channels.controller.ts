@@ -1,11 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiConflictResponse, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ChannelsService } from '@app/channels';
+import { ApiConflictResponse, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { ChannelsService, MessageTemplatesService } from '@app/channels';
 import { CurrentPrincipal, CurrentTenant, Principal, Role, Roles, TenantId } from '@app/core';
 import { mapPage, PageQueryDto } from '@app/database';
 import { ChannelResumption } from '@app/delivery';
 import { ApiAuthenticated, ApiNotFound, ErrorResponseDto } from '../common/api-responses';
 import { IdParam } from '../common/id-param';
+import { MessageTemplateListDto, toTemplateListResponse } from './template.dto';
 import { ChannelDto, ChannelListDto, CreateChannelDto, splitChannelBody, toChannelResponse, UpdateChannelDto } from './channel.dto';
 
 @ApiTags('channels')
@@ -15,6 +16,7 @@ export class ChannelsController {
   constructor(
     private readonly channels: ChannelsService,
     private readonly resumption: ChannelResumption,
+    private readonly templates: MessageTemplatesService,
   ) {}
 
   @Post()
@@ -61,6 +63,29 @@ export class ChannelsController {
     const channel = await this.channels.update(tenantId, id, { ...fields, settings }, principal);
     if (resuming) await this.resumption.resume(tenantId, id);
     return toChannelResponse(channel);
+  }
+
+  @Get(':id/templates')
+  @ApiOperation({
+    summary: "The message templates of the channel's WhatsApp Business Account, as WhatsApp last reported them",
+    description: 'Kept current by WhatsApp’s template webhooks and a sync every few hours. A campaign whose template is not APPROVED is refused at send (409).',
+  })
+  @ApiOkResponse({ type: MessageTemplateListDto })
+  @ApiNotFound('Channel')
+  async listTemplates(@CurrentTenant() tenantId: TenantId, @Param('id', IdParam('Channel')) id: string): Promise<MessageTemplateListDto> {
+    return toTemplateListResponse(await this.templates.list(tenantId, id));
+  }
+
+  @Post(':id/templates/sync')
+  @HttpCode(200)
+  @Roles(Role.TenantAdmin)
+  @ApiOperation({ summary: 'Read the templates from WhatsApp now (after creating or editing one in WhatsApp Manager)' })
+  @ApiOkResponse({ type: MessageTemplateListDto })
+  @ApiNotFound('Channel')
+  @ApiConflictResponse({ description: 'A sandbox channel, or WhatsApp refused the listing (wabaId, accessToken)', type: ErrorResponseDto })
+  @ApiServiceUnavailableResponse({ description: 'WhatsApp could not be reached', type: ErrorResponseDto })
+  async syncTemplates(@CurrentTenant() tenantId: TenantId, @CurrentPrincipal() principal: Principal, @Param('id', IdParam('Channel')) id: string): Promise<MessageTemplateListDto> {
+    return toTemplateListResponse(await this.templates.sync(tenantId, id, principal));
   }
 
   @Delete(':id')

@@ -44,6 +44,9 @@ interface CampaignContext {
   timezone: string;
   quietHoursStart: string;
   quietHoursEnd: string;
+  /** named-format templates' parameter names (synced templates): the campaign's, the channel's fallback */
+  templateParameterNames: string[] | null;
+  fallbackParameterNames: string[] | null;
 }
 
 /** Shared by a job's chunks: the first pause error, or the campaign seen cancelled, stops them all. */
@@ -233,8 +236,12 @@ export class DispatchProcessor implements OnApplicationBootstrap {
 
   private async loadContext(tenantId: TenantId, campaignId: string): Promise<CampaignContext | null> {
     const rows = (await this.dataSource.query(
-      `SELECT c.status, t.status AS "tenantStatus", c.priority, c.message, t.timezone, t.quiet_hours_start AS "quietHoursStart", t.quiet_hours_end AS "quietHoursEnd"
-         FROM campaigns c JOIN tenants t ON t.id = c.tenant_id
+      `SELECT c.status, t.status AS "tenantStatus", c.priority, c.message, t.timezone, t.quiet_hours_start AS "quietHoursStart", t.quiet_hours_end AS "quietHoursEnd",
+              (SELECT mt.body_parameter_names FROM message_templates mt
+                WHERE mt.tenant_id = c.tenant_id AND mt.waba_id = ch.waba_id AND mt.name = c.message->'template'->>'name' AND mt.language = c.message->'template'->>'language') AS "templateParameterNames",
+              (SELECT mt.body_parameter_names FROM message_templates mt
+                WHERE mt.tenant_id = c.tenant_id AND mt.waba_id = ch.waba_id AND mt.name = ch.fallback_template->>'name' AND mt.language = ch.fallback_template->>'language') AS "fallbackParameterNames"
+         FROM campaigns c JOIN tenants t ON t.id = c.tenant_id LEFT JOIN channels ch ON ch.tenant_id = c.tenant_id AND ch.id = c.channel_id
         WHERE c.tenant_id = $1 AND c.id = $2`,
       [tenantId, campaignId],
     )) as CampaignContext[];
@@ -267,11 +274,16 @@ export class DispatchProcessor implements OnApplicationBootstrap {
   ): Promise<{ answered: Promise<void>; recorded: Promise<void> }> {
     const now = this.clock.now();
     const changes: DeliveryChange[] = [];
-    const traits = { sandbox: channel.provider === ChannelProvider.Sandbox, fallbackTemplate: channel.fallbackTemplate };
+    const sandbox = channel.provider === ChannelProvider.Sandbox;
+    const traits = { sandbox, fallbackTemplate: channel.fallbackTemplate && { ...channel.fallbackTemplate, parameterNames: sandbox ? null : context.fallbackParameterNames } };
+    const message: CampaignMessage =
+      context.message.type === 'template' && !sandbox && context.templateParameterNames
+        ? { ...context.message, template: { ...context.message.template, parameterNames: context.templateParameterNames } }
+        : context.message;
     let toSend: { row: ClaimedDelivery; request: SendRequest; businessInitiated: boolean }[] = [];
     for (const row of claimed) {
       // A subscriber who left (or was erased) since the fan-out gets nothing.
-      const plan = row.subscriber_status === 'active' ? planDelivery(batch.campaignId, context.message, traits, row.last_inbound_at ? new Date(row.last_inbound_at) : null, now) : { skip: 'unsubscribed' };
+      const plan = row.subscriber_status === 'active' ? planDelivery(batch.campaignId, message, traits, row.last_inbound_at ? new Date(row.last_inbound_at) : null, now) : { skip: 'unsubscribed' };
       if ('skip' in plan) changes.push({ id: row.id, from: 'queued', to: 'skipped', at: now, reason: plan.skip });
       else {
         toSend.push({

@@ -3,7 +3,7 @@ import { ModuleRef } from '@nestjs/core';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, Repository } from 'typeorm';
 import { AppConfig, Clock, MicroBatch, recordWebhookEvent } from '@app/core';
-import { Channel, ChannelsService, PURGE_WEBHOOK_EVENTS, WebhookEvent, WebhookEventJob, WebhookIngestionService } from '@app/channels';
+import { Channel, ChannelsService, MessageTemplatesService, PURGE_WEBHOOK_EVENTS, WebhookEvent, WebhookEventJob, WebhookIngestionService } from '@app/channels';
 import { QueueJob, QueueName, QueueProducer, QueueTransport } from '@app/queue';
 import { DeliveryStatusesJob, parseWebhookPayload } from '@app/whatsapp';
 import { DeliveryStatusesProcessor } from '@app/delivery';
@@ -44,6 +44,7 @@ export class WebhookEventsProcessor implements OnApplicationBootstrap, OnApplica
     private readonly outbox: ReplyOutbox,
     private readonly ingestion: WebhookIngestionService,
     private readonly channelsService: ChannelsService,
+    private readonly templates: MessageTemplatesService,
     @InjectRepository(WebhookEvent) private readonly events: Repository<WebhookEvent>,
     @InjectRepository(Channel) private readonly channels: Repository<Channel>,
     private readonly config: AppConfig,
@@ -135,6 +136,11 @@ export class WebhookEventsProcessor implements OnApplicationBootstrap, OnApplica
         if (change.quality) {
           recordWebhookEvent('other');
           await this.channelsService.applyQualityUpdate(channels, change.wabaId, change.quality);
+          continue;
+        }
+        if (change.template) {
+          recordWebhookEvent('other');
+          await this.templates.applyStatusEvent(channels, change.wabaId, change.template);
           continue;
         }
         if (!channel) {

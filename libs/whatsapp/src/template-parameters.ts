@@ -1,0 +1,25 @@
+/** What a template's body expects, read from its components as Meta lists them. */
+export interface TemplateBodyParameters {
+  /** how many values the body takes */
+  count: number;
+  /** a `named` template's parameter names, in the order they first appear; null for positional ones */
+  names: string[] | null;
+}
+
+const PLACEHOLDER = /\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g;
+
+/**
+ * The body parameters of a template (whatsapp-cloud-api.md §2.2): positional `{{1}}`, `{{2}}` …
+ * or named `{{zona}}` …, as the format says (or, without one, as the placeholders look). A
+ * template without a body takes none.
+ */
+export function templateBodyParameters(components: unknown[], parameterFormat: string | null): TemplateBodyParameters {
+  const body = components.find((c): c is { type: string; text?: unknown } => typeof c === 'object' && c !== null && String((c as { type?: unknown }).type).toUpperCase() === 'BODY');
+  const text = typeof body?.text === 'string' ? body.text : '';
+  const found: string[] = [];
+  for (const match of text.matchAll(PLACEHOLDER)) if (!found.includes(match[1])) found.push(match[1]);
+  const named = parameterFormat ? parameterFormat === 'named' : found.some((name) => !/^\d+$/.test(name));
+  if (named) return { count: found.length, names: found };
+  // Positional: {{1}} … {{n}}; the highest index is how many values go in.
+  return { count: found.reduce((max, name) => Math.max(max, Number(name)), 0), names: null };
+}
