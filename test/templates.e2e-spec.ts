@@ -218,6 +218,27 @@ describe('Message templates', () => {
     expect(fake.sent).toHaveLength(0);
   });
 
+  it("takes note of a template Meta refuses as paused while sending, so that the next campaign is refused at send", async () => {
+    const channel = await createChannel(session);
+    await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 3);
+    fake.behave((request) => (request.body.type === 'template' ? graphError(132015, 400, 'Template is paused') : null));
+    const alert = { type: 'template', template: { name: 'allerta_rossa', language: 'it' } };
+    const first = await createCampaign(session, { channelId: channel.id, message: alert });
+    await session.as('post', `/v1/campaigns/${first}/send`).expect(202);
+    const done = await waitFor(async () => {
+      const campaign = await campaignOf(session, first);
+      expect(campaign.status).toBe('completed');
+      return campaign;
+    });
+    expect(done.stats).toMatchObject({ recipients: 3, failed: 3, sent: 0 });
+    await waitFor(async () => expect(await statusOf(channel.id, 'allerta_rossa')).toBe('PAUSED'));
+    expect((await templatesOf(channel.id)).data[0].reason).toBe('WhatsApp refused sends with error 132015');
+
+    const second = await createCampaign(session, { channelId: channel.id, message: alert });
+    const refused = await session.as('post', `/v1/campaigns/${second}/send`).expect(409);
+    expect(refused.body.message).toMatch(/"allerta_rossa" \(it\) is PAUSED on WhatsApp \(WhatsApp refused sends with error 132015\)/);
+  });
+
   it("says what Meta answered when the listing is refused, and refuses a sandbox; editors read, admins sync", async () => {
     const channel = await createChannel(session);
     fake.templateListReply = graphError(190, 401, 'Error validating access token: Session has expired');

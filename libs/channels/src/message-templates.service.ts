@@ -150,6 +150,33 @@ export class MessageTemplatesService {
   }
 
   /**
+   * Meta refused sends of a template because it is paused (132015) or disabled (132016): the
+   * platform takes note, so that the next campaign with it is refused at send rather than sent to
+   * fail again. Other codes say nothing certain about the template's status.
+   */
+  async noteSendRefusal(channel: Channel, template: { name: string; language: string }, code: number): Promise<void> {
+    const status = code === 132015 ? 'PAUSED' : code === 132016 ? 'DISABLED' : null;
+    if (!status || channel.provider !== ChannelProvider.WhatsAppCloud) return;
+    const result = await this.templates.applyReport(asTenantId(channel.tenantId), channel.wabaId, {
+      name: template.name,
+      language: template.language,
+      status,
+      category: null,
+      reason: `WhatsApp refused sends with error ${code}`,
+      providerTemplateId: null,
+    });
+    if (result && result.before !== result.after) {
+      await this.audit.record({
+        tenantId: channel.tenantId,
+        actor: { kind: 'system' },
+        action: AuditAction.TemplateStatusChanged,
+        target: { type: 'template', id: result.id },
+        details: { name: template.name, language: template.language, event: `send error ${code}`, from: result.before, to: result.after, reason: null },
+      });
+    }
+  }
+
+  /**
    * Why a campaign's template cannot be sent on the channel, or null when it can (or the platform
    * cannot tell: a sandbox, or a WABA never synced). Parameters are checked by assertParametersFit.
    */

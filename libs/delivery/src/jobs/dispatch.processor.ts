@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuditAction } from '@app/audit';
 import { AppConfig, asTenantId, Clock, counter, recordDispatch, TenantId } from '@app/core';
-import { Channel, ChannelMessenger, ChannelProvider, ChannelsRepository } from '@app/channels';
+import { Channel, ChannelMessenger, ChannelProvider, ChannelsRepository, MessageTemplatesService } from '@app/channels';
 import { PreparedStatements } from '@app/database';
 import { QueueName, QueueTransport } from '@app/queue';
 import { ErrorDisposition, GraphApiError, retryDelayMs, SendRequest } from '@app/whatsapp';
@@ -97,6 +97,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
     private readonly messenger: ChannelMessenger,
     private readonly clock: Clock,
     private readonly cancellations: CancellationWatch,
+    private readonly templates: MessageTemplatesService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -313,6 +314,8 @@ export class DispatchProcessor implements OnApplicationBootstrap {
     const inFlight: Promise<void>[] = [];
     // Counted per chunk, reported to the metrics once its answers are in.
     const outcomes: Record<string, number> = { sent: 0 };
+    // Templates Meta said are paused or disabled (132015 / 132016), noted once per chunk.
+    const refusedTemplates = new Map<string, { name: string; language: string; code: number }>();
     // The whole chunk's demand is known to the pacer at once (its groups queue in order), so slots
     // are reserved ahead and each group goes out when its slot is due, instead of one Redis round
     // trip per group. Gates left unawaited (channel paused) just lapse.
@@ -350,6 +353,10 @@ export class DispatchProcessor implements OnApplicationBootstrap {
               const detail = (error as Error)?.message ?? String(error);
               const outcome = graph?.uncertain ? 'uncertain' : disposition;
               outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+              const sentMessage = item.request.message;
+              if ((code === 132015 || code === 132016) && sentMessage.type === 'template') {
+                refusedTemplates.set(`${sentMessage.name}/${sentMessage.language}`, { name: sentMessage.name, language: sentMessage.language, code });
+              }
               if (disposition === ErrorDisposition.Pause) {
                 stop.paused ??= graph;
                 changes.push({ id: item.row.id, from: 'queued', to: 'queued', at: now, errorCode: code, errorDetail: detail, lease: item.row.lease });
@@ -369,9 +376,12 @@ export class DispatchProcessor implements OnApplicationBootstrap {
         );
       }
     }
-    const answered = Promise.all(inFlight).then(() => {
+    const answered = Promise.all(inFlight).then(async () => {
       for (const [outcome, n] of Object.entries(outcomes)) if (n > 0) dispatched.inc({ outcome }, n);
       recordDispatch(channel.provider, outcomes.sent);
+      for (const refused of refusedTemplates.values()) {
+        await this.templates.noteSendRefusal(channel, refused, refused.code).catch((error: unknown) => this.logger.warn(`could not note template ${refused.name} as refused: ${(error as Error).message}`));
+      }
     });
     const recorded = answered
       .then(() => {
