@@ -40,6 +40,7 @@ const PERMISSIONS: [RegExp, Actor[] | typeof SIGNED][] = [
   [/^patch \/v1\/tenant$/, ADMINS],
   [/^get \/v1\/audit-log$/, ADMINS],
   [/^(post \/v1\/channels|(patch|delete) \/v1\/channels\/\{id\})$/, ADMINS],
+  [/^post \/v1\/channels\/\{id\}\/templates\/sync$/, ADMINS],
   [/^post \/v1\/campaigns\/\{id\}\/(send|cancel)$/, ADMINS],
   // Writes: editors, tenant admins, API keys.
   [/^post \/v1\/(campaigns|subscribers|subscribers\/import|topics)$/, WRITERS],
