@@ -1,7 +1,7 @@
 import { mkdirSync } from 'fs';
 import { join } from 'path';
 import { Browser, chromium, Page } from 'playwright-core';
-import { createTestApp, TenantSession, TestApp, waitFor } from '@app/testing';
+import { createTestApp, FakeGraphApi, TenantSession, TestApp, waitFor } from '@app/testing';
 
 /**
  * The console in headless Chromium (Debian's /usr/bin/chromium): a comune logs in, sees its
@@ -16,6 +16,7 @@ describe('Console in a browser', () => {
   let browser: Browser;
   let baseUrl: string;
   let comune: TenantSession;
+  let fake: FakeGraphApi;
 
   const query = <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => testApp.dataSource.query(sql, params) as Promise<T[]>;
 
@@ -28,7 +29,8 @@ describe('Console in a browser', () => {
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    testApp = await createTestApp();
+    fake = await new FakeGraphApi().start();
+    testApp = await createTestApp({ env: { WHATSAPP_GRAPH_URL: fake.url } });
     const address = testApp.app.getHttpServer().address() as { port: number };
     baseUrl = `http://127.0.0.1:${address.port}`;
     comune = await TenantSession.create(testApp, { population: 400 });
@@ -62,6 +64,7 @@ describe('Console in a browser', () => {
   afterAll(async () => {
     await browser?.close();
     await testApp.close();
+    await fake.stop();
   });
 
   it('serves the page with a strict content security policy and Chart.js from this origin', async () => {
@@ -153,6 +156,67 @@ describe('Console in a browser', () => {
       await page.click('a[href="#/messaggi"]');
       await page.waitForSelector("text=A che ora apre l'anagrafe?");
       await page.screenshot({ path: join(ARTIFACTS, 'console-messaggi.png'), fullPage: true });
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("lets a comune read its WhatsApp templates, send an approved one with its parameters, and see the send's warnings", async () => {
+    const other = await TenantSession.create(testApp);
+    await other.as('patch', '/v1/tenant').send({ quietHoursStart: '00:00', quietHoursEnd: '00:00' }).expect(200);
+    const wabaId = `waba-console-${other.slug}`;
+    const created = await other
+      .as('post', '/v1/channels')
+      .send({ name: 'Numero ufficiale', provider: 'whatsapp_cloud', phoneNumberId: `pn-${other.slug}`, wabaId, displayPhoneNumber: '390571999999', accessToken: 'token-console', appSecret: 's', verifyToken: 'v' })
+      .expect(201);
+    await other.as('post', '/v1/subscribers').send({ channelId: created.body.id, phone: '347 222 3344' }).expect(201);
+    fake.templates.set(wabaId, [
+      { id: '1', name: 'allerta_meteo', language: 'it', status: 'APPROVED', category: 'UTILITY', parameter_format: 'NAMED', components: [{ type: 'BODY', text: 'Allerta {{colore}} per {{zona}}.' }] },
+      { id: '2', name: 'evento_piazza', language: 'it', status: 'PAUSED', category: 'MARKETING', components: [{ type: 'BODY', text: 'Evento' }] },
+    ]);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    try {
+      await login(page, other.adminEmail, other.adminPassword);
+      await page.waitForSelector('a[href="#/canali"]');
+      await page.click('a[href="#/canali"]');
+      await page.waitForSelector('text=Non ancora letti da WhatsApp.');
+      await page.click('text=Aggiorna modelli da WhatsApp');
+      await page.waitForSelector('text=Modelli aggiornati.');
+      const table = await page.locator(`#templates-${created.body.id} table`).innerText();
+      expect(table).toContain('allerta_meteo');
+      expect(table).toContain('approvato');
+      expect(table).toContain('sospeso');
+      await page.screenshot({ path: join(ARTIFACTS, 'console-modelli.png'), fullPage: true });
+
+      // The channel is paused by hand: the send goes through, and the console says what holds it back.
+      await other.as('patch', `/v1/channels/${created.body.id}`).send({ status: 'paused' }).expect(200);
+      await page.click('a[href="#/nuova"]');
+      await page.waitForSelector('#campaign-title');
+      await page.fill('#campaign-title', 'Allerta');
+      await page.selectOption('#campaign-type', 'template');
+      // Only the approved template is offered, with one field per parameter named as in WhatsApp Manager.
+      await page.waitForSelector('#campaign-template-param-1');
+      expect(await page.locator('#campaign-template option').allInnerTexts()).toEqual(['allerta_meteo · it · UTILITY']);
+      expect(await page.locator('#campaign-template-params').innerText()).toContain('Parametro colore');
+      await page.fill('#campaign-template-param-0', 'arancione');
+      await page.fill('#campaign-template-param-1', 'la zona del fiume');
+      expect(await page.locator('#whatsapp-preview').innerText()).toContain('Modello «allerta_meteo»: arancione · la zona del fiume');
+      await page.selectOption('#campaign-priority', 'emergency');
+      await page.click('#campaign-send');
+      await page.waitForSelector('.campaign-warning', { timeout: 15_000 });
+      expect(await page.locator('.campaign-warning').innerText()).toContain('The channel is paused');
+      await page.screenshot({ path: join(ARTIFACTS, 'console-modello-inviato.png'), fullPage: true });
+
+      // Resumed: the citizen gets the template with its named parameters.
+      await other.as('patch', `/v1/channels/${created.body.id}`).send({ status: 'active' }).expect(200);
+      await waitFor(() => expect(fake.sentTo('+393472223344')).toHaveLength(1), { timeoutMs: 20_000 });
+      expect(fake.sentTo('+393472223344')[0].body.template).toMatchObject({
+        name: 'allerta_meteo',
+        components: [{ type: 'body', parameters: [{ parameter_name: 'colore', text: 'arancione' }, { parameter_name: 'zona', text: 'la zona del fiume' }] }],
+      });
       expect(errors).toEqual([]);
     } finally {
       await page.close();

@@ -43,7 +43,8 @@
   function num(n) { return n === null || n === undefined ? '—' : nf.format(n); }
   function pct(r) { return r === null || r === undefined ? '—' : (Math.round(r * 1000) / 10).toLocaleString('it-IT') + '%'; }
   function dateTime(iso) { return iso ? new Date(iso).toLocaleString('it-IT', { dateStyle: 'short', timeStyle: 'short' }) : '—'; }
-  var STATUS = { draft: 'bozza', scheduled: 'programmata', sending: 'in invio', completed: 'completata', cancelled: 'annullata', failed: 'fallita', active: 'attivo', paused: 'in pausa', pending: 'in attesa' };
+  var STATUS = { draft: 'bozza', scheduled: 'programmata', sending: 'in invio', completed: 'completata', cancelled: 'annullata', failed: 'fallita', active: 'attivo', paused: 'in pausa', pending: 'in attesa',
+    APPROVED: 'approvato', PENDING: 'in revisione', REJECTED: 'rifiutato', PAUSED: 'sospeso', DISABLED: 'disattivato', DELETED: 'eliminato', ARCHIVED: 'archiviato', IN_APPEAL: 'in appello', LIMIT_EXCEEDED: 'oltre il limite' };
   function badge(status) { return h('span', { class: 'badge ' + status, text: STATUS[status] || status }); }
   function notice(text, isError) { return h('div', { class: 'notice' + (isError ? ' error' : ''), role: isError ? 'alert' : 'status', text: text }); }
 
@@ -285,19 +286,67 @@
       var message = h('div');
       var channel = h('select', { id: 'campaign-channel', name: 'channelId' }, channels.map(function (c) { return h('option', { value: c.id, text: c.name + (c.provider === 'sandbox' ? ' (prova)' : '') + ' · ' + c.displayPhoneNumber }); }));
       var title = h('input', { id: 'campaign-title', name: 'title', maxlength: '200', required: true, placeholder: 'Es. Allerta meteo arancione' });
-      var type = h('select', { id: 'campaign-type', name: 'type' }, h('option', { value: 'text', text: 'Messaggio di testo' }), h('option', { value: 'poll', text: 'Sondaggio (2-3 risposte)' }));
+      var type = h('select', { id: 'campaign-type', name: 'type' }, h('option', { value: 'text', text: 'Messaggio di testo' }), h('option', { value: 'poll', text: 'Sondaggio (2-3 risposte)' }), h('option', { value: 'template', text: 'Modello WhatsApp approvato (raggiunge tutti)' }));
+      // Template campaigns: the channel's APPROVED templates, with one field per body parameter.
+      var templates = [];
+      var templateSelect = h('select', { id: 'campaign-template', name: 'template' });
+      var templateParams = h('div', { id: 'campaign-template-params' });
+      var templateNote = h('div');
+      var templateBox = h('div', { hidden: true }, h('label', { for: 'campaign-template', text: 'Modello' }), templateSelect, templateNote, templateParams);
+      function chosenTemplate() { return templates.filter(function (t) { return t.name + '|' + t.language === templateSelect.value; })[0] || null; }
+      function drawTemplateParams() {
+        var t = chosenTemplate();
+        templateParams.replaceChildren();
+        for (var i = 0; t && i < (t.bodyParameters || 0); i++) {
+          var label = t.parameterNames && t.parameterNames[i] ? t.parameterNames[i] : '{{' + (i + 1) + '}}';
+          var input = h('input', { class: 'template-param', id: 'campaign-template-param-' + i, maxlength: '1024', required: true, placeholder: 'Valore di ' + label });
+          input.addEventListener('input', updatePreview);
+          append(templateParams, [h('label', { for: input.id, text: 'Parametro ' + label }), input]);
+        }
+      }
+      function loadTemplates() {
+        var selected = channels.filter(function (c) { return c.id === channel.value; })[0];
+        templates = [];
+        templateSelect.replaceChildren();
+        templateNote.replaceChildren();
+        if (!selected || selected.provider === 'sandbox') {
+          templateNote.replaceChildren(notice('Il canale di prova non ha modelli: scegli un canale WhatsApp.', true));
+          drawTemplateParams();
+          return Promise.resolve();
+        }
+        return api('GET', '/v1/channels/' + encodeURIComponent(selected.id) + '/templates').then(function (list) {
+          templates = list.data.filter(function (t) { return t.status === 'APPROVED'; });
+          templates.forEach(function (t) { append(templateSelect, h('option', { value: t.name + '|' + t.language, text: t.name + ' · ' + t.language + (t.category ? ' · ' + t.category : '') })); });
+          if (!templates.length) templateNote.replaceChildren(notice(list.syncedAt ? 'Nessun modello approvato su questo numero.' : 'Modelli non ancora letti da WhatsApp: aggiornali in «Canali e parole chiave».', true));
+          drawTemplateParams();
+          updatePreview();
+        }).catch(function (error) { templateNote.replaceChildren(notice(error.message, true)); });
+      }
+      templateSelect.addEventListener('change', function () { drawTemplateParams(); updatePreview(); });
+      channel.addEventListener('change', function () { if (type.value === 'template') loadTemplates(); });
+      type.addEventListener('change', function () { if (type.value === 'template') loadTemplates(); });
       var text = h('textarea', { id: 'campaign-text', name: 'text', maxlength: '4096', required: true, placeholder: 'Il testo che riceveranno i cittadini' });
       var options = [0, 1, 2].map(function (i) { return h('input', { class: 'poll-option', id: 'campaign-option-' + i, maxlength: '20', placeholder: 'Risposta ' + (i + 1) + (i === 2 ? ' (facoltativa)' : '') }); });
       var optionsBox = h('div', { hidden: true }, h('label', { text: 'Risposte (pulsanti)' }), options);
+      var textBox = h('div', null, h('label', { for: 'campaign-text', text: 'Messaggio' }), text);
       var priority = h('select', { id: 'campaign-priority', name: 'priority' }, h('option', { value: 'normal', text: 'Ordinaria' }), h('option', { value: 'emergency', text: 'Emergenza (ignora fascia di silenzio e limite mensile)' }));
       var topicBoxes = topics.map(function (t) { return h('label', { class: 'row', style: 'font-weight:400' }, h('input', { type: 'checkbox', value: t.key, style: 'width:auto' }), t.name); });
       var preview = h('div', { class: 'phone', id: 'whatsapp-preview', 'aria-label': 'Anteprima su WhatsApp' });
+      function templateValues() { return Array.prototype.map.call(templateParams.querySelectorAll('.template-param'), function (i) { return i.value; }); }
       function updatePreview() {
         optionsBox.hidden = type.value !== 'poll';
+        var isTemplate = type.value === 'template';
+        templateBox.hidden = !isTemplate;
+        textBox.hidden = isTemplate;
+        text.required = !isTemplate;
         var now = new Date().toLocaleTimeString('it-IT', { hour: '2-digit', minute: '2-digit' });
         preview.replaceChildren();
+        var t = chosenTemplate();
+        var shown = isTemplate
+          ? (t ? 'Modello «' + t.name + '»' + (templateValues().length ? ': ' + templateValues().join(' · ') : '') : '')
+          : text.value;
         append(preview, [
-          h('div', { class: 'bubble' }, text.value || h('span', { class: 'muted', text: 'Scrivi il messaggio per vederne l’anteprima' }), h('span', { class: 'time', text: now })),
+          h('div', { class: 'bubble' }, shown || h('span', { class: 'muted', text: isTemplate ? 'Scegli un modello approvato' : 'Scrivi il messaggio per vederne l’anteprima' }), h('span', { class: 'time', text: now })),
           type.value === 'poll' ? options.filter(function (o) { return o.value.trim(); }).map(function (o) { return h('div', { class: 'reply-button', text: o.value.trim() }); }) : null]);
       }
       [text, type].concat(options).forEach(function (el) { el.addEventListener('input', updatePreview); el.addEventListener('change', updatePreview); });
@@ -305,16 +354,27 @@
       var form = h('form', { class: 'grid', onsubmit: function (event) {
         event.preventDefault();
         var body = { channelId: channel.value, title: title.value.trim(), priority: priority.value };
-        body.message = type.value === 'poll'
-          ? { type: 'poll', text: text.value, options: options.map(function (o) { return o.value.trim(); }).filter(Boolean) }
-          : { type: 'text', text: text.value };
+        if (type.value === 'template') {
+          var t = chosenTemplate();
+          if (!t) { message.replaceChildren(notice('Scegli un modello approvato.', true)); return; }
+          var values = templateValues();
+          body.message = { type: 'template', template: { name: t.name, language: t.language } };
+          if (values.length) body.message.template.bodyParameters = values;
+        } else {
+          body.message = type.value === 'poll'
+            ? { type: 'poll', text: text.value, options: options.map(function (o) { return o.value.trim(); }).filter(Boolean) }
+            : { type: 'text', text: text.value };
+        }
         var chosen = topicBoxes.map(function (l) { return l.querySelector('input'); }).filter(function (i) { return i.checked; }).map(function (i) { return i.value; });
         if (chosen.length) body.topics = chosen;
         send.disabled = true;
         api('POST', '/v1/campaigns', body)
           .then(function (campaign) { return api('POST', '/v1/campaigns/' + campaign.id + '/send').then(function (sent) { return [campaign, sent]; }); })
           .then(function (r) {
-            message.replaceChildren(notice('Campagna «' + body.title + '» ' + (r[1].status === 'scheduled' ? 'programmata.' : 'in invio.')), h('a', { href: '#/campagne/' + r[0].id, id: 'campaign-link', text: 'Segui l’andamento' }));
+            message.replaceChildren(notice('Campagna «' + body.title + '» ' + (r[1].status === 'scheduled' ? 'programmata.' : 'in invio.')));
+            // What will hold it back (a paused channel, a fallback template WhatsApp refuses), as the API says it.
+            (r[1].warnings || []).forEach(function (w) { append(message, h('div', { class: 'notice error campaign-warning', role: 'alert', text: 'Attenzione: ' + w })); });
+            append(message, h('a', { href: '#/campagne/' + r[0].id, id: 'campaign-link', text: 'Segui l’andamento' }));
           })
           .catch(function (error) { message.replaceChildren(notice(error.message, true)); })
           .then(function () { send.disabled = false; });
@@ -323,7 +383,8 @@
           h('label', { for: 'campaign-channel', text: 'Canale' }), channel,
           h('label', { for: 'campaign-title', text: 'Titolo (interno)' }), title,
           h('label', { for: 'campaign-type', text: 'Tipo' }), type,
-          h('label', { for: 'campaign-text', text: 'Messaggio' }), text,
+          textBox,
+          templateBox,
           optionsBox,
           h('label', { for: 'campaign-priority', text: 'Priorità' }), priority,
           topics.length ? h('div', null, h('label', { text: 'Argomenti (nessuno = tutti gli iscritti)' }), topicBoxes) : null,
@@ -335,6 +396,27 @@
   }
 
   // ---------- comune: channels and keywords ----------
+  /** A Cloud API channel's WhatsApp templates as last read, and the button that reads them again. */
+  function templatesPanel(c, message) {
+    var box = h('div', { class: 'templates', id: 'templates-' + c.id });
+    function draw(list) {
+      box.replaceChildren(
+        h('h3', { text: 'Modelli WhatsApp' }),
+        h('p', { class: 'muted', text: list.syncedAt ? 'Letti da WhatsApp ' + dateTime(list.syncedAt) + '; WhatsApp ne comunica i cambi di stato.' : 'Non ancora letti da WhatsApp.' }),
+        list.data.length ? h('table', null,
+          h('thead', null, h('tr', null, ['Modello', 'Lingua', 'Categoria', 'Stato', 'Note'].map(function (t) { return h('th', { text: t }); }))),
+          h('tbody', null, list.data.map(function (t) {
+            return h('tr', null, h('td', { text: t.name }), h('td', { text: t.language }), h('td', { text: t.category || '—' }), h('td', null, badge(t.status)), h('td', { text: t.reason || '' }));
+          }))) : null,
+        h('p', null, h('button', { class: 'secondary', text: 'Aggiorna modelli da WhatsApp', onclick: function () {
+          api('POST', '/v1/channels/' + c.id + '/templates/sync').then(function (synced) { draw(synced); message.replaceChildren(notice('Modelli aggiornati.')); })
+            .catch(function (error) { message.replaceChildren(notice(error.message, true)); });
+        } })));
+    }
+    api('GET', '/v1/channels/' + c.id + '/templates').then(draw).catch(function (error) { box.replaceChildren(notice(error.message, true)); });
+    return box;
+  }
+
   function channelsPage() {
     return api('GET', '/v1/channels?limit=100').then(function (page) {
       var message = h('div');
@@ -352,7 +434,8 @@
             api('PATCH', '/v1/channels/' + c.id, { subscribeKeywords: split(subscribe.value), unsubscribeKeywords: split(unsubscribe.value) })
               .then(function () { message.replaceChildren(notice('Parole chiave salvate.')); })
               .catch(function (error) { message.replaceChildren(notice(error.message, true)); });
-          } })));
+          } })),
+          c.provider === 'sandbox' ? null : templatesPanel(c, message));
       });
       var name = h('input', { id: 'sandbox-name', value: 'Canale di prova' });
       var phone = h('input', { id: 'sandbox-phone', value: '390000000000' });
