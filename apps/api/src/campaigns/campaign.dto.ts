@@ -129,14 +129,19 @@ export function toCampaignMessage(dto: CampaignMessageDto): CampaignMessage {
   }
 }
 
+/**
+ * Each delivery is counted once, by where it is now: the buckets add up to `recipients`. So `sent`
+ * counts messages handed to WhatsApp and not (yet) reported delivered or read; the messages that
+ * reached phones are delivered + read.
+ */
 export class CampaignStatsDto {
-  @ApiProperty() recipients: number;
+  @ApiProperty({ description: 'deliveries written for the audience; the other counts add up to it' }) recipients: number;
   @ApiProperty({ description: 'not yet handed to WhatsApp' }) queued: number;
-  @ApiProperty() sent: number;
-  @ApiProperty() delivered: number;
-  @ApiProperty() read: number;
-  @ApiProperty() failed: number;
-  @ApiProperty() skipped: number;
+  @ApiProperty({ description: 'handed to WhatsApp, not (yet) reported delivered or read' }) sent: number;
+  @ApiProperty({ description: 'delivered to the phone, not (yet) read' }) delivered: number;
+  @ApiProperty({ description: 'read (delivered too)' }) read: number;
+  @ApiProperty({ description: 'refused by WhatsApp, or given up after retries (the delivery has the code)' }) failed: number;
+  @ApiProperty({ description: 'not sent on purpose (the delivery says why: outside_window, monthly_cap, unsubscribed, cancelled)' }) skipped: number;
 }
 
 export class CampaignDto {
