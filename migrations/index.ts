@@ -13,6 +13,7 @@ import { ConsentWithdrawn1796000000000 } from './1796000000000-ConsentWithdrawn'
 import { WebhookEventContacts1796100000000 } from './1796100000000-WebhookEventContacts';
 import { InboxNewestFirst1796200000000 } from './1796200000000-InboxNewestFirst';
 import { CreateMessageTemplates1796300000000 } from './1796300000000-CreateMessageTemplates';
+import { CreateErasedInboundMessages1796400000000 } from './1796400000000-CreateErasedInboundMessages';
 
 /**
  * Every migration, in order (one per line). A new migration is added here; a merged one is never
@@ -35,4 +36,5 @@ export const MIGRATIONS = [
   WebhookEventContacts1796100000000,
   InboxNewestFirst1796200000000,
   CreateMessageTemplates1796300000000,
+  CreateErasedInboundMessages1796400000000,
 ];

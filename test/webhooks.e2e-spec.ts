@@ -336,6 +336,21 @@ describe('WhatsApp webhooks: signature, inbound handling, isolation', () => {
       expect((await testApp.dataSource.query(naming, [a.channelId]))[0].n).toBe(0);
       const left = await testApp.dataSource.query(`SELECT body_sha256 AS sha FROM webhook_events WHERE channel_id = $1`, [a.channelId]);
       expect(left.map((row: { sha: string }) => row.sha.trim())).toEqual(['legacy-other']);
+
+      // Meta delivers the same opt-in again (it retries for days): handled already, it has no
+      // second effect. Nobody is subscribed, nothing is answered, nothing of hers is stored again.
+      const answersBefore = fake.sent.length;
+      await post(a, fixtureFor('webhook-text-inbound.json', a)).expect(200);
+      await waitFor(async () => expect(await processedEvents(a.channelId)).toBe(2));
+      expect(await subscribers(a)).toEqual([]);
+      expect((await testApp.dataSource.query(`SELECT count(*)::int AS n FROM inbound_messages WHERE channel_id = $1`, [a.channelId]))[0].n).toBe(0);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(fake.sent).toHaveLength(answersBefore);
+      // Her own new message (a new id) is an opt-in again.
+      const again = JSON.parse(fixtureFor('webhook-text-inbound.json', a).toString('utf8'));
+      again.entry[0].changes[0].value.messages[0].id = `wamid.again${randomBytes(4).toString('hex')}`;
+      await post(a, Buffer.from(JSON.stringify(again))).expect(200);
+      await waitFor(async () => expect(await subscribers(a)).toMatchObject([{ phone: '+393478215604', status: 'active' }]));
     });
 
     it("paces the answers at the number's rate when many citizens write at once", async () => {

@@ -157,10 +157,18 @@ export class SubscribersService {
       const now = this.clock.now();
       await this.consent.suppress(manager, tenantId, subscriber.channelId, this.contactHashes(subscriber));
       await manager.query(`UPDATE consent_events SET message_id = NULL, details = NULL WHERE tenant_id = $1 AND subscriber_id = $2`, [tenantId, subscriber.id]);
+      // Their messages go; the message ids stay (nothing else), so that Meta delivering one again
+      // (it retries for days) is still recognised as handled and has no second effect.
       await manager.query(
-        `DELETE FROM inbound_messages WHERE tenant_id = $1 AND channel_id = $2
-           AND (subscriber_id = $3 OR ($4::text IS NOT NULL AND from_phone = $4) OR ($5::text IS NOT NULL AND from_user_id = $5))`,
-        [tenantId, subscriber.channelId, subscriber.id, subscriber.phone, subscriber.userId],
+        `WITH gone AS (
+           DELETE FROM inbound_messages WHERE tenant_id = $1 AND channel_id = $2
+              AND (subscriber_id = $3 OR ($4::text IS NOT NULL AND from_phone = $4) OR ($5::text IS NOT NULL AND from_user_id = $5))
+           RETURNING tenant_id, channel_id, provider_message_id
+         )
+         INSERT INTO erased_inbound_messages (tenant_id, channel_id, provider_message_id, erased_at)
+         SELECT tenant_id, channel_id, provider_message_id, $6 FROM gone
+         ON CONFLICT (channel_id, provider_message_id) DO NOTHING`,
+        [tenantId, subscriber.channelId, subscriber.id, subscriber.phone, subscriber.userId, now],
       );
       const contacts = [subscriber.phone, subscriber.userId].filter((v): v is string => !!v);
       await manager.query(`DELETE FROM sandbox_messages WHERE tenant_id = $1 AND channel_id = $2 AND contact = ANY($3)`, [tenantId, subscriber.channelId, contacts]);

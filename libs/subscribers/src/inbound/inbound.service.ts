@@ -48,6 +48,11 @@ export class InboundService {
     private readonly outbox: ReplyOutbox,
   ) {}
 
+  /** The ids of erased people's messages are kept as long as Meta's raw events are (retention). */
+  async purgeErasedMessageIdsOlderThan(days: number): Promise<void> {
+    await this.dataSource.query(`DELETE FROM erased_inbound_messages WHERE erased_at < now() - make_interval(days => $1)`, [days]);
+  }
+
   /** One change routed to `channel`: statuses go to the delivery engine, messages are handled here. */
   async handleChange(channel: Channel, change: WebhookChange, eventId: string): Promise<void> {
     for (const message of change.messages) await this.handleMessage(channel, message);
@@ -166,11 +171,15 @@ export class InboundService {
     }
   }
 
-  /** Inserts the inbound row unless this message was already seen; returns its id when new. */
+  /**
+   * Inserts the inbound row unless this message was already seen (it is there, or an erasure
+   * deleted it and kept its id); returns its id when new.
+   */
   private async claim(manager: EntityManager, channel: Channel, message: InboundMessageEvent, sender: Sender, campaignId: string | null, handling: Handling): Promise<string | null> {
     const rows = (await manager.query(
       `INSERT INTO inbound_messages (tenant_id, channel_id, provider_message_id, type, from_phone, from_user_id, text, context_message_id, campaign_id, payload, handled_as, received_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+       SELECT $1::uuid, $2::uuid, $3::varchar, $4::varchar, $5::varchar, $6::varchar, $7::text, $8::varchar, $9::uuid, $10::jsonb, $11::varchar, $12::timestamptz
+        WHERE NOT EXISTS (SELECT 1 FROM erased_inbound_messages e WHERE e.channel_id = $2 AND e.provider_message_id = $3)
        ON CONFLICT (channel_id, provider_message_id) DO NOTHING RETURNING id`,
       [
         channel.tenantId,

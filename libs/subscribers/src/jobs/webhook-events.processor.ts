@@ -102,6 +102,7 @@ export class WebhookEventsProcessor implements OnApplicationBootstrap, OnApplica
     if (job.name === PURGE_WEBHOOK_EVENTS) {
       await this.ingestion.purgeOlderThan(this.config.webhookRetentionDays);
       await this.outbox.purgeOlderThan(this.config.webhookRetentionDays);
+      await this.inbound.purgeErasedMessageIdsOlderThan(this.config.webhookRetentionDays);
       return;
     }
     await this.process(job.data as WebhookEventJob);
