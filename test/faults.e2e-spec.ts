@@ -141,6 +141,43 @@ describe('Delivery under faults: provider errors, opt-outs, lost Redis', () => {
     expect(skipped).toEqual([expect.objectContaining({ subscriberId: leaver.id, reason: 'unsubscribed' })]);
   });
 
+  it('sends nothing after the opt-out or erasure of subscribers whose messages were claimed already and wait for their slots', async () => {
+    // 5/s: each job holds its chunk and the next one while it waits for the number's slots.
+    const channel = await createChannel(session, { messagesPerSecond: 5 });
+    const subscribers = await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 40);
+    const id = await createCampaign(session, { channelId: channel.id, message: { type: 'text', text: 'Lento' } });
+    await session.as('post', `/v1/campaigns/${id}/send`).expect(202);
+    await waitFor(() => expect(fake.sent.length).toBeGreaterThanOrEqual(2));
+    const claimed = (await testApp.dataSource.query(
+      `SELECT subscriber_id AS id FROM deliveries WHERE campaign_id = $1 AND status = 'queued' AND claimed_until > now() ORDER BY id`,
+      [id],
+    )) as { id: string }[];
+    expect(claimed.length).toBeGreaterThanOrEqual(2);
+    const phoneOf = new Map(subscribers.map((s) => [s.id, s.phone]));
+    // Half leave through the comune, half are erased; each answer is the moment the opt-out is processed.
+    const processedAt = new Map<string, number>();
+    await Promise.all(
+      claimed.map(async ({ id: subscriberId }, i) => {
+        if (i % 2 === 0) await session.as('post', `/v1/subscribers/${subscriberId}/unsubscribe`).expect(200);
+        else await session.as('delete', `/v1/subscribers/${subscriberId}`).expect(204);
+        processedAt.set(subscriberId, Date.now());
+      }),
+    );
+    await waitFor(async () => expect((await campaignOf(session, id)).status).toBe('completed'), { timeoutMs: 30_000 });
+    for (const { id: subscriberId } of claimed) {
+      const after = fake.sentTo(phoneOf.get(subscriberId)!).filter((r) => r.receivedAt > processedAt.get(subscriberId)!);
+      expect(after).toEqual([]);
+    }
+    // Those whose message had not gone yet are skipped as unsubscribed; nobody else is.
+    const skipped = await allDeliveries(session, id, 'skipped');
+    expect(skipped.length).toBeGreaterThanOrEqual(1);
+    for (const delivery of skipped) {
+      expect(claimed.map((c) => c.id)).toContain(delivery.subscriberId);
+      expect(delivery.reason).toBe('unsubscribed');
+    }
+    expect((await campaignOf(session, id)).stats).toMatchObject({ recipients: 40, sent: 40 - skipped.length });
+  });
+
   it('delivers everything after Redis loses the queues halfway', async () => {
     const channel = await createChannel(session, { messagesPerSecond: 100 });
     const subscribers = await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 300);

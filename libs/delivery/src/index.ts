@@ -5,6 +5,8 @@ export * from './delivery.module';
 export * from './delivery-ledger';
 export * from './delivery-status';
 export * from './dispatch-scheduler';
+export * from './opt-out-watch';
+export * from './opt-out.module';
 export * from './outbound-plan';
 export * from './queued-batches';
 export * from './reply-callback';

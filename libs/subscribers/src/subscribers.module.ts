@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ChannelsModule } from '@app/channels';
+import { OptOutModule } from '@app/delivery';
 import { TenantsModule } from '@app/tenants';
 import { ConsentEvent, SuppressedContact } from './consent-event.entity';
 import { ConsentLog } from './consent-log';
@@ -18,7 +19,7 @@ import { TopicsService } from './topics.service';
 const ENTITIES = [Subscriber, Topic, SubscriberTopic, ConsentEvent, SuppressedContact, InboundMessage];
 
 @Module({
-  imports: [TypeOrmModule.forFeature(ENTITIES), ChannelsModule, TenantsModule],
+  imports: [TypeOrmModule.forFeature(ENTITIES), ChannelsModule, TenantsModule, OptOutModule],
   providers: [PublicSignupService, InboundMessagesRepository, SubscribersRepository, TopicsRepository, SubscribersService, TopicsService, ConsentLog, SubscriberImportService],
   exports: [PublicSignupService, InboundMessagesRepository, SubscribersRepository, TopicsRepository, SubscribersService, TopicsService, ConsentLog, SubscriberImportService, TypeOrmModule],
 })

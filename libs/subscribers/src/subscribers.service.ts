@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditAction, AuditLogService } from '@app/audit';
+import { OptOutWatch } from '@app/delivery';
 import { BadRequestError, Clock, ConflictError, Principal, TenantId } from '@app/core';
 import { ChannelSecrets, ChannelsRepository, resolveSettings } from '@app/channels';
 import { Page, PageQueryDto, tenantQuery } from '@app/database';
@@ -58,6 +59,7 @@ export class SubscribersService {
     private readonly consent: ConsentLog,
     private readonly clock: Clock,
     private readonly audit: AuditLogService,
+    private readonly optOuts: OptOutWatch,
   ) {}
 
   /** The keyed hashes under which a contact is suppressed after erasure. */
@@ -132,9 +134,11 @@ export class SubscribersService {
 
   /** Immediate opt-out by the comune (on the citizen's request made off WhatsApp). */
   async unsubscribe(tenantId: TenantId, id: string, source = 'api'): Promise<SubscriberView> {
-    return this.dataSource.transaction(async (manager) => {
+    let left = false;
+    const view = await this.dataSource.transaction(async (manager) => {
       const subscriber = await this.subscribers.getById(tenantId, id, manager);
       if (subscriber.status !== SubscriberStatus.Unsubscribed) {
+        left = true;
         const now = this.clock.now();
         // A signup never confirmed is withdrawn rather than counted as someone who left.
         const action = subscriber.status === SubscriberStatus.Pending ? 'withdrawn' : 'unsubscribed';
@@ -145,6 +149,9 @@ export class SubscribersService {
       }
       return this.view(tenantId, subscriber, manager);
     });
+    // Messages of a campaign claimed for them already and still waiting to go: not sent.
+    if (left) await this.optOuts.announce(tenantId, [id]);
+    return view;
   }
 
   /**
@@ -197,6 +204,7 @@ export class SubscribersService {
       // Only the id stays in the trail: the person's data is gone.
       await this.audit.record({ tenantId, actor: actor ?? { kind: 'system' }, action: AuditAction.SubscriberErased, target: { type: 'subscriber', id: subscriber.id } }, manager);
     });
+    await this.optOuts.announce(tenantId, [id]);
   }
 
   async export(tenantId: TenantId, id: string): Promise<SubscriberExport> {

@@ -12,6 +12,7 @@ import { DeliveryChange, DeliveryLedger } from '../delivery-ledger';
 import { batchRange, DISPATCH_BUCKET, DispatchBatchJob, DispatchScheduler } from '../dispatch-scheduler';
 import { messagingLimit, planDelivery } from '../outbound-plan';
 import { NumberSlots } from '../number-slots';
+import { OptOutWatch } from '../opt-out-watch';
 import { ReachLimiter, SendThrottle } from '../send-throttle';
 import { quietHoursEnd } from '../tenant-time';
 
@@ -60,6 +61,7 @@ interface ClaimedDelivery {
   /** the claim's lease (its expiry, as PostgreSQL wrote it): a move back to queued needs it still in place */
   lease: string;
   attempts: number;
+  subscriber_id: string | null;
   /** the subscriber's status at the claim; null when the subscriber is gone (erased) */
   subscriber_status: string | null;
   phone: string | null;
@@ -98,6 +100,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
     private readonly clock: Clock,
     private readonly cancellations: CancellationWatch,
     private readonly templates: MessageTemplatesService,
+    private readonly optOuts: OptOutWatch,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -168,8 +171,10 @@ export class DispatchProcessor implements OnApplicationBootstrap {
     // left to do.
     const stop: ChunkStop = { paused: null, cancelled: false };
     const recording: Promise<void>[] = [];
-    // A cancel taken while this job's messages wait for their slots stops what is not sent yet.
+    // A cancel taken while this job's messages wait for their slots stops what is not sent yet,
+    // and so does the opt-out of one of their recipients for that recipient.
     const unwatch = this.cancellations.watch(tenantId, batch.campaignId);
+    const unwatchOptOuts = this.optOuts.watch();
     try {
       const awaitingAnswers: Promise<void>[] = [];
       let claimed = await this.claim(tenantId, batch.campaignId, range, chunkSize);
@@ -206,6 +211,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
       // Every claimed chunk is recorded before the job ends (or fails and is retried).
       await Promise.allSettled(recording);
       unwatch();
+      unwatchOptOuts();
     }
     await Promise.all(recording);
     if (stop.paused) await this.pauseChannel(tenantId, channel, stop.paused);
@@ -340,6 +346,11 @@ export class DispatchProcessor implements OnApplicationBootstrap {
         break;
       }
       for (const item of slice) {
+        // Left since the claim (the opt-out was announced): not handed over, recorded as skipped.
+        if (this.optOuts.isOptedOut(item.row.subscriber_id)) {
+          changes.push({ id: item.row.id, from: 'queued', to: 'skipped', at: now, reason: 'unsubscribed' });
+          continue;
+        }
         inFlight.push(
           this.messenger.send(channel, item.request).then(
             (result) => {
@@ -435,4 +446,4 @@ const CLAIM_CHUNK = `WITH picked AS MATERIALIZED (
   UPDATE deliveries d SET claimed_until = now() + make_interval(secs => $6), attempts = d.attempts + 1
     FROM picked LEFT JOIN subscribers s ON s.id = picked.subscriber_id
    WHERE d.id = picked.id AND d.status = 'queued'
-   RETURNING d.id::text AS id, d.claimed_until::text AS lease, d.attempts, s.status AS subscriber_status, s.phone, s.user_id, s.last_inbound_at`;
+   RETURNING d.id::text AS id, d.claimed_until::text AS lease, d.attempts, d.subscriber_id::text AS subscriber_id, s.status AS subscriber_status, s.phone, s.user_id, s.last_inbound_at`;

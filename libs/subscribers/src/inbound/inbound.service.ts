@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { asTenantId, Clock, TenantId } from '@app/core';
 import { Channel, ChannelSettings, matchKeyword, renderChannelText, resolveSettings } from '@app/channels';
+import { OptOutWatch } from '@app/delivery';
 import { QueueName, QueueProducer } from '@app/queue';
 import { TenantStatus, TenantsService } from '@app/tenants';
 import { DeliveryStatusesJob, InboundMessageEvent, StatusEvent, UserPreferenceEvent, WebhookChange } from '@app/whatsapp';
@@ -46,6 +47,7 @@ export class InboundService {
     private readonly producer: QueueProducer,
     private readonly clock: Clock,
     private readonly outbox: ReplyOutbox,
+    private readonly optOuts: OptOutWatch,
   ) {}
 
   /** The ids of erased people's messages are kept as long as Meta's raw events are (retention). */
@@ -83,6 +85,8 @@ export class InboundService {
     // the answer twice. The outbox tries again whatever failed after the commit.
     const replies: string[] = [];
     let written: DueReply[] = [];
+    /** a subscriber who left with this message: announced to dispatch once committed */
+    let left: string | null = null;
     await this.dataSource.transaction(async (manager) => {
       // One citizen's messages are handled one at a time (webhook events are processed in
       // parallel): "at most one automatic answer a day" and subscribe/unsubscribe must not race.
@@ -117,7 +121,7 @@ export class InboundService {
           // they are not subscribed, as is anyone unknown or gone already (no consent event).
           const leaving = subscriber?.status === SubscriberStatus.Active;
           // unsubscribe() records a pending signup as withdrawn and does nothing for one gone already.
-          if (subscriber) await this.unsubscribe(manager, subscriber, 'keyword', message.wamid, message.occurredAt);
+          if (subscriber && (await this.unsubscribe(manager, subscriber, 'keyword', message.wamid, message.occurredAt))) left = subscriber.id;
           replies.push(renderChannelText(leaving ? settings.goodbyeText : settings.notSubscribedText, settings, comuneName));
           if (!leaving) handledAs = 'not_subscribed';
           break;
@@ -150,6 +154,7 @@ export class InboundService {
         written = await this.outbox.add(manager, channel, sender, replies, windowEndsAt);
       }
     });
+    if (left) await this.optOuts.announce(tenantId, [left]);
     await this.outbox.sendNow(channel, written);
   }
 
@@ -286,8 +291,9 @@ export class InboundService {
     return rows[0]?.counted === true;
   }
 
-  private async unsubscribe(manager: EntityManager, subscriber: Subscriber, source: string, messageId: string | null, sentAt: string, details?: Record<string, unknown>): Promise<void> {
-    if (subscriber.status === SubscriberStatus.Unsubscribed) return;
+  /** Records the opt-out; answers whether it changed anything (false for someone gone already). */
+  private async unsubscribe(manager: EntityManager, subscriber: Subscriber, source: string, messageId: string | null, sentAt: string, details?: Record<string, unknown>): Promise<boolean> {
+    if (subscriber.status === SubscriberStatus.Unsubscribed) return false;
     const now = this.clock.now();
     // A signup never confirmed is withdrawn rather than counted as someone who left.
     const action = subscriber.status === SubscriberStatus.Pending ? 'withdrawn' : 'unsubscribed';
@@ -304,6 +310,7 @@ export class InboundService {
       details: { ...details, sentAt },
       occurredAt: now,
     });
+    return true;
   }
 
   /** `user_preferences`: a citizen who stops the business's messages in WhatsApp is unsubscribed. */
@@ -312,10 +319,12 @@ export class InboundService {
       this.logger.log(`channel ${channel.id}: user preference "${preference.value}" noted; a new subscription needs the keyword`);
       return;
     }
+    let left: string | null = null;
     await this.dataSource.transaction(async (manager) => {
       const subscriber = await this.subscribers.findByContact(asTenantId(channel.tenantId), channel.id, { phone: waIdToE164(preference.waId), userId: preference.userId }, manager);
-      if (subscriber) await this.unsubscribe(manager, subscriber, 'user_prefs', null, preference.occurredAt, { category: preference.category, value: preference.value });
+      if (subscriber && (await this.unsubscribe(manager, subscriber, 'user_prefs', null, preference.occurredAt, { category: preference.category, value: preference.value }))) left = subscriber.id;
     });
+    if (left) await this.optOuts.announce(channel.tenantId, [left]);
   }
 
   /** `system` messages: a changed number or BSUID moves the subscription to the new identity. */

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ChannelsModule } from '@app/channels';
-import { SendThrottleModule } from '@app/delivery';
+import { OptOutModule, SendThrottleModule } from '@app/delivery';
 import { TenantsModule } from '@app/tenants';
 import { InboundService } from '../inbound/inbound.service';
 import { ReplyOutbox } from '../inbound/reply-outbox';
@@ -11,7 +11,7 @@ import { WebhookEventsProcessor } from './webhook-events.processor';
 /** The worker's part of channels and subscribers: webhook events (inbound handling, answers to citizens) and their retention. */
 @Module({
   // SendThrottleModule: answers to citizens take their number's send slots like campaigns do.
-  imports: [SubscribersModule, ChannelsModule, TenantsModule, SendThrottleModule],
+  imports: [SubscribersModule, ChannelsModule, TenantsModule, SendThrottleModule, OptOutModule],
   providers: [InboundService, ReplyOutbox, WebhookEventsProcessor, DeliveryDetailRetention],
   exports: [InboundService],
 })

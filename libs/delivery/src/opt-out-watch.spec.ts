@@ -1,0 +1,41 @@
+import type { DataSource } from 'typeorm';
+import type { AppConfig } from '@app/core';
+import { OptOutWatch } from './opt-out-watch';
+
+describe('OptOutWatch without Redis (embedded: one process)', () => {
+  const held: unknown[][] = [];
+  const dataSource = { query: jest.fn(async () => held.shift() ?? []) } as unknown as DataSource;
+  const watch = () => new OptOutWatch({ redisUrl: null, queuePrefix: 'test' } as unknown as AppConfig, dataSource);
+
+  it('knows an announced opt-out at once, and only that one', async () => {
+    const optOuts = watch();
+    await optOuts.announce('tenant', ['a']);
+    expect(optOuts.isOptedOut('a')).toBe(true);
+    expect(optOuts.isOptedOut('b')).toBe(false);
+    expect(optOuts.isOptedOut(null)).toBe(false);
+    await optOuts.onModuleDestroy();
+  });
+
+  it('waits while a dispatch job still holds a delivery of theirs', async () => {
+    const optOuts = watch();
+    held.push([{ '?column?': 1 }], [{ '?column?': 1 }]);
+    (dataSource.query as jest.Mock).mockClear();
+    await optOuts.announce('tenant', ['c']);
+    // Held twice, then released: three looks at the deliveries.
+    expect((dataSource.query as jest.Mock).mock.calls).toHaveLength(3);
+    expect((dataSource.query as jest.Mock).mock.calls[0][1]).toEqual(['tenant', ['c']]);
+    await optOuts.onModuleDestroy();
+  });
+
+  it('forgets opt-outs after ten minutes', async () => {
+    const optOuts = watch();
+    const now = Date.now();
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(now);
+    await optOuts.announce('tenant', ['d']);
+    clock.mockReturnValue(now + 10 * 60_000 + 1);
+    await optOuts.poll();
+    expect(optOuts.isOptedOut('d')).toBe(false);
+    clock.mockRestore();
+    await optOuts.onModuleDestroy();
+  });
+});
