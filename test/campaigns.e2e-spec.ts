@@ -129,6 +129,24 @@ describe('Campaigns over HTTP', () => {
     expect(new Set(fake.sent.map((r) => r.body.to))).toEqual(new Set([...meteo, ...traffico].map((s) => s.phone)));
   });
 
+  it("plans again as outside the window a free-form message Meta refuses with 131047 although the window looked open", async () => {
+    const withFallback = await createChannel(session, { fallbackTemplate: { name: 'avviso_generico', language: 'it' } });
+    const plain = await createChannel(session);
+    // Their last message looks recent (a late webhook, a skewed clock), but Meta says the window is closed.
+    const [skewed] = await seedSubscribers(testApp.dataSource, session.tenantId, withFallback.id, 1);
+    const [pollReader] = await seedSubscribers(testApp.dataSource, session.tenantId, plain.id, 1);
+    fake.behave((request) => (request.body.type !== 'template' ? graphError(131047, 400, 'Re-engagement message') : null));
+    const text = await createCampaign(session, { channelId: withFallback.id, message: { type: 'text', text: 'Strada chiusa' } });
+    const poll = await createCampaign(session, { channelId: plain.id, message: { type: 'poll', text: 'Ti è utile?', options: ['Sì', 'No'] } });
+    for (const id of [text, poll]) await session.as('post', `/v1/campaigns/${id}/send`).expect(202);
+    for (const id of [text, poll]) await waitFor(async () => expect((await campaignOf(session, id)).status).toBe('completed'), { timeoutMs: 15_000 });
+    // The text went through the fallback template; the poll, which has none, is skipped as outside the window.
+    expect(fake.sentTo(skewed.phone).map((r) => r.body.template)).toEqual([{ name: 'avviso_generico', language: { code: 'it' }, components: [{ type: 'body', parameters: [{ type: 'text', text: 'Strada chiusa' }] }] }]);
+    expect((await campaignOf(session, text)).stats).toMatchObject({ recipients: 1, sent: 1, failed: 0 });
+    expect(fake.sentTo(pollReader.phone)).toEqual([]);
+    expect(await allDeliveries(session, poll)).toEqual([expect.objectContaining({ status: 'skipped', reason: 'outside_window' })]);
+  });
+
   it('applies the 24-hour rule: fallback template for text, skips polls and images outside the window', async () => {
     const plain = await createChannel(session);
     const withFallback = await createChannel(session, { fallbackTemplate: { name: 'avviso_generico', language: 'it' } });

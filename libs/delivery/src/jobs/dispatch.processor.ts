@@ -33,6 +33,10 @@ export const STANDBY_JOBS_PER_NUMBER = 1;
 export const MAX_CHUNKS_AWAITING_ANSWERS = 8;
 /** The longest an emergency's send of unknown outcome waits for its status webhook before going out again. */
 export const EMERGENCY_UNCERTAIN_HOLD_MS = 15_000;
+/** Meta's "more than 24 hours since the customer last replied" (re-engagement) error. */
+const WINDOW_CLOSED = 131047;
+/** How soon a delivery refused with WINDOW_CLOSED is planned again, as outside the window. */
+const WINDOW_CLOSED_REPLAN_MS = 1_000;
 /** Meta's default throughput per number, for a channel this process has not loaded yet. */
 const DEFAULT_NUMBER_RATE = 80;
 
@@ -67,6 +71,8 @@ interface ClaimedDelivery {
   phone: string | null;
   user_id: string | null;
   last_inbound_at: Date | null;
+  /** the code of the delivery's last failed attempt */
+  error_code: number | null;
 }
 
 const dispatched = counter({ name: 'delivery_dispatch_total', help: 'Campaign sends by outcome', labelNames: ['outcome'] as const });
@@ -290,7 +296,10 @@ export class DispatchProcessor implements OnApplicationBootstrap {
     let toSend: { row: ClaimedDelivery; request: SendRequest; businessInitiated: boolean }[] = [];
     for (const row of claimed) {
       // A subscriber who left (or was erased) since the fan-out gets nothing.
-      const plan = row.subscriber_status === 'active' ? planDelivery(batch.campaignId, message, traits, row.last_inbound_at ? new Date(row.last_inbound_at) : null, now) : { skip: 'unsubscribed' };
+      // Meta said the window is closed (131047) although the last message says open (clock skew, a
+      // late webhook): planned as outside it, through the fallback template or skipped.
+      const lastInboundAt = row.last_inbound_at && row.error_code !== WINDOW_CLOSED ? new Date(row.last_inbound_at) : null;
+      const plan = row.subscriber_status === 'active' ? planDelivery(batch.campaignId, message, traits, lastInboundAt, now) : { skip: 'unsubscribed' };
       if ('skip' in plan) changes.push({ id: row.id, from: 'queued', to: 'skipped', at: now, reason: plan.skip });
       else {
         toSend.push({
@@ -371,6 +380,12 @@ export class DispatchProcessor implements OnApplicationBootstrap {
               if (disposition === ErrorDisposition.Pause) {
                 stop.paused ??= graph;
                 changes.push({ id: item.row.id, from: 'queued', to: 'queued', at: now, errorCode: code, errorDetail: detail, lease: item.row.lease });
+              } else if (code === WINDOW_CLOSED && item.request.message.type !== 'template' && item.row.error_code !== WINDOW_CLOSED && item.row.attempts < MAX_SEND_ATTEMPTS) {
+                // A free-form message refused as outside the 24-hour window: planned again as
+                // outside it (the channel's fallback template, or skipped outside_window), once.
+                const nextAttemptAt = new Date(Date.now() + WINDOW_CLOSED_REPLAN_MS);
+                laterAt = Math.max(laterAt, nextAttemptAt.getTime());
+                changes.push({ id: item.row.id, from: 'queued', to: 'queued', at: now, errorCode: code, errorDetail: detail, nextAttemptAt, lease: item.row.lease });
               } else if (disposition === ErrorDisposition.Permanent || item.row.attempts >= MAX_SEND_ATTEMPTS) {
                 changes.push({ id: item.row.id, from: 'queued', to: 'failed', at: this.clock.now(), errorCode: code, errorDetail: detail });
               } else {
@@ -446,4 +461,4 @@ const CLAIM_CHUNK = `WITH picked AS MATERIALIZED (
   UPDATE deliveries d SET claimed_until = now() + make_interval(secs => $6), attempts = d.attempts + 1
     FROM picked LEFT JOIN subscribers s ON s.id = picked.subscriber_id
    WHERE d.id = picked.id AND d.status = 'queued'
-   RETURNING d.id::text AS id, d.claimed_until::text AS lease, d.attempts, d.subscriber_id::text AS subscriber_id, s.status AS subscriber_status, s.phone, s.user_id, s.last_inbound_at`;
+   RETURNING d.id::text AS id, d.claimed_until::text AS lease, d.attempts, d.subscriber_id::text AS subscriber_id, s.status AS subscriber_status, s.phone, s.user_id, s.last_inbound_at, d.error_code`;
