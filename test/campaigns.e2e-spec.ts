@@ -57,6 +57,12 @@ describe('Campaigns over HTTP', () => {
     expect(request.body).toMatchObject({ messaging_product: 'whatsapp', to: subscribers[0].phone, type: 'text', text: { body: 'Domani chiusura scuole per allerta meteo.' } });
     expect(request.body.biz_opaque_callback_data).toMatch(/^\d+$/);
 
+    // The citizen's own export (GDPR Art. 15) lists the campaign messages meant for them.
+    const exported = await session.as('get', `/v1/subscribers/${subscribers[0].id}/export`).expect(200);
+    expect(exported.body.deliveries).toEqual([
+      expect.objectContaining({ campaignId: id, campaignTitle: 'Avviso', status: 'sent', reason: null, errorCode: null, sentAt: expect.any(String), deliveredAt: null }),
+    ]);
+
     const deliveries = await allDeliveries(session, id);
     expect(deliveries).toHaveLength(5);
     const first = deliveries.find((d) => d.phone === subscribers[0].phone)!;

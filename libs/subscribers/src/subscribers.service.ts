@@ -39,6 +39,21 @@ export interface SubscriberExport {
   consentHistory: ConsentEvent[];
   inboundMessages: InboundMessage[];
   pollVotes: { campaignId: string; optionIndex: number; answeredAt: Date }[];
+  /** the campaign messages meant for them, with what became of each */
+  deliveries: SubscriberDelivery[];
+}
+
+export interface SubscriberDelivery {
+  campaignId: string;
+  campaignTitle: string;
+  status: string;
+  reason: string | null;
+  errorCode: number | null;
+  createdAt: Date;
+  sentAt: Date | null;
+  deliveredAt: Date | null;
+  readAt: Date | null;
+  failedAt: Date | null;
 }
 
 /** Parses a phone or fails naming the field (CONTRACT: 400 naming the field). */
@@ -209,7 +224,7 @@ export class SubscribersService {
 
   async export(tenantId: TenantId, id: string): Promise<SubscriberExport> {
     const subscriber = await this.subscribers.getById(tenantId, id);
-    const [view, consentHistory, inboundMessages, pollVotes] = await Promise.all([
+    const [view, consentHistory, inboundMessages, pollVotes, deliveries] = await Promise.all([
       this.view(tenantId, subscriber),
       tenantQuery(this.dataSource.getRepository(ConsentEvent), tenantId, 'e')
         .andWhere('e.subscriber_id = :id', { id })
@@ -228,8 +243,15 @@ export class SubscribersService {
         `SELECT campaign_id AS "campaignId", option_index AS "optionIndex", answered_at AS "answeredAt" FROM poll_votes WHERE tenant_id = $1 AND subscriber_id = $2 ORDER BY answered_at`,
         [tenantId, id],
       ) as Promise<{ campaignId: string; optionIndex: number; answeredAt: Date }[]>,
+      this.dataSource.query(
+        `SELECT d.campaign_id AS "campaignId", c.title AS "campaignTitle", d.status, d.reason, d.error_code AS "errorCode",
+                d.created_at AS "createdAt", d.sent_at AS "sentAt", d.delivered_at AS "deliveredAt", d.read_at AS "readAt", d.failed_at AS "failedAt"
+           FROM deliveries d JOIN campaigns c ON c.tenant_id = d.tenant_id AND c.id = d.campaign_id
+          WHERE d.tenant_id = $1 AND d.subscriber_id = $2 ORDER BY d.created_at, d.id`,
+        [tenantId, id],
+      ) as Promise<SubscriberDelivery[]>,
     ]);
-    return { subscriber: view, consentHistory, inboundMessages, pollVotes };
+    return { subscriber: view, consentHistory, inboundMessages, pollVotes, deliveries };
   }
 
   async view(tenantId: TenantId, subscriber: Subscriber, manager?: EntityManager): Promise<SubscriberView> {

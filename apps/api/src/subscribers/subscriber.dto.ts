@@ -137,11 +137,25 @@ export class PollVoteDto {
   @ApiProperty() answeredAt: string;
 }
 
+export class SubscriberDeliveryDto {
+  @ApiProperty() campaignId: string;
+  @ApiProperty() campaignTitle: string;
+  @ApiProperty({ enum: ['queued', 'sent', 'delivered', 'read', 'failed', 'skipped'] }) status: string;
+  @ApiProperty({ nullable: true, type: String, description: 'why it was skipped' }) reason: string | null;
+  @ApiProperty({ nullable: true, type: Number, description: "WhatsApp's error code, when it failed" }) errorCode: number | null;
+  @ApiProperty() createdAt: string;
+  @ApiProperty({ nullable: true, type: String }) sentAt: string | null;
+  @ApiProperty({ nullable: true, type: String }) deliveredAt: string | null;
+  @ApiProperty({ nullable: true, type: String }) readAt: string | null;
+  @ApiProperty({ nullable: true, type: String }) failedAt: string | null;
+}
+
 export class SubscriberExportDto {
   @ApiProperty({ type: SubscriberDto }) subscriber: SubscriberDto;
   @ApiProperty({ type: [ConsentEventDto] }) consentHistory: ConsentEventDto[];
   @ApiProperty({ type: [InboundMessageDto] }) messages: InboundMessageDto[];
   @ApiProperty({ type: [PollVoteDto] }) pollVotes: PollVoteDto[];
+  @ApiProperty({ type: [SubscriberDeliveryDto], description: 'The campaign messages meant for them, and what became of each' }) deliveries: SubscriberDeliveryDto[];
   @ApiProperty() exportedAt: string;
 }
 
@@ -150,6 +164,18 @@ export const toSubscriberExport = (data: SubscriberExport): SubscriberExportDto 
   consentHistory: data.consentHistory.map(toConsentEventResponse),
   messages: data.inboundMessages.map(toInboundMessageResponse),
   pollVotes: data.pollVotes.map((v) => ({ campaignId: v.campaignId, optionIndex: Number(v.optionIndex), answeredAt: iso(v.answeredAt)! })),
+  deliveries: data.deliveries.map((d) => ({
+    campaignId: d.campaignId,
+    campaignTitle: d.campaignTitle,
+    status: d.status,
+    reason: d.reason,
+    errorCode: d.errorCode,
+    createdAt: iso(d.createdAt)!,
+    sentAt: iso(d.sentAt),
+    deliveredAt: iso(d.deliveredAt),
+    readAt: iso(d.readAt),
+    failedAt: iso(d.failedAt),
+  })),
   exportedAt: new Date().toISOString(),
 });
 
