@@ -266,8 +266,20 @@ describe('Campaigns over HTTP', () => {
     await session.as('post', `/v1/campaigns/${normal}/send`).expect(202);
     await waitFor(async () => expect((await session.as('get', `/v1/channels/${channel.id}`).expect(200)).body.status).toBe('paused'));
     const alert = await createCampaign(session, { channelId: channel.id, priority: 'emergency', message: { type: 'text', text: 'Allerta' } });
-    await session.as('post', `/v1/campaigns/${alert}/send`).expect(202);
-    expect((await campaignOf(session, alert)).stats).toMatchObject({ queued: 6 });
+    // Accepted (it goes once the channel is fixed), and the comune and the operator are told at once why it waits.
+    const sent = await session.as('post', `/v1/campaigns/${alert}/send`).expect(202);
+    expect(sent.body.warnings).toEqual([expect.stringMatching(/^The channel is paused \(WhatsApp error 190: Error validating access token\): nothing goes out until it is set active again/)]);
+    const held = await campaignOf(session, alert);
+    expect(held.stats).toMatchObject({ queued: 6 });
+    expect(held.heldBack).toMatch(/^The channel is paused \(WhatsApp error 190/);
+    const operator = await TenantSession.operatorToken(testApp);
+    const health = (await testApp.http().get('/v1/admin/health').set('Authorization', `Bearer ${operator}`).expect(200)).body as { heldCampaigns: Record<string, unknown>[] };
+    const mine = health.heldCampaigns.filter((c) => c.channelId === channel.id);
+    // The emergency first, then the normal one it jumps.
+    expect(mine).toEqual([
+      { id: alert, tenantId: session.tenantId, title: 'Avviso', priority: 'emergency', channelId: channel.id, pausedReason: expect.stringContaining('190'), queued: 6 },
+      expect.objectContaining({ id: normal, priority: 'normal' }),
+    ]);
     fake.reset();
     const resumedAt = Date.now();
     await session.as('patch', `/v1/channels/${channel.id}`).send({ accessToken: 'token-nuovo', status: 'active' }).expect(200);
@@ -275,6 +287,7 @@ describe('Campaigns over HTTP', () => {
     for (const id of [alert, normal]) await waitFor(async () => expect(await campaignOf(session, id)).toMatchObject({ status: 'completed', stats: { sent: 6 } }), { timeoutMs: 15_000 });
     expect(Date.now() - resumedAt).toBeLessThan(15_000);
     expect(fake.sent).toHaveLength(12);
+    expect((await campaignOf(session, alert)).heldBack).toBeNull();
   });
 
   it('lets editors draft but only tenant admins and API keys send; a pending comune cannot send', async () => {

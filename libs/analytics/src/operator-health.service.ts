@@ -34,6 +34,18 @@ export interface StuckCampaign {
   lastProgressAt: string;
 }
 
+/** A campaign still to send whose channel is paused: nothing of it goes until the channel is active. */
+export interface HeldCampaign {
+  id: string;
+  tenantId: string;
+  title: string;
+  priority: string;
+  channelId: string;
+  pausedReason: string | null;
+  /** deliveries waiting */
+  queued: number;
+}
+
 export interface OperatorHealth {
   generatedAt: string;
   queues: QueueCounts[];
@@ -41,6 +53,8 @@ export interface OperatorHealth {
   providerErrors: { code: number | null; count: number }[];
   channels: ChannelHealth[];
   stuckCampaigns: StuckCampaign[];
+  /** campaigns sending on a paused channel, emergencies first: seen at once, not after the stuck threshold */
+  heldCampaigns: HeldCampaign[];
   tenantsByVolume: { tenantId: string; name: string; messagesLast30Days: number; campaignsLast30Days: number }[];
 }
 
@@ -70,15 +84,16 @@ export class OperatorHealthService {
 
   async snapshot(): Promise<OperatorHealth> {
     const now = this.clock.now();
-    const [queues, throughput, providerErrors, channels, stuckCampaigns, tenantsByVolume] = await Promise.all([
+    const [queues, throughput, providerErrors, channels, stuckCampaigns, heldCampaigns, tenantsByVolume] = await Promise.all([
       this.queueCounts(),
       this.throughput(now),
       this.providerErrors(now),
       this.channels(now),
       this.stuckCampaigns(now),
+      this.heldCampaigns(),
       this.tenantsByVolume(now),
     ]);
-    return { generatedAt: now.toISOString(), queues, throughput, providerErrors, channels, stuckCampaigns, tenantsByVolume };
+    return { generatedAt: now.toISOString(), queues, throughput, providerErrors, channels, stuckCampaigns, heldCampaigns, tenantsByVolume };
   }
 
   private async throughput(now: Date): Promise<{ lastMinute: number; last5Minutes: number }> {
@@ -182,6 +197,24 @@ export class OperatorHealthService {
       title: row.title as string,
       pending: int(row.pending),
       lastProgressAt: (row.last_progress as Date).toISOString(),
+    }));
+  }
+
+  private async heldCampaigns(): Promise<HeldCampaign[]> {
+    const rows: Record<string, unknown>[] = await this.db.query(
+      `SELECT c.id, c.tenant_id, c.title, c.priority, ch.id AS channel_id, ch.paused_reason, c.queued_count
+         FROM campaigns c JOIN channels ch ON ch.tenant_id = c.tenant_id AND ch.id = c.channel_id
+        WHERE c.status = 'sending' AND ch.status = 'paused'
+        ORDER BY c.priority = 'emergency' DESC, c.started_at LIMIT 100`,
+    );
+    return rows.map((row) => ({
+      id: row.id as string,
+      tenantId: row.tenant_id as string,
+      title: row.title as string,
+      priority: row.priority as string,
+      channelId: row.channel_id as string,
+      pausedReason: (row.paused_reason as string | null) ?? null,
+      queued: int(row.queued_count),
     }));
   }
 

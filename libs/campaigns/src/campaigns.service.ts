@@ -27,6 +27,10 @@ export interface NewCampaign {
   scheduledAt?: string | null;
 }
 
+/** What a paused channel means for a campaign on it. */
+const pausedChannelNote = (channel: Channel): string =>
+  `The channel is paused${channel.pausedReason ? ` (${channel.pausedReason})` : ''}: nothing goes out until it is set active again (PATCH /v1/channels/${channel.id} {"status":"active"})`;
+
 export interface PollResults {
   options: { title: string; votes: number }[];
 }
@@ -138,6 +142,16 @@ export class CampaignsService {
   }
 
   /**
+   * What holds a campaign back now, or null: a campaign still to send whose channel is paused
+   * (by hand, or by WhatsApp's error) sends nothing until the channel is active again.
+   */
+  async heldBack(tenantId: TenantId, campaign: Campaign): Promise<string | null> {
+    if (campaign.status !== 'sending' && campaign.status !== 'scheduled') return null;
+    const channel = await this.channels.findById(tenantId, campaign.channelId);
+    return channel?.status === 'paused' ? pausedChannelNote(channel) : null;
+  }
+
+  /**
    * draft → sending (or scheduled, for a future time or quiet hours); 403 for a comune that may not
    * send, 409 twice or when its template cannot be sent. Answers the campaign with warnings about
    * what will hold it back (a paused channel, a fallback template WhatsApp will refuse).
@@ -154,9 +168,7 @@ export class CampaignsService {
       if (refusal) throw new ConflictError(refusal, 'template_not_sendable');
     }
     const warnings: string[] = [];
-    if (channel.status === 'paused') {
-      warnings.push(`The channel is paused${channel.pausedReason ? ` (${channel.pausedReason})` : ''}: nothing goes out until it is set active again (PATCH /v1/channels/${channel.id} {"status":"active"})`);
-    }
+    if (channel.status === 'paused') warnings.push(pausedChannelNote(channel));
     if (campaign.message.type === 'text' && channel.fallbackTemplate) {
       const refusal = await this.templates.refusal(tenantId, channel, channel.fallbackTemplate);
       if (refusal) warnings.push(`Subscribers outside the 24-hour window get the fallback template, which WhatsApp will refuse: ${refusal}`);

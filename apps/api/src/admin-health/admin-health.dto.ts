@@ -47,6 +47,16 @@ export class StuckCampaignDto {
   @ApiProperty() lastProgressAt: string;
 }
 
+export class HeldCampaignDto {
+  @ApiProperty() id: string;
+  @ApiProperty() tenantId: string;
+  @ApiProperty() title: string;
+  @ApiProperty({ enum: ['normal', 'emergency'] }) priority: string;
+  @ApiProperty() channelId: string;
+  @ApiProperty({ nullable: true, type: String }) pausedReason: string | null;
+  @ApiProperty({ description: 'Deliveries waiting' }) queued: number;
+}
+
 export class TenantVolumeDto {
   @ApiProperty() tenantId: string;
   @ApiProperty() name: string;
@@ -61,6 +71,8 @@ export class AdminHealthDto {
   @ApiProperty({ type: [ProviderErrorDto], description: 'Failed deliveries by provider error code, last 24 hours' }) providerErrors: ProviderErrorDto[];
   @ApiProperty({ type: [ChannelHealthDto] }) channels: ChannelHealthDto[];
   @ApiProperty({ type: [StuckCampaignDto], description: 'Campaigns sending with no progress for 10 minutes' }) stuckCampaigns: StuckCampaignDto[];
+  @ApiProperty({ type: [HeldCampaignDto], description: 'Campaigns sending on a paused channel (emergencies first): nothing of them goes until the channel is active' })
+  heldCampaigns: HeldCampaignDto[];
   @ApiProperty({ type: [TenantVolumeDto], description: 'Comuni by messages handed to WhatsApp, last 30 days' }) tenantsByVolume: TenantVolumeDto[];
 }
 

@@ -161,6 +161,11 @@ export class CampaignDto {
   @ApiProperty() createdAt: string;
 }
 
+export class CampaignDetailDto extends CampaignDto {
+  @ApiProperty({ nullable: true, type: String, description: 'What holds it back now, e.g. its channel is paused; null when nothing does' })
+  heldBack: string | null;
+}
+
 export const toCampaignResponse = (campaign: Campaign): CampaignDto => ({
   id: campaign.id,
   channelId: campaign.channelId,

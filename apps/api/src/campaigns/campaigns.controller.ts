@@ -8,6 +8,7 @@ import { ApiAuthenticated, ApiNotFound, ErrorResponseDto } from '../common/api-r
 import { IdParam } from '../common/id-param';
 import { refuseNulls } from '../common/is-omittable';
 import {
+  CampaignDetailDto,
   CampaignDto,
   CampaignListDto,
   CampaignListQueryDto,
@@ -61,10 +62,11 @@ export class CampaignsController {
 
   @Get(':id')
   @ApiOperation({ summary: 'A campaign with its delivery stats' })
-  @ApiOkResponse({ type: CampaignDto })
+  @ApiOkResponse({ type: CampaignDetailDto })
   @ApiNotFound('Campaign')
-  async get(@CurrentTenant() tenantId: TenantId, @Param('id', IdParam('Campaign')) id: string): Promise<CampaignDto> {
-    return toCampaignResponse(await this.campaigns.get(tenantId, id));
+  async get(@CurrentTenant() tenantId: TenantId, @Param('id', IdParam('Campaign')) id: string): Promise<CampaignDetailDto> {
+    const campaign = await this.campaigns.get(tenantId, id);
+    return { ...toCampaignResponse(campaign), heldBack: await this.campaigns.heldBack(tenantId, campaign) };
   }
 
   @Patch(':id')
