@@ -223,8 +223,18 @@ describe('Console in a browser', () => {
     }
   });
 
-  it('shows the operator delivery health and the comuni awaiting approval', async () => {
+  it('shows the operator delivery health, campaigns held by a paused channel and the comuni awaiting approval', async () => {
     const waiting = await TenantSession.create(testApp, { approve: false });
+    // An emergency on a channel paused by hand: it waits, and the operator sees it at once.
+    const held = await TenantSession.create(testApp);
+    const sandbox = await held
+      .as('post', '/v1/channels')
+      .send({ name: 'Prova', provider: 'sandbox', phoneNumberId: `sandbox-held-${held.slug}`, wabaId: 'sandbox', displayPhoneNumber: '390571000001', accessToken: 'x', appSecret: 'x', verifyToken: 'x' })
+      .expect(201);
+    await held.as('post', '/v1/subscribers').send({ channelId: sandbox.body.id, phone: '347 333 4455' }).expect(201);
+    await held.as('patch', `/v1/channels/${sandbox.body.id}`).send({ status: 'paused' }).expect(200);
+    const alert = await held.as('post', '/v1/campaigns').send({ title: 'Esondazione', channelId: sandbox.body.id, priority: 'emergency', message: { type: 'text', text: 'Allerta rossa' } }).expect(201);
+    await held.as('post', `/v1/campaigns/${alert.body.id}/send`).expect(202);
     const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
@@ -233,6 +243,7 @@ describe('Console in a browser', () => {
       await page.waitForSelector('#chart-queues');
       expect(await page.locator('h1').innerText()).toBe('Stato della piattaforma');
       expect(await page.locator('.card').first().innerText()).toContain('Inviati nell’ultimo minuto');
+      expect(await page.locator('#held-campaigns').innerText()).toContain('EMERGENZA — Esondazione — 1 in attesa');
       await page.screenshot({ path: join(ARTIFACTS, 'console-operatore.png'), fullPage: true });
 
       await page.click('a[href="#/comuni"]');

@@ -492,6 +492,9 @@
             api('POST', '/v1/admin/queue-board/session').then(function () { if (board) board.location = '/admin/queues'; })
               .catch(function (error) { if (board) board.close(); alert(error.message); });
           } })),
+        (health.heldCampaigns || []).length ? h('div', { class: 'panel', id: 'held-campaigns' }, h('h2', { text: 'Campagne ferme: canale in pausa' }), h('ul', null, health.heldCampaigns.map(function (c) {
+          return h('li', { text: (c.priority === 'emergency' ? 'EMERGENZA — ' : '') + c.title + ' — ' + num(c.queued) + ' in attesa' + (c.pausedReason ? ' (' + c.pausedReason + ')' : '') });
+        }))) : null,
         health.stuckCampaigns.length ? h('div', { class: 'panel' }, h('h2', { text: 'Campagne bloccate' }), h('ul', null, health.stuckCampaigns.map(function (c) { return h('li', { text: c.title + ' — ' + num(c.pending) + ' in attesa dal ' + dateTime(c.lastProgressAt) }); }))) : null,
         h('div', { class: 'panel' }, h('h2', { text: 'Errori per codice (24 h)' }),
           health.providerErrors.length ? h('ul', null, health.providerErrors.map(function (e) { return h('li', { text: 'codice ' + (e.code === null ? 'sconosciuto' : e.code) + ': ' + num(e.count) }); })) : h('p', { class: 'muted', text: 'Nessun errore.' })),
