@@ -185,11 +185,14 @@ describe('Analytics: overview, subscribers over time, campaign funnels, export',
       await testApp.dataSource.query(`UPDATE tenants SET timezone = 'Europe/Rome' WHERE id = $1`, [comune.tenantId]);
     }
 
-    const monthly = await comune.as('get', '/v1/analytics/subscribers?from=2025-01-01&to=2025-02-28&interval=month').expect(200);
+    // Days to come have no figures: a range past today (14 January 2025 in Rome) ends today.
+    const monthly = await comune.as('get', '/v1/analytics/subscribers?from=2024-12-01&to=2025-02-28&interval=month').expect(200);
     expect(monthly.body.data).toEqual([
-      { date: '2025-01-01', joined: 7, left: 2, active: 5 },
-      { date: '2025-02-01', joined: 0, left: 0, active: 5 },
+      { date: '2024-12-01', joined: 0, left: 0, active: 0 },
+      { date: '2025-01-01', joined: 5, left: 1, active: 4 },
     ]);
+    const future = await comune.as('get', '/v1/analytics/subscribers?from=2025-03-01&to=2025-03-31').expect(200);
+    expect(future.body.data).toEqual([]);
 
     // Default range: the 30 days ending today (14 January 2025 in Rome).
     const defaults = await comune.as('get', '/v1/analytics/subscribers').expect(200);

@@ -98,7 +98,13 @@ export class AnalyticsService {
   async subscriberSeries(tenantId: TenantId, query: { from?: string; to?: string; interval?: Interval }): Promise<SubscriberSeriesPoint[]> {
     const interval = query.interval ?? 'day';
     const profile = await this.queries.tenantProfile(tenantId);
-    const { from, to } = resolveRange(query, profile.timezone, this.clock.now());
+    const now = this.clock.now();
+    const range = resolveRange(query, profile.timezone, now);
+    // Days still to come have no figures: the series ends today.
+    const today = localDate(now, profile.timezone);
+    const { from } = range;
+    const to = range.to > today ? today : range.to;
+    if (from > to) return [];
     const [activity, counts] = await Promise.all([
       this.queries.dailyActivity(tenantId, profile.timezone, from, to),
       this.queries.subscriberCounts(tenantId),

@@ -13,6 +13,9 @@ describe('analytics date ranges', () => {
     expect(resolveRange({}, 'Europe/Rome', now)).toEqual({ from: '2025-03-02', to: '2025-03-31' });
     expect(resolveRange({ from: '2025-01-01', to: '2025-01-31' }, 'Europe/Rome', now)).toEqual({ from: '2025-01-01', to: '2025-01-31' });
     expect(parseQueryDate('from', '2025-01-01T23:30:00Z', 'Europe/Rome')).toBe('2025-01-02');
+    // Years below 100 are years, not 19xx.
+    expect(parseQueryDate('from', '0001-01-01', 'UTC')).toBe('0001-01-01');
+    expect(() => parseQueryDate('from', '0001-02-30', 'UTC')).toThrow(BadRequestError);
   });
 
   it('refuses bad dates, reversed ranges and ranges over 366 days with a 400', () => {

@@ -27,7 +27,9 @@ export function parseQueryDate(field: string, value: string, timezone: string): 
   const date = DATE.exec(value);
   if (date) {
     const [, y, m, d] = date.map(Number);
-    const check = new Date(Date.UTC(y, m - 1, d));
+    // setUTCFullYear, not Date.UTC: that one reads years 0..99 as 1900..1999.
+    const check = new Date(0);
+    check.setUTCFullYear(y, m - 1, d);
     if (check.getUTCFullYear() === y && check.getUTCMonth() === m - 1 && check.getUTCDate() === d) return value;
   } else if (DATE_TIME.test(value)) {
     const instant = new Date(value);

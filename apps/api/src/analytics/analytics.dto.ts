@@ -39,11 +39,11 @@ export const toOverviewResponse = (overview: Overview): OverviewDto => ({
 });
 
 export class SubscriberSeriesQueryDto {
-  @ApiPropertyOptional({ description: 'First day (YYYY-MM-DD, in the comune timezone); default 29 days before `to`', example: '2025-01-01' })
+  @ApiPropertyOptional({ description: 'First day (YYYY-MM-DD, in the comune timezone, or an ISO 8601 instant: its day there); default 29 days before `to`', example: '2025-01-01' })
   @IsOptional() @IsString() @MaxLength(40)
   from?: string;
 
-  @ApiPropertyOptional({ description: 'Last day (YYYY-MM-DD), inclusive; default today. At most 366 days after `from`', example: '2025-01-31' })
+  @ApiPropertyOptional({ description: 'Last day (YYYY-MM-DD or an instant, as `from`), inclusive; default today. The range spans at most 366 days; the series ends today', example: '2025-01-31' })
   @IsOptional() @IsString() @MaxLength(40)
   to?: string;
 
