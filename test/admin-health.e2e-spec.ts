@@ -58,6 +58,9 @@ describe('Operator health: queues, throughput, provider errors, channels, stuck 
     await insert(done.id, 'failed', 1, { updated: ago(30 * 60 * MINUTE), code: 131047 });
     // The stuck campaign: 4 deliveries queued 30 minutes ago, nothing handed since.
     await insert(stuck.id, 'queued', 4, { updated: ago(30 * MINUTE) });
+    // Waiting to be tried again: two refused by Meta's rate limit five minutes ago, one by an expired token.
+    await insert(stuck.id, 'queued', 2, { updated: ago(5 * MINUTE), code: 130429 });
+    await insert(stuck.id, 'queued', 1, { updated: ago(5 * MINUTE), code: 190 });
   });
 
   afterAll(async () => {
@@ -73,6 +76,10 @@ describe('Operator health: queues, throughput, provider errors, channels, stuck 
     expect(body.providerErrors).toEqual([
       { code: 131026, count: 2 },
       { code: 130429, count: 1 },
+    ]);
+    expect(body.retryingErrors).toEqual([
+      { code: 130429, count: 2 },
+      { code: 190, count: 1 },
     ]);
     const channel = body.channels.find((c: { id: string }) => c.id === channelId);
     expect(channel).toEqual({

@@ -53,6 +53,11 @@ export interface OperatorHealth {
   providerErrors: { code: number | null; count: number }[];
   channels: ChannelHealth[];
   stuckCampaigns: StuckCampaign[];
+  /**
+   * Deliveries waiting to be tried again, by the code of their last failed attempt (130429: a
+   * number's rate set above what Meta allows; 190: a token to renew; 5xx...): seen before they fail
+   */
+  retryingErrors: { code: number | null; count: number }[];
   /** campaigns sending on a paused channel, emergencies first: seen at once, not after the stuck threshold */
   heldCampaigns: HeldCampaign[];
   tenantsByVolume: { tenantId: string; name: string; messagesLast30Days: number; campaignsLast30Days: number }[];
@@ -84,16 +89,17 @@ export class OperatorHealthService {
 
   async snapshot(): Promise<OperatorHealth> {
     const now = this.clock.now();
-    const [queues, throughput, providerErrors, channels, stuckCampaigns, heldCampaigns, tenantsByVolume] = await Promise.all([
+    const [queues, throughput, providerErrors, retryingErrors, channels, stuckCampaigns, heldCampaigns, tenantsByVolume] = await Promise.all([
       this.queueCounts(),
       this.throughput(now),
       this.providerErrors(now),
+      this.retryingErrors(now),
       this.channels(now),
       this.stuckCampaigns(now),
       this.heldCampaigns(),
       this.tenantsByVolume(now),
     ]);
-    return { generatedAt: now.toISOString(), queues, throughput, providerErrors, channels, stuckCampaigns, heldCampaigns, tenantsByVolume };
+    return { generatedAt: now.toISOString(), queues, throughput, providerErrors, retryingErrors, channels, stuckCampaigns, heldCampaigns, tenantsByVolume };
   }
 
   private async throughput(now: Date): Promise<{ lastMinute: number; last5Minutes: number }> {
@@ -104,6 +110,17 @@ export class OperatorHealthService {
       [now],
     );
     return { lastMinute: int(row.one), last5Minutes: int(row.five) };
+  }
+
+  private async retryingErrors(now: Date): Promise<{ code: number | null; count: number }[]> {
+    // Queued deliveries with an error: through the queued index (updated_at), within the window.
+    const rows: { error_code: number | null; n: string }[] = await this.db.query(
+      `SELECT error_code, count(*) AS n FROM deliveries
+        WHERE status = 'queued' AND updated_at > $1::timestamptz - make_interval(hours => $2) AND (error_code IS NOT NULL OR error_detail IS NOT NULL)
+        GROUP BY error_code ORDER BY count(*) DESC, error_code`,
+      [now, PROVIDER_ERROR_WINDOW_HOURS],
+    );
+    return rows.map((row) => ({ code: row.error_code === null ? null : Number(row.error_code), count: int(row.n) }));
   }
 
   private async providerErrors(now: Date): Promise<{ code: number | null; count: number }[]> {

@@ -69,6 +69,11 @@ export class AdminHealthDto {
   @ApiProperty({ type: [QueueCountsDto] }) queues: QueueCountsDto[];
   @ApiProperty({ type: ThroughputDto }) throughput: ThroughputDto;
   @ApiProperty({ type: [ProviderErrorDto], description: 'Failed deliveries by provider error code, last 24 hours' }) providerErrors: ProviderErrorDto[];
+  @ApiProperty({
+    type: [ProviderErrorDto],
+    description: 'Deliveries waiting to be tried again, by the code of their last attempt (130429: the rate is set above what Meta allows; 190: a token to renew); code null: no answer (network, timeout)',
+  })
+  retryingErrors: ProviderErrorDto[];
   @ApiProperty({ type: [ChannelHealthDto] }) channels: ChannelHealthDto[];
   @ApiProperty({ type: [StuckCampaignDto], description: 'Campaigns sending with no progress for 10 minutes' }) stuckCampaigns: StuckCampaignDto[];
   @ApiProperty({ type: [HeldCampaignDto], description: 'Campaigns sending on a paused channel (emergencies first): nothing of them goes until the channel is active' })
