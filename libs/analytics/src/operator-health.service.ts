@@ -112,26 +112,27 @@ export class OperatorHealthService {
     return { lastMinute: int(row.one), last5Minutes: int(row.five) };
   }
 
-  private async retryingErrors(now: Date): Promise<{ code: number | null; count: number }[]> {
-    // Queued deliveries with an error: through the queued index (updated_at), within the window.
+  /** Failed deliveries by provider code within the window. */
+  private providerErrors(now: Date): Promise<{ code: number | null; count: number }[]> {
+    return this.errorCounts(now, 'failed');
+  }
+
+  /** Deliveries waiting to be tried again, by the code of their last attempt (the queued index, by updated_at). */
+  private retryingErrors(now: Date): Promise<{ code: number | null; count: number }[]> {
+    return this.errorCounts(now, 'queued');
+  }
+
+  private async errorCounts(now: Date, status: 'failed' | 'queued'): Promise<{ code: number | null; count: number }[]> {
     const rows: { error_code: number | null; n: string }[] = await this.db.query(
       `SELECT error_code, count(*) AS n FROM deliveries
-        WHERE status = 'queued' AND updated_at > $1::timestamptz - make_interval(hours => $2) AND (error_code IS NOT NULL OR error_detail IS NOT NULL)
+        WHERE status = $3 AND updated_at > $1::timestamptz - make_interval(hours => $2)
+          AND ($3 = 'failed' OR error_code IS NOT NULL OR error_detail IS NOT NULL)
         GROUP BY error_code ORDER BY count(*) DESC, error_code`,
-      [now, PROVIDER_ERROR_WINDOW_HOURS],
+      [now, PROVIDER_ERROR_WINDOW_HOURS, status],
     );
     return rows.map((row) => ({ code: row.error_code === null ? null : Number(row.error_code), count: int(row.n) }));
   }
 
-  private async providerErrors(now: Date): Promise<{ code: number | null; count: number }[]> {
-    const rows: { error_code: number | null; n: string }[] = await this.db.query(
-      `SELECT error_code, count(*) AS n FROM deliveries
-        WHERE status = 'failed' AND updated_at > $1::timestamptz - make_interval(hours => $2)
-        GROUP BY error_code ORDER BY count(*) DESC, error_code`,
-      [now, PROVIDER_ERROR_WINDOW_HOURS],
-    );
-    return rows.map((row) => ({ code: row.error_code === null ? null : Number(row.error_code), count: int(row.n) }));
-  }
 
   private async channels(now: Date): Promise<ChannelHealth[]> {
     const [channels, sends, failures] = await Promise.all([
