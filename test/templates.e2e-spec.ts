@@ -41,8 +41,9 @@ describe('Message templates', () => {
     const signed = signedWebhook(body, appSecret);
     await testApp.http().post('/v1/webhooks/whatsapp').set('Content-Type', 'application/json').set('X-Hub-Signature-256', signed.signature).send(signed.bytes.toString()).expect(200);
   };
-  const templatesOf = async (channelId: string) => (await session.as('get', `/v1/channels/${channelId}/templates`).expect(200)).body as {
+  const templatesOf = async (channelId: string) => (await session.as('get', `/v1/channels/${channelId}/templates?limit=500`).expect(200)).body as {
     data: { name: string; status: string; reason: string | null; bodyParameters: number | null; parameterNames: string[] | null }[];
+    nextCursor: string | null;
     syncedAt: string | null;
   };
   const statusOf = async (channelId: string, name: string) => (await templatesOf(channelId)).data.find((t) => t.name === name)?.status;
@@ -64,7 +65,7 @@ describe('Message templates', () => {
   it('lists every page of the WABA from Meta, with parameters, and marks templates no longer listed as deleted', async () => {
     const channel = await createChannel(session);
     const wabaId = `waba${channel.phoneNumberId}`;
-    expect(await templatesOf(channel.id)).toEqual({ data: [], syncedAt: null });
+    expect(await templatesOf(channel.id)).toEqual({ data: [], nextCursor: null, syncedAt: null });
     const many = Array.from({ length: 130 }, (_, i) => template(`avviso_${String(i).padStart(3, '0')}`, 'APPROVED', 'Avviso: {{1}}'));
     fake.templates.set(wabaId, [
       ...many,
@@ -72,7 +73,7 @@ describe('Message templates', () => {
       template('allerta_meteo', 'PAUSED', 'Allerta {{1}} dalle {{2}}'),
     ]);
 
-    const synced = (await session.as('post', `/v1/channels/${channel.id}/templates/sync`).expect(200)).body as Awaited<ReturnType<typeof templatesOf>>;
+    const synced = (await session.as('post', `/v1/channels/${channel.id}/templates/sync?limit=500`).expect(200)).body as Awaited<ReturnType<typeof templatesOf>>;
     expect(synced.data).toHaveLength(132);
     expect(Date.parse(synced.syncedAt!)).toBeGreaterThan(Date.now() - 60_000);
     // Two pages of 100, with the channel's token, the second from the first's cursor.
@@ -84,10 +85,15 @@ describe('Message templates', () => {
     expect(synced.data.find((t) => t.name === 'interruzione_idrica')).toMatchObject({ status: 'APPROVED', bodyParameters: 2, parameterNames: ['zona', 'data'] });
     expect(synced.data.find((t) => t.name === 'allerta_meteo')).toMatchObject({ status: 'PAUSED', bodyParameters: 2, parameterNames: null });
     expect(await templatesOf(channel.id)).toEqual(synced);
+    // Keyset pages, as every list: 132 in pages of 100.
+    const first = (await session.as('get', `/v1/channels/${channel.id}/templates?limit=100`).expect(200)).body;
+    const second = (await session.as('get', `/v1/channels/${channel.id}/templates?limit=100&cursor=${first.nextCursor}`).expect(200)).body;
+    expect([first.data.length, second.data.length, second.nextCursor]).toEqual([100, 32, null]);
+    expect(new Set([...first.data, ...second.data].map((t: { name: string }) => t.name)).size).toBe(132);
 
     // Deleted in WhatsApp Manager: the next sync says so instead of forgetting it.
     fake.templates.set(wabaId, [template('interruzione_idrica', 'APPROVED', 'Acqua sospesa in {{zona}} il {{data}}.', { parameter_format: 'NAMED' })]);
-    const again = (await session.as('post', `/v1/channels/${channel.id}/templates/sync`).expect(200)).body as Awaited<ReturnType<typeof templatesOf>>;
+    const again = (await session.as('post', `/v1/channels/${channel.id}/templates/sync?limit=500`).expect(200)).body as Awaited<ReturnType<typeof templatesOf>>;
     expect(again.data.filter((t) => t.status === 'DELETED')).toHaveLength(131);
     expect(again.data.find((t) => t.name === 'interruzione_idrica')?.status).toBe('APPROVED');
 
@@ -190,7 +196,7 @@ describe('Message templates', () => {
     const sent = await session.as('post', `/v1/campaigns/${id}/send`).expect(202);
     expect(sent.body.warnings).toEqual([
       expect.stringMatching(/^The channel is paused: nothing goes out until it is set active again/),
-      expect.stringMatching(/^Subscribers outside the 24-hour window get the fallback template, which WhatsApp will refuse: Template "avviso_generico" \(it\) is DISABLED/),
+      expect.stringMatching(/^Subscribers outside the 24-hour window are skipped \(outside_window\): the channel's fallback template cannot be sent\. Template "avviso_generico" \(it\) is DISABLED/),
     ]);
   });
 
@@ -218,25 +224,78 @@ describe('Message templates', () => {
     expect(fake.sent).toHaveLength(0);
   });
 
-  it("takes note of a template Meta refuses as paused while sending, so that the next campaign is refused at send", async () => {
-    const channel = await createChannel(session);
-    await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 3);
+  it("stops a campaign whose template Meta refuses as paused, and refuses the next one at send", async () => {
+    const channel = await createChannel(session, { messagesPerSecond: 5 });
+    await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 30);
     fake.behave((request) => (request.body.type === 'template' ? graphError(132015, 400, 'Template is paused') : null));
     const alert = { type: 'template', template: { name: 'allerta_rossa', language: 'it' } };
     const first = await createCampaign(session, { channelId: channel.id, message: alert });
     await session.as('post', `/v1/campaigns/${first}/send`).expect(202);
-    const done = await waitFor(async () => {
-      const campaign = await campaignOf(session, first);
-      expect(campaign.status).toBe('completed');
-      return campaign;
-    });
-    expect(done.stats).toMatchObject({ recipients: 3, failed: 3, sent: 0 });
+    const stopped = await waitFor(
+      async () => {
+        const campaign = await campaignOf(session, first);
+        expect(campaign.status).toBe('cancelled');
+        expect(campaign.stats.queued).toBe(0);
+        return campaign;
+      },
+      { timeoutMs: 15_000 },
+    );
+    // The first refusals stop the rest: a few tried, none sent, the others not sent at all.
+    expect(stopped.failureReason).toMatch(/^WhatsApp refused template "allerta_rossa" \(it\) as paused \(error 132015\): the messages not sent yet were stopped/);
+    expect(stopped.stats.sent).toBe(0);
+    expect(stopped.stats.failed).toBeGreaterThanOrEqual(1);
+    expect(stopped.stats.failed + stopped.stats.skipped).toBe(30);
+    expect(fake.requests.length).toBe(stopped.stats.failed);
+    expect(fake.requests.length).toBeLessThan(10);
     await waitFor(async () => expect(await statusOf(channel.id, 'allerta_rossa')).toBe('PAUSED'));
     expect((await templatesOf(channel.id)).data[0].reason).toBe('WhatsApp refused sends with error 132015');
 
     const second = await createCampaign(session, { channelId: channel.id, message: alert });
     const refused = await session.as('post', `/v1/campaigns/${second}/send`).expect(409);
     expect(refused.body.message).toMatch(/"allerta_rossa" \(it\) is PAUSED on WhatsApp \(WhatsApp refused sends with error 132015\)/);
+  });
+
+  it('refuses an answer that is not a template list without touching what is known, and forgets the list when the WABA changes', async () => {
+    const channel = await createChannel(session);
+    const wabaId = `waba${channel.phoneNumberId}`;
+    fake.templates.set(wabaId, [template('allerta_meteo', 'APPROVED', 'Allerta {{1}}')]);
+    await session.as('post', `/v1/channels/${channel.id}/templates/sync`).expect(200);
+    for (const garbage of [{}, { data: 'nope' }, { data: {} }, [1, 2], { data: [null, { name: 5 }, { name: 'x' }] }]) {
+      fake.templateListReply = { status: 200, body: garbage };
+      const refused = await session.as('post', `/v1/channels/${channel.id}/templates/sync`).expect(409);
+      expect(refused.body.message).toMatch(/^WhatsApp refused to list the templates of WABA waba\d+ \(HTTP 200\): Graph API answered .*Nothing was changed/);
+    }
+    expect((await templatesOf(channel.id)).data).toMatchObject([{ name: 'allerta_meteo', status: 'APPROVED' }]);
+    fake.templateListReply = graphError(80007, 400, 'Rate limit issues');
+    expect((await session.as('post', `/v1/channels/${channel.id}/templates/sync`).expect(409)).body.message).toMatch(/limit on management calls .* try again later/);
+    fake.templateListReply = null;
+
+    // A fallback template the synced list does not have is refused when set.
+    const unknown = await session.as('patch', `/v1/channels/${channel.id}`).send({ fallbackTemplate: { name: 'boh', language: 'it' } }).expect(400);
+    expect(unknown.body.message).toMatch(/fallbackTemplate "boh" \(it\) is not among the templates/);
+    // Another WABA: its list is not known yet.
+    const moved = await session.as('patch', `/v1/channels/${channel.id}`).send({ wabaId: `altro${channel.phoneNumberId}` }).expect(200);
+    expect(moved.body.wabaId).toBe(`altro${channel.phoneNumberId}`);
+    expect(await templatesOf(channel.id)).toEqual({ data: [], nextCursor: null, syncedAt: null });
+  });
+
+  it('skips as outside the window, instead of sending, those a refused fallback template would have carried', async () => {
+    const channel = await createChannel(session);
+    const wabaId = `waba${channel.phoneNumberId}`;
+    fake.templates.set(wabaId, [template('avviso_generico', 'APPROVED', '{{1}}')]);
+    await session.as('post', `/v1/channels/${channel.id}/templates/sync`).expect(200);
+    await session.as('patch', `/v1/channels/${channel.id}`).send({ fallbackTemplate: { name: 'avviso_generico', language: 'it' } }).expect(200);
+    await postWebhook(templateEvent(wabaId, 'avviso_generico', 'PAUSED'), channel.appSecret);
+    await waitFor(async () => expect(await statusOf(channel.id, 'avviso_generico')).toBe('PAUSED'));
+    const [inside] = await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 1);
+    const [outside] = await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 1, { lastInboundAt: new Date(Date.now() - 3 * 86_400_000) });
+    const id = await createCampaign(session, { channelId: channel.id, message: { type: 'text', text: 'Strade chiuse' } });
+    const sent = await session.as('post', `/v1/campaigns/${id}/send`).expect(202);
+    expect(sent.body.warnings).toEqual([expect.stringMatching(/^Subscribers outside the 24-hour window are skipped \(outside_window\)/)]);
+    await waitFor(async () => expect((await campaignOf(session, id)).status).toBe('completed'));
+    expect(fake.sentTo(inside.phone)).toHaveLength(1);
+    expect(fake.sentTo(outside.phone)).toHaveLength(0);
+    expect((await campaignOf(session, id)).stats).toMatchObject({ recipients: 2, sent: 1, skipped: 1 });
   });
 
   it("says what Meta answered when the listing is refused, and refuses a sandbox; editors read, admins sync", async () => {
@@ -249,7 +308,7 @@ describe('Message templates', () => {
     const sandbox = await createChannel(session, { provider: 'sandbox' });
     const noTemplates = await session.as('post', `/v1/channels/${sandbox.id}/templates/sync`).expect(409);
     expect(noTemplates.body.message).toMatch(/sandbox channel has no WhatsApp templates/);
-    expect(await templatesOf(sandbox.id)).toEqual({ data: [], syncedAt: null });
+    expect(await templatesOf(sandbox.id)).toEqual({ data: [], nextCursor: null, syncedAt: null });
 
     const editor = await session.member('editor');
     await testApp.http().get(`/v1/channels/${channel.id}/templates`).set('Authorization', `Bearer ${editor}`).expect(200);

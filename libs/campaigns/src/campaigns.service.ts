@@ -171,7 +171,7 @@ export class CampaignsService {
     if (channel.status === 'paused') warnings.push(pausedChannelNote(channel));
     if (campaign.message.type === 'text' && channel.fallbackTemplate) {
       const refusal = await this.templates.refusal(tenantId, channel, channel.fallbackTemplate);
-      if (refusal) warnings.push(`Subscribers outside the 24-hour window get the fallback template, which WhatsApp will refuse: ${refusal}`);
+      if (refusal) warnings.push(`Subscribers outside the 24-hour window are skipped (outside_window): the channel's fallback template cannot be sent. ${refusal}`);
     }
     return { campaign: (await this.launcher.launch(tenantId, id, ['draft'], sentBy)).campaign, warnings };
   }

@@ -122,7 +122,11 @@ export class ChannelsService {
       channel.phoneNumberId = patch.phoneNumberId;
     }
     if (patch.name !== undefined) channel.name = patch.name;
-    if (patch.wabaId !== undefined) channel.wabaId = patch.wabaId;
+    if (patch.wabaId !== undefined && patch.wabaId !== channel.wabaId) {
+      channel.wabaId = patch.wabaId;
+      // Another account: its template list has not been read yet.
+      channel.templatesSyncedAt = null;
+    }
     if (patch.displayPhoneNumber !== undefined) channel.displayPhoneNumber = patch.displayPhoneNumber;
     if (patch.messagesPerSecond !== undefined) channel.messagesPerSecond = patch.messagesPerSecond;
     if (patch.fallbackTemplate !== undefined) channel.fallbackTemplate = patch.fallbackTemplate;

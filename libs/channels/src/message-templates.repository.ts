@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
-import { TenantScopedRepository } from '@app/database';
+import { Page, PageQueryDto, TenantScopedRepository } from '@app/database';
 import type { TenantId } from '@app/core';
 import { Channel, ChannelProvider } from './channel.entity';
 import { MessageTemplate, SENDABLE_TEMPLATE_STATUS } from './message-template.entity';
@@ -29,9 +29,9 @@ export class MessageTemplatesRepository extends TenantScopedRepository<MessageTe
     super(repository, 'Template');
   }
 
-  /** The WABA's templates, by name and language. */
-  listOfWaba(tenantId: TenantId, wabaId: string): Promise<MessageTemplate[]> {
-    return this.scoped(tenantId, 't').andWhere('t.waba_id = :wabaId', { wabaId }).orderBy('t.name').addOrderBy('t.language').getMany();
+  /** A page of the WABA's templates (keyset on id, as every list). */
+  pageOfWaba(tenantId: TenantId, wabaId: string, page: PageQueryDto): Promise<Page<MessageTemplate>> {
+    return this.list(tenantId, page, (qb) => qb.andWhere(`${qb.alias}.waba_id = :wabaId`, { wabaId }));
   }
 
   /**

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AuditAction, AuditLogService } from '@app/audit';
+import { Page, PageQueryDto } from '@app/database';
 import { asTenantId, BadRequestError, Clock, ConflictError, DomainError, ErrorKind, Principal, TenantId } from '@app/core';
 import { GraphApiError, GraphTemplate, TemplateStatusEvent, templateBodyParameters, WhatsAppClient } from '@app/whatsapp';
 import { Channel, ChannelProvider, FallbackTemplate } from './channel.entity';
@@ -14,7 +15,7 @@ const MAX_PAGES = 100;
 
 export interface TemplateList {
   channel: Channel;
-  templates: MessageTemplate[];
+  templates: Page<MessageTemplate>;
 }
 
 /**
@@ -36,10 +37,10 @@ export class MessageTemplatesService {
     private readonly clock: Clock,
   ) {}
 
-  /** The templates of the channel's WABA as last known (none for a sandbox). */
-  async list(tenantId: TenantId, channelId: string): Promise<TemplateList> {
+  /** A page of the templates of the channel's WABA as last known (none for a sandbox). */
+  async list(tenantId: TenantId, channelId: string, page: PageQueryDto = {}): Promise<TemplateList> {
     const channel = await this.channels.getById(tenantId, channelId);
-    const templates = channel.provider === ChannelProvider.Sandbox ? [] : await this.templates.listOfWaba(tenantId, channel.wabaId);
+    const templates = channel.provider === ChannelProvider.Sandbox ? { data: [], nextCursor: null } : await this.templates.pageOfWaba(tenantId, channel.wabaId, page);
     return { channel, templates };
   }
 
@@ -48,7 +49,7 @@ export class MessageTemplatesService {
    * that WABA is synced with it). 409 for a sandbox or when Meta refuses (credentials, WABA id);
    * 503 when Meta cannot be reached.
    */
-  async sync(tenantId: TenantId, channelId: string, actor?: Principal): Promise<TemplateList> {
+  async sync(tenantId: TenantId, channelId: string, actor?: Principal, page: PageQueryDto = {}): Promise<TemplateList> {
     const channel = await this.channels.getById(tenantId, channelId);
     if (channel.provider === ChannelProvider.Sandbox) {
       throw new ConflictError('A sandbox channel has no WhatsApp templates: it sends any template name as it is', 'sandbox_channel');
@@ -57,7 +58,7 @@ export class MessageTemplatesService {
     if (actor) {
       await this.audit.record({ tenantId, actor, action: AuditAction.TemplatesSynced, target: { type: 'channel', id: channel.id }, details: { wabaId: channel.wabaId, changed } });
     }
-    return this.list(tenantId, channelId);
+    return this.list(tenantId, channelId, page);
   }
 
   /**
@@ -98,8 +99,14 @@ export class MessageTemplatesService {
       if (error.code === null && error.httpStatus === null) {
         throw new DomainError(ErrorKind.Unavailable, `WhatsApp could not be reached to list the templates: ${error.message}`, 'provider_unavailable');
       }
+      const throttled = error.code === 4 || error.code === 80007 || error.httpStatus === 429;
+      const hint = throttled
+        ? "Meta's limit on management calls for this account was reached: try again later"
+        : error.httpStatus !== null && error.httpStatus < 300
+          ? 'Nothing was changed; try again later'
+          : "Check the channel's wabaId and accessToken";
       throw new ConflictError(
-        `WhatsApp refused to list the templates of WABA ${channel.wabaId}${error.code !== null ? ` (error ${error.code})` : ` (HTTP ${error.httpStatus})`}: ${error.message}. Check the channel's wabaId and accessToken`,
+        `WhatsApp refused to list the templates of WABA ${channel.wabaId}${error.code !== null ? ` (error ${error.code})` : ` (HTTP ${error.httpStatus})`}: ${error.message}. ${hint}`,
         'template_sync_refused',
       );
     }
@@ -205,6 +212,12 @@ export class MessageTemplatesService {
   /** A fallback template carries the campaign text as its one body parameter (400 otherwise, when known). */
   async assertFallbackFits(tenantId: TenantId, channel: Channel, fallback: FallbackTemplate): Promise<void> {
     const standing = await this.templates.standing(tenantId, channel, fallback.name, fallback.language);
+    if (standing.known && !standing.template) {
+      throw new BadRequestError(
+        `fallbackTemplate "${fallback.name}" (${fallback.language}) is not among the templates of the channel's WhatsApp Business Account: check its name and language, or sync the templates (POST /v1/channels/${channel.id}/templates/sync)`,
+        'template_unknown',
+      );
+    }
     const expected = standing.known ? standing.template?.bodyParameterCount : null;
     if (expected === null || expected === undefined || expected === 1) return;
     throw new BadRequestError(

@@ -101,3 +101,12 @@ export class DispatchScheduler {
     };
   }
 }
+
+/** Campaigns queue: a campaign that cannot go on (its template refused by WhatsApp) is stopped as a cancel is, with the reason. */
+export const STOP_CAMPAIGN_JOB = 'stop-campaign';
+
+export interface StopCampaignJob {
+  tenantId: string;
+  campaignId: string;
+  reason: string;
+}

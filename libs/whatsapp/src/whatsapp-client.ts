@@ -144,10 +144,17 @@ export class WhatsAppClient implements OnModuleDestroy {
     const body = parseJson(text);
     if (status < 200 || status >= 300) throw errorOf(body, status);
     const list = body as GraphTemplateListBody | null;
+    // Anything but a list of templates (a proxy's page, a changed format) is not taken for an
+    // empty list: that would mark every template deleted and refuse the comune's sends.
+    if (!list || typeof list !== 'object' || !Array.isArray(list.data)) {
+      throw new GraphApiError('Graph API answered without a template list (no data array)', null, status);
+    }
     const templates: GraphTemplate[] = [];
-    for (const item of Array.isArray(list?.data) ? list.data : []) {
-      const row = item as Record<string, unknown>;
-      if (typeof row.name !== 'string' || typeof row.language !== 'string' || typeof row.status !== 'string') continue;
+    for (const item of list.data) {
+      const row = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
+      if (typeof row.name !== 'string' || typeof row.language !== 'string' || typeof row.status !== 'string') {
+        throw new GraphApiError('Graph API answered a template without a name, language or status', null, status);
+      }
       templates.push({
         id: typeof row.id === 'string' || typeof row.id === 'number' ? String(row.id) : null,
         name: row.name,

@@ -72,20 +72,25 @@ export class ChannelsController {
   })
   @ApiOkResponse({ type: MessageTemplateListDto })
   @ApiNotFound('Channel')
-  async listTemplates(@CurrentTenant() tenantId: TenantId, @Param('id', IdParam('Channel')) id: string): Promise<MessageTemplateListDto> {
-    return toTemplateListResponse(await this.templates.list(tenantId, id));
+  async listTemplates(@CurrentTenant() tenantId: TenantId, @Param('id', IdParam('Channel')) id: string, @Query() page: PageQueryDto): Promise<MessageTemplateListDto> {
+    return toTemplateListResponse(await this.templates.list(tenantId, id, page));
   }
 
   @Post(':id/templates/sync')
   @HttpCode(200)
   @Roles(Role.TenantAdmin)
-  @ApiOperation({ summary: 'Read the templates from WhatsApp now (after creating or editing one in WhatsApp Manager)' })
+  @ApiOperation({ summary: 'Read the templates from WhatsApp now (after creating or editing one in WhatsApp Manager); answers the first page of the list' })
   @ApiOkResponse({ type: MessageTemplateListDto })
   @ApiNotFound('Channel')
   @ApiConflictResponse({ description: 'A sandbox channel, or WhatsApp refused the listing (wabaId, accessToken)', type: ErrorResponseDto })
   @ApiServiceUnavailableResponse({ description: 'WhatsApp could not be reached', type: ErrorResponseDto })
-  async syncTemplates(@CurrentTenant() tenantId: TenantId, @CurrentPrincipal() principal: Principal, @Param('id', IdParam('Channel')) id: string): Promise<MessageTemplateListDto> {
-    return toTemplateListResponse(await this.templates.sync(tenantId, id, principal));
+  async syncTemplates(
+    @CurrentTenant() tenantId: TenantId,
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', IdParam('Channel')) id: string,
+    @Query() page: PageQueryDto,
+  ): Promise<MessageTemplateListDto> {
+    return toTemplateListResponse(await this.templates.sync(tenantId, id, principal, page));
   }
 
   @Delete(':id')

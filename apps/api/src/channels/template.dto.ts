@@ -17,6 +17,7 @@ export class MessageTemplateDto {
 
 export class MessageTemplateListDto {
   @ApiProperty({ type: [MessageTemplateDto] }) data: MessageTemplateDto[];
+  @ApiProperty({ nullable: true, type: String }) nextCursor: string | null;
   @ApiProperty({ nullable: true, type: String, description: 'When the list was last read from WhatsApp; null: never (templates not heard of may still exist)' })
   syncedAt: string | null;
 }
@@ -33,6 +34,7 @@ const toTemplateResponse = (t: MessageTemplate): MessageTemplateDto => ({
 });
 
 export const toTemplateListResponse = ({ channel, templates }: TemplateList): MessageTemplateListDto => ({
-  data: templates.map(toTemplateResponse),
+  data: templates.data.map(toTemplateResponse),
+  nextCursor: templates.nextCursor,
   syncedAt: channel.templatesSyncedAt?.toISOString() ?? null,
 });

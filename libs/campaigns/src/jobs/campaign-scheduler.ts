@@ -1,11 +1,13 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig, asTenantId, Clock, ConflictError } from '@app/core';
+import { STOP_CAMPAIGN_JOB, StopCampaignJob } from '@app/delivery';
 import { QueueName, QueueTransport } from '@app/queue';
 import { CampaignLauncher, LaunchCampaignJob } from '../campaign-launcher';
 import { CampaignsRepository } from '../campaigns.repository';
+import { CampaignsService } from '../campaigns.service';
 
 /**
- * Starts scheduled campaigns: a delayed `launch-campaign` job at the campaign's time, and a
+ * Starts scheduled campaigns (and stops those dispatch found cannot go on): a delayed `launch-campaign` job at the campaign's time, and a
  * periodic sweep of campaigns whose time has passed (the job may be lost with Redis, and the
  * clock is the platform's Clock, not Redis's).
  */
@@ -21,10 +23,13 @@ export class CampaignScheduler implements OnApplicationBootstrap, OnApplicationS
     private readonly campaigns: CampaignsRepository,
     private readonly launcher: CampaignLauncher,
     private readonly clock: Clock,
+    private readonly service: CampaignsService,
   ) {}
 
   onApplicationBootstrap(): void {
-    this.transport.process<LaunchCampaignJob>(QueueName.Campaigns, 2, (job) => this.launchDue(job.data));
+    this.transport.process<LaunchCampaignJob | StopCampaignJob>(QueueName.Campaigns, 2, (job) =>
+      job.name === STOP_CAMPAIGN_JOB ? this.stop(job.data as StopCampaignJob) : this.launchDue(job.data as LaunchCampaignJob),
+    );
     this.timer = setInterval(() => void this.sweep(), this.config.delivery.reconcileIntervalMs);
     this.timer.unref();
   }
@@ -40,6 +45,17 @@ export class CampaignScheduler implements OnApplicationBootstrap, OnApplicationS
     try {
       await this.launcher.launch(asTenantId(job.tenantId), job.campaignId, ['scheduled']);
     } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
+    }
+  }
+
+  /** Stops a campaign that cannot go on (dispatch saw its template refused), as a cancel with the reason. */
+  async stop(job: StopCampaignJob): Promise<void> {
+    try {
+      await this.service.cancel(asTenantId(job.tenantId), job.campaignId, job.reason);
+      this.logger.warn({ tenantId: job.tenantId, campaignId: job.campaignId }, `campaign stopped: ${job.reason}`);
+    } catch (error) {
+      // Finished or cancelled meanwhile: nothing left to stop.
       if (!(error instanceof ConflictError)) throw error;
     }
   }

@@ -9,7 +9,7 @@ import { ErrorDisposition, GraphApiError, retryDelayMs, SendRequest } from '@app
 import type { CampaignMessage } from '../campaign-message';
 import { CancellationWatch } from '../cancellation-watch';
 import { DeliveryChange, DeliveryLedger } from '../delivery-ledger';
-import { batchRange, DISPATCH_BUCKET, DispatchBatchJob, DispatchScheduler } from '../dispatch-scheduler';
+import { batchRange, DISPATCH_BUCKET, DispatchBatchJob, DispatchScheduler, STOP_CAMPAIGN_JOB, StopCampaignJob } from '../dispatch-scheduler';
 import { messagingLimit, planDelivery } from '../outbound-plan';
 import { NumberSlots } from '../number-slots';
 import { OptOutWatch } from '../opt-out-watch';
@@ -33,6 +33,9 @@ export const STANDBY_JOBS_PER_NUMBER = 1;
 export const MAX_CHUNKS_AWAITING_ANSWERS = 8;
 /** The longest an emergency's send of unknown outcome waits for its status webhook before going out again. */
 export const EMERGENCY_UNCERTAIN_HOLD_MS = 15_000;
+/** Meta's template paused (low quality, or pacing-held messages dropped) and template disabled errors. */
+const TEMPLATE_PAUSED = 132015;
+const TEMPLATE_DISABLED = 132016;
 /** Meta's "more than 24 hours since the customer last replied" (re-engagement) error. */
 const WINDOW_CLOSED = 131047;
 /** How soon a delivery refused with WINDOW_CLOSED is planned again, as outside the window. */
@@ -52,13 +55,19 @@ interface CampaignContext {
   /** named-format templates' parameter names (synced templates): the campaign's, the channel's fallback */
   templateParameterNames: string[] | null;
   fallbackParameterNames: string[] | null;
+  /** the fallback template's status as last reported; null when not known */
+  fallbackStatus: string | null;
 }
 
 /** Shared by a job's chunks: the first pause error, or the campaign seen cancelled, stops them all. */
 interface ChunkStop {
   paused: GraphApiError | null;
   cancelled: boolean;
+  /** Meta refused the campaign's own template as paused or disabled: nothing more of it can go */
+  templateRefused: boolean;
 }
+
+const halted = (stop: ChunkStop): boolean => stop.paused !== null || stop.cancelled || stop.templateRefused;
 
 interface ClaimedDelivery {
   id: string;
@@ -175,7 +184,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
     // answered. Every queued delivery of the range is claimed once, whatever its subscriber's
     // state: those who left are recorded as skipped with the chunk, so no pass over the range is
     // left to do.
-    const stop: ChunkStop = { paused: null, cancelled: false };
+    const stop: ChunkStop = { paused: null, cancelled: false, templateRefused: false };
     const recording: Promise<void>[] = [];
     // A cancel taken while this job's messages wait for their slots stops what is not sent yet,
     // and so does the opt-out of one of their recipients for that recipient.
@@ -205,7 +214,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
         awaitingAnswers.push(chunk.answered);
         if (awaitingAnswers.length > MAX_CHUNKS_AWAITING_ANSWERS) await awaitingAnswers.shift();
         const following = await next;
-        if (stop.paused || stop.cancelled) {
+        if (halted(stop)) {
           // Claimed ahead but not attempted: back to the queue as they were (skipped, if cancelled).
           if (following.length > 0) recording.push(this.release(tenantId, following).then(() => undefined));
           break;
@@ -253,7 +262,9 @@ export class DispatchProcessor implements OnApplicationBootstrap {
               (SELECT mt.body_parameter_names FROM message_templates mt
                 WHERE mt.tenant_id = c.tenant_id AND mt.waba_id = ch.waba_id AND mt.name = c.message->'template'->>'name' AND mt.language = c.message->'template'->>'language') AS "templateParameterNames",
               (SELECT mt.body_parameter_names FROM message_templates mt
-                WHERE mt.tenant_id = c.tenant_id AND mt.waba_id = ch.waba_id AND mt.name = ch.fallback_template->>'name' AND mt.language = ch.fallback_template->>'language') AS "fallbackParameterNames"
+                WHERE mt.tenant_id = c.tenant_id AND mt.waba_id = ch.waba_id AND mt.name = ch.fallback_template->>'name' AND mt.language = ch.fallback_template->>'language') AS "fallbackParameterNames",
+              (SELECT mt.status FROM message_templates mt
+                WHERE mt.tenant_id = c.tenant_id AND mt.waba_id = ch.waba_id AND mt.name = ch.fallback_template->>'name' AND mt.language = ch.fallback_template->>'language') AS "fallbackStatus"
          FROM campaigns c JOIN tenants t ON t.id = c.tenant_id LEFT JOIN channels ch ON ch.tenant_id = c.tenant_id AND ch.id = c.channel_id
         WHERE c.tenant_id = $1 AND c.id = $2`,
       [tenantId, campaignId],
@@ -288,7 +299,11 @@ export class DispatchProcessor implements OnApplicationBootstrap {
     const now = this.clock.now();
     const changes: DeliveryChange[] = [];
     const sandbox = channel.provider === ChannelProvider.Sandbox;
-    const traits = { sandbox, fallbackTemplate: channel.fallbackTemplate && { ...channel.fallbackTemplate, parameterNames: sandbox ? null : context.fallbackParameterNames } };
+    // A fallback template WhatsApp would refuse (not APPROVED, or missing from a synced list) is
+    // not sent: those outside the window are skipped, as without one (the send warned of it).
+    const fallbackRefused = !sandbox && (context.fallbackStatus !== null ? context.fallbackStatus !== 'APPROVED' : channel.templatesSyncedAt !== null);
+    const fallbackTemplate = channel.fallbackTemplate && !fallbackRefused ? { ...channel.fallbackTemplate, parameterNames: sandbox ? null : context.fallbackParameterNames } : null;
+    const traits = { sandbox, fallbackTemplate };
     const message: CampaignMessage =
       context.message.type === 'template' && !sandbox && context.templateParameterNames
         ? { ...context.message, template: { ...context.message.template, parameterNames: context.templateParameterNames } }
@@ -339,7 +354,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
     const gates = slices.map((slice) => this.throttle.acquire(channel.id, channel.messagesPerSecond, slice.length, batch.emergency));
     for (const gate of gates) gate.catch(() => undefined);
     let gateFailure: unknown = null;
-    for (let g = 0; g < slices.length && !stop.paused && !stop.cancelled; g++) {
+    for (let g = 0; g < slices.length && !halted(stop); g++) {
       const slice = slices[g];
       try {
         await gates[g];
@@ -348,7 +363,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
         gateFailure = error;
         break;
       }
-      if (stop.paused) break;
+      if (stop.paused || stop.templateRefused) break;
       // Asked at the last moment before the hand-over: a cancel seen since the claim sends nothing more.
       if (this.cancellations.isCancelled(batch.campaignId)) {
         stop.cancelled = true;
@@ -374,8 +389,12 @@ export class DispatchProcessor implements OnApplicationBootstrap {
               const outcome = graph?.uncertain ? 'uncertain' : disposition;
               outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
               const sentMessage = item.request.message;
-              if ((code === 132015 || code === 132016) && sentMessage.type === 'template') {
+              if ((code === TEMPLATE_PAUSED || code === TEMPLATE_DISABLED) && sentMessage.type === 'template') {
                 refusedTemplates.set(`${sentMessage.name}/${sentMessage.language}`, { name: sentMessage.name, language: sentMessage.language, code });
+                // The campaign's own template (not the fallback of a text): its other messages would all fail.
+                if (context.message.type === 'template' && context.message.template.name === sentMessage.name && context.message.template.language === sentMessage.language) {
+                  stop.templateRefused = true;
+                }
               }
               if (disposition === ErrorDisposition.Pause) {
                 stop.paused ??= graph;
@@ -407,6 +426,15 @@ export class DispatchProcessor implements OnApplicationBootstrap {
       recordDispatch(channel.provider, outcomes.sent);
       for (const refused of refusedTemplates.values()) {
         await this.templates.noteSendRefusal(channel, refused, refused.code).catch((error: unknown) => this.logger.warn(`could not note template ${refused.name} as refused: ${(error as Error).message}`));
+      }
+      if (stop.templateRefused && context.message.type === 'template') {
+        const { name, language } = context.message.template;
+        const code = refusedTemplates.get(`${name}/${language}`)?.code ?? TEMPLATE_PAUSED;
+        const reason = `WhatsApp refused template "${name}" (${language}) as ${code === TEMPLATE_DISABLED ? 'disabled' : 'paused'} (error ${code}): the messages not sent yet were stopped. Choose another template and send a new campaign`;
+        // Stopped as a cancel is (the campaigns side owns that), once whatever the number of jobs.
+        await this.transport
+          .add<StopCampaignJob>(QueueName.Campaigns, { name: STOP_CAMPAIGN_JOB, data: { tenantId, campaignId: batch.campaignId, reason }, options: { jobId: `stop:${batch.campaignId}` } })
+          .catch((error: unknown) => this.logger.warn(`could not stop campaign ${batch.campaignId}: ${(error as Error).message}`));
       }
     });
     const recorded = answered

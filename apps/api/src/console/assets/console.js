@@ -314,7 +314,7 @@
           drawTemplateParams();
           return Promise.resolve();
         }
-        return api('GET', '/v1/channels/' + encodeURIComponent(selected.id) + '/templates').then(function (list) {
+        return api('GET', '/v1/channels/' + encodeURIComponent(selected.id) + '/templates?limit=500').then(function (list) {
           templates = list.data.filter(function (t) { return t.status === 'APPROVED'; });
           templates.forEach(function (t) { append(templateSelect, h('option', { value: t.name + '|' + t.language, text: t.name + ' · ' + t.language + (t.category ? ' · ' + t.category : '') })); });
           if (!templates.length) templateNote.replaceChildren(notice(list.syncedAt ? 'Nessun modello approvato su questo numero.' : 'Modelli non ancora letti da WhatsApp: aggiornali in «Canali e parole chiave».', true));
@@ -408,12 +408,13 @@
           h('tbody', null, list.data.map(function (t) {
             return h('tr', null, h('td', { text: t.name }), h('td', { text: t.language }), h('td', { text: t.category || '—' }), h('td', null, badge(t.status)), h('td', { text: t.reason || '' }));
           }))) : null,
+        list.nextCursor ? h('p', { class: 'muted', text: 'Sono mostrati i primi 500 modelli.' }) : null,
         h('p', null, h('button', { class: 'secondary', text: 'Aggiorna modelli da WhatsApp', onclick: function () {
-          api('POST', '/v1/channels/' + c.id + '/templates/sync').then(function (synced) { draw(synced); message.replaceChildren(notice('Modelli aggiornati.')); })
+          api('POST', '/v1/channels/' + c.id + '/templates/sync?limit=500').then(function (synced) { draw(synced); message.replaceChildren(notice('Modelli aggiornati.')); })
             .catch(function (error) { message.replaceChildren(notice(error.message, true)); });
         } })));
     }
-    api('GET', '/v1/channels/' + c.id + '/templates').then(draw).catch(function (error) { box.replaceChildren(notice(error.message, true)); });
+    api('GET', '/v1/channels/' + c.id + '/templates?limit=500').then(draw).catch(function (error) { box.replaceChildren(notice(error.message, true)); });
     return box;
   }
 
