@@ -261,11 +261,9 @@ export class DispatchProcessor implements OnApplicationBootstrap {
       `SELECT c.status, t.status AS "tenantStatus", c.priority, c.message, t.timezone, t.quiet_hours_start AS "quietHoursStart", t.quiet_hours_end AS "quietHoursEnd",
               (SELECT mt.body_parameter_names FROM message_templates mt
                 WHERE mt.tenant_id = c.tenant_id AND mt.waba_id = ch.waba_id AND mt.name = c.message->'template'->>'name' AND mt.language = c.message->'template'->>'language') AS "templateParameterNames",
-              (SELECT mt.body_parameter_names FROM message_templates mt
-                WHERE mt.tenant_id = c.tenant_id AND mt.waba_id = ch.waba_id AND mt.name = ch.fallback_template->>'name' AND mt.language = ch.fallback_template->>'language') AS "fallbackParameterNames",
-              (SELECT mt.status FROM message_templates mt
-                WHERE mt.tenant_id = c.tenant_id AND mt.waba_id = ch.waba_id AND mt.name = ch.fallback_template->>'name' AND mt.language = ch.fallback_template->>'language') AS "fallbackStatus"
+              fb.body_parameter_names AS "fallbackParameterNames", fb.status AS "fallbackStatus"
          FROM campaigns c JOIN tenants t ON t.id = c.tenant_id LEFT JOIN channels ch ON ch.tenant_id = c.tenant_id AND ch.id = c.channel_id
+         LEFT JOIN message_templates fb ON fb.tenant_id = c.tenant_id AND fb.waba_id = ch.waba_id AND fb.name = ch.fallback_template->>'name' AND fb.language = ch.fallback_template->>'language'
         WHERE c.tenant_id = $1 AND c.id = $2`,
       [tenantId, campaignId],
     )) as CampaignContext[];
