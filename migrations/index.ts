@@ -14,6 +14,7 @@ import { WebhookEventContacts1796100000000 } from './1796100000000-WebhookEventC
 import { InboxNewestFirst1796200000000 } from './1796200000000-InboxNewestFirst';
 import { CreateMessageTemplates1796300000000 } from './1796300000000-CreateMessageTemplates';
 import { CreateErasedInboundMessages1796400000000 } from './1796400000000-CreateErasedInboundMessages';
+import { SubscriberUndeliverable1796500000000 } from './1796500000000-SubscriberUndeliverable';
 
 /**
  * Every migration, in order (one per line). A new migration is added here; a merged one is never
@@ -37,4 +38,5 @@ export const MIGRATIONS = [
   InboxNewestFirst1796200000000,
   CreateMessageTemplates1796300000000,
   CreateErasedInboundMessages1796400000000,
+  SubscriberUndeliverable1796500000000,
 ];

@@ -1,4 +1,4 @@
-import { FakeGraphApi, createTestApp, graphError, messagesWebhook, signedWebhook, TenantSession, TestApp, waitFor } from '@app/testing';
+import { FakeGraphApi, createTestApp, fixtureJson, graphError, messagesWebhook, signedWebhook, TenantSession, TestApp, waitFor } from '@app/testing';
 import { asTenantId } from '@app/core';
 import { DeliveryLedger } from '@app/delivery';
 import {
@@ -554,5 +554,67 @@ describe('Campaigns over HTTP', () => {
     // The emergency went out while most of the normal campaign was still waiting.
     expect(normalDone).toBeLessThan(crowd.length + urgent.length);
     await session.as('post', `/v1/campaigns/${normal}/cancel`).expect(200);
+  });
+  it('marks the citizens WhatsApp cannot reach (131026) for the comune, until a message reaches them or they write', async () => {
+    const channel = await createChannel(session);
+    const [syncFailed, asyncFailed, reachable] = await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 3);
+    /** A signed `messages` webhook, as Meta posts it to the channel's URL. */
+    const webhook = async (value: Record<string, unknown>) => {
+      const { bytes, signature } = signedWebhook(messagesWebhook(channel.phoneNumberId, value), channel.appSecret);
+      await testApp.http().post(`/v1/webhooks/whatsapp/${channel.id}`).set('Content-Type', 'application/json').set('X-Hub-Signature-256', signature).send(bytes.toString('utf8')).expect(200);
+    };
+    // Meta's failed status as in its fixture, for one of our messages.
+    const failedStatus = (wamid: string, recipient: string, at: Date) => {
+      const status = fixtureJson<{ entry: { changes: { value: { statuses: Record<string, unknown>[] } }[] }[] }>('webhook-status-failed.json').entry[0].changes[0].value.statuses[0];
+      return { ...status, id: wamid, recipient_id: recipient.slice(1), timestamp: String(Math.floor(at.getTime() / 1000)) };
+    };
+    const status = (wamid: string, recipient: string, value: 'delivered' | 'read', at = new Date()) => ({ id: wamid, status: value, timestamp: String(Math.floor(at.getTime() / 1000)), recipient_id: recipient.slice(1) });
+    const undeliverable = async () => (await session.as('get', `/v1/subscribers?channelId=${channel.id}&undeliverable=true`).expect(200)).body.data as { id: string; undeliverableSince: string | null }[];
+    const sinceOf = async (id: string) => (await session.as('get', `/v1/subscribers/${id}`).expect(200)).body.undeliverableSince as string | null;
+
+    // One refused at once, one failed after its 200 (as Meta often reports 131026).
+    fake.behave((request) => (request.body.to === syncFailed.phone ? graphError(131026, 400, 'Message undeliverable') : null));
+    const first = await createCampaign(session, { channelId: channel.id, message: { type: 'text', text: 'Acqua interrotta in via Roma' } });
+    await session.as('post', `/v1/campaigns/${first}/send`).expect(202);
+    await waitFor(async () => expect((await campaignOf(session, first)).status).toBe('completed'));
+    expect(fake.requests.filter((r) => r.body.to === syncFailed.phone)).toHaveLength(1); // not retried
+    const failedAt = new Date(Date.now() - 1000);
+    await webhook({ statuses: [failedStatus(fake.sentTo(asyncFailed.phone)[0].wamid!, asyncFailed.phone, failedAt)] });
+    await waitFor(async () => expect((await campaignOf(session, first)).stats).toMatchObject({ sent: 1, failed: 2 }));
+
+    const marked = await undeliverable();
+    expect(marked.map((s) => s.id).sort()).toEqual([syncFailed.id, asyncFailed.id].sort());
+    expect(new Date((await sinceOf(asyncFailed.id))!).getTime()).toBe(Math.floor(failedAt.getTime() / 1000) * 1000);
+    expect(await sinceOf(reachable.id)).toBeNull();
+    const others = (await session.as('get', `/v1/subscribers?channelId=${channel.id}&undeliverable=false`).expect(200)).body.data;
+    expect(others.map((s: { id: string }) => s.id)).toEqual([reachable.id]);
+    const bad = await session.as('get', '/v1/subscribers?undeliverable=maybe').expect(400);
+    expect(String(bad.body.message)).toContain('undeliverable must be true or false');
+    // Another comune's list does not show them.
+    const other = await TenantSession.create(testApp);
+    expect((await other.as('get', '/v1/subscribers?undeliverable=true').expect(200)).body.data).toEqual([]);
+
+    // Later campaigns still try them (a new message is no retry: the app may have been updated).
+    fake.behave(() => null);
+    const second = await createCampaign(session, { channelId: channel.id, message: { type: 'text', text: 'Acqua di nuovo disponibile' } });
+    await session.as('post', `/v1/campaigns/${second}/send`).expect(202);
+    await waitFor(async () => expect(await campaignOf(session, second)).toMatchObject({ status: 'completed', stats: { sent: 3 } }));
+    // A message that reaches the phone clears the mark; so does the citizen writing to the comune.
+    await webhook({ statuses: [status(fake.sentTo(syncFailed.phone)[0].wamid!, syncFailed.phone, 'read')] });
+    await waitFor(async () => expect(await sinceOf(syncFailed.id)).toBeNull());
+    expect(await sinceOf(asyncFailed.id)).not.toBeNull();
+    await webhook({
+      contacts: [{ profile: { name: 'Luca' }, wa_id: asyncFailed.phone.slice(1) }],
+      messages: [{ from: asyncFailed.phone.slice(1), id: `wamid.undeliverable-${Date.now()}`, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: 'Grazie, ora lo ricevo' } }],
+    });
+    await waitFor(async () => expect(await sinceOf(asyncFailed.id)).toBeNull());
+
+    // A late report of a failure older than a message that reached the citizen since marks nothing.
+    await webhook({ statuses: [status(fake.sentTo(reachable.phone)[1].wamid!, reachable.phone, 'delivered')] });
+    await waitFor(async () => expect((await campaignOf(session, second)).stats.delivered).toBe(1));
+    await webhook({ statuses: [failedStatus(fake.sentTo(reachable.phone)[0].wamid!, reachable.phone, new Date(Date.now() - 60_000))] });
+    await waitFor(async () => expect(await allDeliveries(session, first, 'failed')).toHaveLength(3));
+    expect(await sinceOf(reachable.id)).toBeNull();
+    expect(await undeliverable()).toEqual([]);
   });
 });

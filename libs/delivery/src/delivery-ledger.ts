@@ -85,9 +85,10 @@ export class DeliveryLedger {
       changes.map((c) => c.lease ?? null),
     ];
     // Inside a caller's transaction on its connection; otherwise prepared, on the pool.
-    type Moved = { id: string; to_status: DeliveryStatus };
+    type Moved = { id: string; to_status: DeliveryStatus; subscriber_id: string | null };
     const rows = manager ? ((await manager.query(APPLY_CHANGES, values)) as Moved[]) : await this.statements.query<Moved>(APPLY_CHANGES, values);
     const moved = new Map(rows.map((row) => [row.id, row.to_status]));
+    await this.noteReachability(tenantId, changes, rows, manager);
     // One metric update per (status, error code) of the batch rather than one per delivery.
     const counts = new Map<string, { to: DeliveryStatus; errorCode: number | null; n: number }>();
     for (const change of changes) {
@@ -102,7 +103,51 @@ export class DeliveryLedger {
     for (const { to, errorCode, n } of counts.values()) recordDeliveryStatus(to, errorCode, n);
     return new Set(moved.keys());
   }
+
+  /**
+   * Keeps subscribers' `undeliverable_since` current from the moves that happened: set by a
+   * failure with 131026 (WhatsApp cannot reach the number; Meta: mark the recipient, do not retry,
+   * tell the comune), cleared once a message reaches their phone (delivered or read). The clearing
+   * reads only the index of marked subscribers, so a batch of statuses for reachable citizens costs
+   * one probe of a near-empty index.
+   */
+  private async noteReachability(
+    tenantId: TenantId,
+    changes: DeliveryChange[],
+    rows: { id: string; to_status: DeliveryStatus; subscriber_id: string | null }[],
+    manager?: EntityManager,
+  ): Promise<void> {
+    const byId = new Map(changes.map((change) => [change.id, change]));
+    const unreachable = new Map<string, Date>();
+    const reached = new Set<string>();
+    for (const row of rows) {
+      if (!row.subscriber_id) continue;
+      const change = byId.get(row.id);
+      if (row.to_status === 'failed' && change?.to === 'failed' && change.errorCode === UNDELIVERABLE) unreachable.set(row.subscriber_id, change.at);
+      else if (row.to_status === 'delivered' || row.to_status === 'read') reached.add(row.subscriber_id);
+    }
+    const run = (sql: string, params: unknown[]) => (manager ? manager.query(sql, params) : this.statements.query(sql, params));
+    if (reached.size > 0) await run(CLEAR_UNDELIVERABLE, [tenantId, [...reached]]);
+    if (unreachable.size > 0) {
+      await run(MARK_UNDELIVERABLE, [tenantId, [...unreachable.keys()], [...unreachable.values()].map((at) => at.toISOString())]);
+    }
+  }
 }
+
+/** Meta's "message undeliverable" (not a WhatsApp number, terms not accepted, outdated app). */
+export const UNDELIVERABLE = 131026;
+
+const CLEAR_UNDELIVERABLE = `UPDATE subscribers SET undeliverable_since = NULL
+   WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND undeliverable_since IS NOT NULL`;
+
+/**
+ * The first failure since the citizen was last reachable is kept; a late report of a failure older
+ * than a message that reached them since marks nothing.
+ */
+const MARK_UNDELIVERABLE = `UPDATE subscribers s SET undeliverable_since = COALESCE(s.undeliverable_since, v.at)
+    FROM unnest($2::uuid[], $3::timestamptz[]) AS v(id, at)
+   WHERE s.tenant_id = $1 AND s.id = v.id
+     AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.tenant_id = $1 AND d.subscriber_id = v.id AND d.sent_at IS NOT NULL AND d.delivered_at > v.at)`;
 
 const CANCELLED = `EXISTS (SELECT 1 FROM campaigns cc WHERE cc.id = d.campaign_id AND cc.tenant_id = d.tenant_id AND cc.status = 'cancelled')`;
 
@@ -133,7 +178,7 @@ const APPLY_CHANGES = `WITH v AS (
          FROM v
          WHERE d.tenant_id = $1 AND d.id = v.id AND d.status = v.from_status
            AND (v.lease IS NULL OR d.claimed_until = v.lease)
-         RETURNING d.id, d.campaign_id, v.from_status, d.status AS to_status
+         RETURNING d.id, d.campaign_id, d.subscriber_id, v.from_status, d.status AS to_status
        ), delta AS (
          SELECT campaign_id,
            ${BUCKET_DELTA('queued', `'queued'`)},
@@ -158,4 +203,4 @@ const APPLY_CHANGES = `WITH v AS (
          WHERE c.id = delta.campaign_id AND c.tenant_id = $1
          RETURNING c.id
        )
-       SELECT moved.id::text AS id, moved.to_status FROM moved`;
+       SELECT moved.id::text AS id, moved.to_status, moved.subscriber_id::text AS subscriber_id FROM moved`;

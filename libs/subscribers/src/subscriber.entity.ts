@@ -29,6 +29,8 @@ export class Subscriber {
   @Column({ type: 'timestamptz', nullable: true }) unsubscribedAt: Date | null;
   @Column({ type: 'timestamptz', nullable: true }) lastInboundAt: Date | null;
   @Column({ type: 'timestamptz', nullable: true }) lastAutoReplyAt: Date | null;
+  /** WhatsApp could not reach the number (131026) since then; cleared when a message reaches them or they write */
+  @Column({ type: 'timestamptz', nullable: true }) undeliverableSince: Date | null;
   @CreateDateColumn({ type: 'timestamptz' }) createdAt: Date;
   @UpdateDateColumn({ type: 'timestamptz' }) updatedAt: Date;
 }

@@ -32,6 +32,8 @@ export interface SubscriberFilter extends PageQueryDto {
   channelId?: string;
   status?: SubscriberStatus;
   topic?: string;
+  /** 'true': only those WhatsApp could not reach (131026); 'false': only the others */
+  undeliverable?: 'true' | 'false';
 }
 
 export interface SubscriberExport {
@@ -116,6 +118,8 @@ export class SubscribersService {
     const page = await this.subscribers.list(tenantId, filter, (qb) => {
       if (filter.channelId) qb.andWhere('subscribers.channel_id = :channelId', { channelId: filter.channelId });
       if (filter.status) qb.andWhere('subscribers.status = :status', { status: filter.status });
+      if (filter.undeliverable === 'true') qb.andWhere('subscribers.undeliverable_since IS NOT NULL');
+      if (filter.undeliverable === 'false') qb.andWhere('subscribers.undeliverable_since IS NULL');
       if (filter.topic) {
         qb.andWhere(
           `EXISTS (SELECT 1 FROM subscriber_topics st JOIN topics t ON t.id = st.topic_id AND t.tenant_id = st.tenant_id

@@ -42,6 +42,10 @@ export class SubscriberListQueryDto extends PageQueryDto {
 
   @ApiPropertyOptional({ description: 'Topic key' }) @IsOptional() @IsString() @MaxLength(64)
   topic?: string;
+
+  @ApiPropertyOptional({ enum: ['true', 'false'], description: 'true: only the citizens WhatsApp could not reach (see undeliverableSince); false: only the others' })
+  @IsOptional() @IsIn(['true', 'false'], { message: 'undeliverable must be true or false' })
+  undeliverable?: 'true' | 'false';
 }
 
 export class SubscriberDto {
@@ -56,6 +60,13 @@ export class SubscriberDto {
   @ApiProperty({ nullable: true, type: String }) subscribedAt: string | null;
   @ApiProperty({ nullable: true, type: String }) unsubscribedAt: string | null;
   @ApiProperty({ nullable: true, type: String, description: 'Last message from the citizen (opens the 24-hour window)' }) lastInboundAt: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description:
+      'Since when WhatsApp cannot reach this number (error 131026: not on WhatsApp, terms not accepted, or an outdated app): reach the citizen another way. Cleared when a message reaches their phone or they write; null when reachable',
+  })
+  undeliverableSince: string | null;
   @ApiProperty() createdAt: string;
   @ApiProperty() updatedAt: string;
 }
@@ -74,6 +85,7 @@ export const toSubscriberResponse = ({ subscriber, topics }: SubscriberView): Su
   subscribedAt: iso(subscriber.subscribedAt),
   unsubscribedAt: iso(subscriber.unsubscribedAt),
   lastInboundAt: iso(subscriber.lastInboundAt),
+  undeliverableSince: iso(subscriber.undeliverableSince),
   createdAt: iso(subscriber.createdAt)!,
   updatedAt: iso(subscriber.updatedAt)!,
 });

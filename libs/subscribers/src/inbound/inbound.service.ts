@@ -345,11 +345,13 @@ export class InboundService {
     await this.subscribers.save(tenantId, subscriber, manager);
   }
 
-  /** Every message opens the 24-hour window; the latest identity details are kept. */
+  /** Every message opens the 24-hour window and shows the citizen reachable; the latest identity details are kept. */
   private async touch(manager: EntityManager, subscriber: Subscriber, sender: Sender, occurredAt: string): Promise<void> {
     await manager.query(
       `UPDATE subscribers s SET
          last_inbound_at = GREATEST(COALESCE(s.last_inbound_at, $2::timestamptz), $2::timestamptz),
+         -- A citizen who writes is reachable again (a failure reported after their message stays).
+         undeliverable_since = CASE WHEN s.undeliverable_since <= $2::timestamptz THEN NULL ELSE s.undeliverable_since END,
          wa_id = CASE WHEN s.phone IS NOT NULL AND $3::text IS NOT NULL AND s.phone = '+' || $3::text THEN $3::text ELSE s.wa_id END,
          user_id = CASE WHEN s.user_id IS NULL AND $4::text IS NOT NULL AND NOT EXISTS (
                      SELECT 1 FROM subscribers o WHERE o.tenant_id = s.tenant_id AND o.channel_id = s.channel_id AND o.user_id = $4::text)

@@ -154,8 +154,11 @@
       api('GET', '/v1/analytics/usage'),
       api('GET', '/v1/analytics/subscribers/by-source'),
       api('GET', '/v1/tenant'),
+      // Citizens WhatsApp cannot reach (131026): the comune reaches them another way. A role that
+      // may not read subscribers just does not see the panel.
+      api('GET', '/v1/subscribers?status=active&undeliverable=true&limit=20').catch(function () { return { data: [] }; }),
     ]).then(function (r) {
-      var overview = r[0], series = r[1].data, campaigns = r[2].data, usage = r[3], sources = r[4].data, tenant = r[5];
+      var overview = r[0], series = r[1].data, campaigns = r[2].data, usage = r[3], sources = r[4].data, tenant = r[5], unreachable = r[6].data;
       var seriesCanvas = h('canvas', { id: 'chart-subscribers', 'aria-label': 'Iscritti nel tempo' });
       var sourceCanvas = h('canvas', { id: 'chart-sources', 'aria-label': 'Iscritti per canale di adesione' });
       render(
@@ -169,7 +172,8 @@
         h('div', { class: 'panel' }, h('h2', { text: 'Iscritti negli ultimi 30 giorni' }), h('div', { class: 'chart-box' }, seriesCanvas)),
         h('div', { class: 'panel' }, h('h2', { text: 'Come si sono iscritti' }), h('div', { class: 'chart-box', style: 'height:220px' }, sourceCanvas)),
         h('h2', { text: 'Ultime campagne' }),
-        campaignTable(campaigns));
+        campaignTable(campaigns),
+        unreachablePanel(unreachable));
       chart(seriesCanvas, {
         data: {
           labels: series.map(function (p) { return p.date.slice(8, 10) + '/' + p.date.slice(5, 7); }),
@@ -188,6 +192,21 @@
         options: { indexAxis: 'y', plugins: { legend: { display: false } } },
       });
     });
+  }
+
+  function unreachablePanel(subscribers) {
+    if (!subscribers.length) return null;
+    return h('div', { class: 'panel', id: 'unreachable' },
+      h('h2', { text: 'Iscritti non raggiungibili su WhatsApp' }),
+      h('p', { class: 'muted', text: 'WhatsApp non riesce a consegnare a questi numeri (non usano WhatsApp, non hanno accettato i termini o hanno un\'app troppo vecchia): contattateli in altro modo. Tornano raggiungibili appena un messaggio arriva o scrivono al numero del Comune.' }),
+      h('table', null,
+        h('thead', null, h('tr', null, ['Numero', 'Nome', 'Non raggiungibile dal'].map(function (t) { return h('th', { text: t }); }))),
+        h('tbody', null, subscribers.map(function (s) {
+          return h('tr', { 'data-subscriber-id': s.id },
+            h('td', { text: s.phone || s.userId || '' }),
+            h('td', { text: s.name || '' }),
+            h('td', { text: new Date(s.undeliverableSince).toLocaleString('it-IT') }));
+        }))));
   }
 
   function card(label, value, detail) {
