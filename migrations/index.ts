@@ -15,6 +15,7 @@ import { InboxNewestFirst1796200000000 } from './1796200000000-InboxNewestFirst'
 import { CreateMessageTemplates1796300000000 } from './1796300000000-CreateMessageTemplates';
 import { CreateErasedInboundMessages1796400000000 } from './1796400000000-CreateErasedInboundMessages';
 import { SubscriberUndeliverable1796500000000 } from './1796500000000-SubscriberUndeliverable';
+import { DeliveryWindowClosed1796600000000 } from './1796600000000-DeliveryWindowClosed';
 
 /**
  * Every migration, in order (one per line). A new migration is added here; a merged one is never
@@ -39,4 +40,5 @@ export const MIGRATIONS = [
   CreateMessageTemplates1796300000000,
   CreateErasedInboundMessages1796400000000,
   SubscriberUndeliverable1796500000000,
+  DeliveryWindowClosed1796600000000,
 ];

@@ -153,6 +153,57 @@ describe('Campaigns over HTTP', () => {
     expect(await allDeliveries(session, poll)).toEqual([expect.objectContaining({ status: 'skipped', reason: 'outside_window' })]);
   });
 
+  it('sends again as outside the window a free-form message Meta took and then reported failed with 131047, ignoring that message\'s late webhooks', async () => {
+    const withFallback = await createChannel(session, { fallbackTemplate: { name: 'avviso_generico', language: 'it' } });
+    const plain = await createChannel(session);
+    const [citizen] = await seedSubscribers(testApp.dataSource, session.tenantId, withFallback.id, 1);
+    const [pollReader] = await seedSubscribers(testApp.dataSource, session.tenantId, plain.id, 1);
+    const post = async (channel: { id: string; phoneNumberId: string; appSecret: string }, statuses: Record<string, unknown>[]) => {
+      const { bytes, signature } = signedWebhook(messagesWebhook(channel.phoneNumberId, { statuses }), channel.appSecret);
+      await testApp.http().post(`/v1/webhooks/whatsapp/${channel.id}`).set('Content-Type', 'application/json').set('X-Hub-Signature-256', signature).send(bytes.toString('utf8')).expect(200);
+    };
+    // Meta's failed status as in its fixture, with the re-engagement error instead of 131026.
+    const windowClosed = (request: { wamid: string | null; body: Record<string, unknown> }) => {
+      const status = fixtureJson<{ entry: { changes: { value: { statuses: Record<string, unknown>[] } }[] }[] }>('webhook-status-failed.json').entry[0].changes[0].value.statuses[0];
+      const error = { ...(status.errors as Record<string, unknown>[])[0], code: 131047, title: 'Re-engagement message', message: 'Re-engagement message' };
+      return { ...status, id: request.wamid, recipient_id: String(request.body.to).slice(1), timestamp: String(Math.floor(Date.now() / 1000)), biz_opaque_callback_data: request.body.biz_opaque_callback_data, errors: [error] };
+    };
+
+    const text = await createCampaign(session, { channelId: withFallback.id, message: { type: 'text', text: 'Allerta arancione: fiume in piena' } });
+    const poll = await createCampaign(session, { channelId: plain.id, message: { type: 'poll', text: 'Ti è utile?', options: ['Sì', 'No'] } });
+    for (const id of [text, poll]) await session.as('post', `/v1/campaigns/${id}/send`).expect(202);
+    for (const id of [text, poll]) await waitFor(async () => expect(await campaignOf(session, id)).toMatchObject({ status: 'completed', stats: { sent: 1 } }));
+    const [freeForm] = fake.sentTo(citizen.phone);
+    expect(freeForm.body.type).toBe('text');
+
+    // The template's first attempt meets a 5xx, so the delivery waits a moment: the failed message's
+    // own late `sent` webhook (it names the delivery) must not be taken for the template.
+    let templateAttempts = 0;
+    fake.behave((request) => (request.body.type === 'template' && templateAttempts++ === 0 ? graphError(131000, 500, 'Something went wrong') : null));
+    await post(withFallback, [windowClosed(freeForm)]);
+    await waitFor(() => expect(templateAttempts).toBe(1));
+    await post(withFallback, [{ id: freeForm.wamid, status: 'sent', timestamp: String(Math.floor(Date.now() / 1000)), recipient_id: citizen.phone.slice(1), biz_opaque_callback_data: freeForm.body.biz_opaque_callback_data }]);
+    expect(await allDeliveries(session, text)).toEqual([expect.objectContaining({ status: 'queued', providerMessageId: null })]);
+    expect((await campaignOf(session, text)).status).toBe('sending');
+
+    await waitFor(async () => expect(await campaignOf(session, text)).toMatchObject({ status: 'completed', stats: { recipients: 1, queued: 0, sent: 1, failed: 0 } }), { timeoutMs: 15_000 });
+    const sent = fake.sentTo(citizen.phone);
+    expect(sent.map((r) => r.body.type)).toEqual(['text', 'template']);
+    // The attempt after the template's 5xx is the template again: Meta said the window is closed.
+    expect(fake.requests.filter((r) => r.body.to === citizen.phone).map((r) => r.body.type)).toEqual(['text', 'template', 'template']);
+    expect(sent[1].body.template).toEqual({ name: 'avviso_generico', language: { code: 'it' }, components: [{ type: 'body', parameters: [{ type: 'text', text: 'Allerta arancione: fiume in piena' }] }] });
+    expect(await allDeliveries(session, text)).toEqual([expect.objectContaining({ status: 'sent', providerMessageId: sent[1].wamid, errorCode: null })]);
+    // The template's statuses are the delivery's from now on.
+    await post(withFallback, [{ id: sent[1].wamid, status: 'delivered', timestamp: String(Math.floor(Date.now() / 1000)), recipient_id: citizen.phone.slice(1) }]);
+    await waitFor(async () => expect((await campaignOf(session, text)).stats).toMatchObject({ sent: 0, delivered: 1 }));
+
+    // A poll has no template to go through: skipped as outside the window, as when refused at once.
+    await post(plain, [windowClosed(fake.sentTo(pollReader.phone)[0])]);
+    await waitFor(async () => expect(await allDeliveries(session, poll)).toEqual([expect.objectContaining({ status: 'skipped', reason: 'outside_window' })]));
+    expect(await campaignOf(session, poll)).toMatchObject({ status: 'completed', stats: { recipients: 1, sent: 0, failed: 0, skipped: 1 } });
+    expect(fake.sentTo(pollReader.phone)).toHaveLength(1);
+  });
+
   it('applies the 24-hour rule: fallback template for text, skips polls and images outside the window', async () => {
     const plain = await createChannel(session);
     const withFallback = await createChannel(session, { fallbackTemplate: { name: 'avviso_generico', language: 'it' } });

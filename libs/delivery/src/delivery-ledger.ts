@@ -23,6 +23,8 @@ export interface DeliveryChange {
    * claimed since. Outcomes (sent, failed) are facts and are recorded whatever the lease.
    */
   lease?: string | null;
+  /** Meta said (131047) that the citizen's 24-hour window is closed: the delivery is planned as outside it from now on */
+  windowClosed?: boolean;
 }
 
 /** Errors of the connection, not of the statement: the same statement may succeed on a fresh one. */
@@ -83,6 +85,7 @@ export class DeliveryLedger {
       changes.map((c) => c.reason ?? null),
       changes.map((c) => c.nextAttemptAt?.toISOString() ?? null),
       changes.map((c) => c.lease ?? null),
+      changes.map((c) => c.windowClosed === true),
     ];
     // Inside a caller's transaction on its connection; otherwise prepared, on the pool.
     type Moved = { id: string; to_status: DeliveryStatus; subscriber_id: string | null };
@@ -156,21 +159,25 @@ const CANCELLED = `EXISTS (SELECT 1 FROM campaigns cc WHERE cc.id = d.campaign_i
  * $1 tenant; $2.. parallel arrays of the changes.
  */
 const APPLY_CHANGES = `WITH v AS (
-         SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::int[], $8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[])
-           AS v(id, from_status, to_status, at, wamid, error_code, error_detail, reason, next_attempt_at, lease)
+         SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::int[], $8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::boolean[])
+           AS v(id, from_status, to_status, at, wamid, error_code, error_detail, reason, next_attempt_at, lease, window_closed)
        ), moved AS (
          -- A delivery going back to queued in a campaign cancelled meanwhile (its send was in flight
          -- and came back retryable, or it was claimed and not attempted) is skipped instead.
          UPDATE deliveries d SET
            status = CASE WHEN v.to_status = 'queued' AND ${CANCELLED} THEN 'skipped' ELSE v.to_status END,
-           provider_message_id = COALESCE(d.provider_message_id, v.wamid),
+           -- A handed-over message Meta then refused as outside the window (sent -> queued) is
+           -- forgotten, so that the delivery can go out again as outside it; its wamid is kept apart.
+           provider_message_id = CASE WHEN v.from_status = 'sent' AND v.to_status = 'queued' THEN NULL ELSE COALESCE(d.provider_message_id, v.wamid) END,
+           replaced_provider_message_id = CASE WHEN v.from_status = 'sent' AND v.to_status = 'queued' THEN d.provider_message_id ELSE d.replaced_provider_message_id END,
            -- A message handed over carries no error: a retried attempt's code goes with the retry.
            error_code = CASE WHEN v.to_status = 'failed' THEN v.error_code WHEN v.to_status IN ('sent','delivered','read') THEN NULL ELSE COALESCE(v.error_code, d.error_code) END,
            error_detail = CASE WHEN v.to_status IN ('sent','delivered','read') THEN NULL ELSE COALESCE(left(v.error_detail, 500), d.error_detail) END,
            reason = CASE WHEN v.to_status = 'queued' AND ${CANCELLED} THEN 'cancelled' ELSE COALESCE(v.reason, d.reason) END,
            next_attempt_at = v.next_attempt_at,
+           window_closed_at = CASE WHEN v.window_closed THEN now() ELSE d.window_closed_at END,
            claimed_until = NULL,
-           sent_at = CASE WHEN v.to_status IN ('sent','delivered','read') THEN COALESCE(d.sent_at, v.at) ELSE d.sent_at END,
+           sent_at = CASE WHEN v.to_status IN ('sent','delivered','read') THEN COALESCE(d.sent_at, v.at) WHEN v.to_status = 'queued' THEN NULL ELSE d.sent_at END,
            delivered_at = CASE WHEN v.to_status IN ('delivered','read') THEN COALESCE(d.delivered_at, v.at) ELSE d.delivered_at END,
            read_at = CASE WHEN v.to_status = 'read' THEN COALESCE(d.read_at, v.at) ELSE d.read_at END,
            failed_at = CASE WHEN v.to_status = 'failed' THEN v.at ELSE d.failed_at END,
@@ -196,8 +203,11 @@ const APPLY_CHANGES = `WITH v AS (
            read_count = c.read_count + delta.read,
            failed_count = c.failed_count + delta.failed,
            skipped_count = c.skipped_count + delta.skipped,
-           status = CASE WHEN c.status = 'sending' AND c.queued_count + delta.queued <= 0 THEN 'completed' ELSE c.status END,
-           completed_at = CASE WHEN c.status = 'sending' AND c.queued_count + delta.queued <= 0 THEN now() ELSE c.completed_at END,
+           -- A completed campaign with a delivery to send again (see provider_message_id above) is sending again.
+           status = CASE WHEN c.status = 'sending' AND c.queued_count + delta.queued <= 0 THEN 'completed'
+                         WHEN c.status = 'completed' AND delta.queued > 0 THEN 'sending' ELSE c.status END,
+           completed_at = CASE WHEN c.status = 'sending' AND c.queued_count + delta.queued <= 0 THEN now()
+                               WHEN c.status = 'completed' AND delta.queued > 0 THEN NULL ELSE c.completed_at END,
            updated_at = now()
          FROM delta
          WHERE c.id = delta.campaign_id AND c.tenant_id = $1

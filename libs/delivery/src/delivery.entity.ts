@@ -14,6 +14,10 @@ export class Delivery {
   @Column({ type: 'varchar' }) kind: string;
   @Column({ type: 'varchar', nullable: true }) reason: string | null;
   @Column({ type: 'varchar', nullable: true }) providerMessageId: string | null;
+  /** the wamid of a free-form message Meta reported failed with 131047, replaced by a send as outside the window */
+  @Column({ type: 'varchar', nullable: true }) replacedProviderMessageId: string | null;
+  /** when Meta said (131047) that the citizen's 24-hour window was closed: planned as outside it until they write */
+  @Column({ type: 'timestamptz', nullable: true }) windowClosedAt: Date | null;
   @Column({ type: 'integer', nullable: true }) errorCode: number | null;
   @Column({ type: 'varchar', nullable: true }) errorDetail: string | null;
   @Column({ type: 'integer' }) attempts: number;

@@ -6,12 +6,25 @@ import { QueueName, QueueTransport } from '@app/queue';
 import type { DeliveryStatusesJob, StatusEvent } from '@app/whatsapp';
 import { canMoveTo, DeliveryStatus, strongerEvent } from '../delivery-status';
 import { DeliveryChange, DeliveryLedger } from '../delivery-ledger';
+import { DispatchScheduler } from '../dispatch-scheduler';
 import { REPLY_CALLBACK } from '../reply-callback';
+import { MAX_SEND_ATTEMPTS } from './dispatch.processor';
 
 interface Waiting {
   job: DeliveryStatusesJob;
   resolve: () => void;
   reject: (error: unknown) => void;
+}
+
+/** Meta's "more than 24 hours since the customer last replied": the free-form message was not delivered. */
+const WINDOW_CLOSED = 131047;
+
+/** A delivery to send again, as outside the window: its campaign's dispatch job is queued for it. */
+interface Replan {
+  id: string;
+  campaignId: string;
+  channelId: string;
+  emergency: boolean;
 }
 
 /** Jobs taken at once from the queue. */
@@ -42,6 +55,7 @@ export class DeliveryStatusesProcessor implements OnApplicationBootstrap {
     private readonly dataSource: DataSource,
     private readonly statements: PreparedStatements,
     private readonly ledger: DeliveryLedger,
+    private readonly scheduler: DispatchScheduler,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -105,10 +119,11 @@ export class DeliveryStatusesProcessor implements OnApplicationBootstrap {
     let moved = 0;
     let pending = [...best.values()].filter((event) => !answers.includes(event));
     for (let round = 0; round < 3 && pending.length > 0; round++) {
-      const changes = await this.plan(tenantId, pending);
+      const { changes, replans } = await this.plan(tenantId, pending);
       const done = await this.ledger.apply(tenantId, changes);
       moved += done.size;
       applied.inc({ effect: 'applied' }, done.size);
+      await this.dispatchAgain(tenantId, replans.filter((replan) => done.has(replan.id)));
       // Lost a race with another writer (dispatch recording the same message): read again and retry.
       const retry = new Set(changes.filter((change) => !done.has(change.id)).map((change) => change.providerMessageId));
       pending = pending.filter((event) => retry.has(event.wamid));
@@ -143,7 +158,23 @@ export class DeliveryStatusesProcessor implements OnApplicationBootstrap {
     applied.inc({ effect: 'answer' }, events.length);
   }
 
-  private async plan(tenantId: TenantId, events: StatusEvent[]): Promise<DeliveryChange[]> {
+  /**
+   * Queues the dispatch of deliveries planned again (after a 131047 reported by webhook): one job
+   * per campaign over the range of its replanned ids, with an id of its own so that it is not
+   * hidden by the campaign's earlier jobs. The reconciler would find them too, later.
+   */
+  private async dispatchAgain(tenantId: TenantId, replans: Replan[]): Promise<void> {
+    const byCampaign = new Map<string, Replan[]>();
+    for (const replan of replans) byCampaign.set(replan.campaignId, [...(byCampaign.get(replan.campaignId) ?? []), replan]);
+    for (const [campaignId, group] of byCampaign) {
+      const ids = group.map((replan) => Number(replan.id));
+      const range = { fromId: Math.min(...ids), toId: Math.max(...ids) };
+      await this.scheduler.enqueueRanges(tenantId, campaignId, group[0].channelId, group[0].emergency, [range], `:w${range.fromId}-${range.toId}:${Date.now()}`);
+      applied.inc({ effect: 'replanned' }, group.length);
+    }
+  }
+
+  private async plan(tenantId: TenantId, events: StatusEvent[]): Promise<{ changes: DeliveryChange[]; replans: Replan[] }> {
     const rows = await this.statements.query<{ id: string; status: DeliveryStatus; wamid: string | null }>(
       `SELECT id::text AS id, status, provider_message_id AS wamid FROM deliveries WHERE tenant_id = $1 AND provider_message_id = ANY($2::text[])`,
       [tenantId, events.map((event) => event.wamid)],
@@ -153,15 +184,21 @@ export class DeliveryStatusesProcessor implements OnApplicationBootstrap {
     const byCallback = events.filter((event) => !found.has(event.wamid) && event.callbackData && /^\d{1,18}$/.test(event.callbackData));
     if (byCallback.length > 0) {
       const extra = (await this.dataSource.query(
-        `SELECT id::text AS id, status FROM deliveries WHERE tenant_id = $1 AND id = ANY($2::bigint[]) AND provider_message_id IS NULL`,
+        `SELECT id::text AS id, status, replaced_provider_message_id AS replaced FROM deliveries WHERE tenant_id = $1 AND id = ANY($2::bigint[]) AND provider_message_id IS NULL`,
         [tenantId, byCallback.map((event) => event.callbackData)],
-      )) as { id: string; status: DeliveryStatus }[];
+      )) as { id: string; status: DeliveryStatus; replaced: string | null }[];
       const byId = new Map(extra.map((row) => [row.id, row]));
       for (const event of byCallback) {
         const row = byId.get(event.callbackData!);
-        if (row) found.set(event.wamid, { ...row, wamid: event.wamid });
+        // The late webhooks of a message the delivery replaced are not the new message's.
+        if (row && row.replaced !== event.wamid) found.set(event.wamid, { id: row.id, status: row.status, wamid: event.wamid });
       }
     }
+    const replannable = await this.replannable(
+      tenantId,
+      events.filter((event) => event.status === 'failed' && event.errorCode === WINDOW_CLOSED && found.get(event.wamid)?.status === 'sent').map((event) => found.get(event.wamid)!.id),
+    );
+    const replans: Replan[] = [];
     const changes: DeliveryChange[] = [];
     for (const event of events) {
       const row = found.get(event.wamid);
@@ -174,6 +211,15 @@ export class DeliveryStatusesProcessor implements OnApplicationBootstrap {
         continue;
       }
       const at = new Date(event.occurredAt);
+      const replan = replannable.get(row.id);
+      if (replan && event.status === 'failed') {
+        // Meta took a free-form message and then refused it as outside the 24-hour window: it
+        // reached nobody, so the delivery is planned again as outside the window (the channel's
+        // fallback template, or skipped outside_window), as when Meta refuses it at once.
+        changes.push({ id: row.id, from: 'sent', to: 'queued', at: new Date(), providerMessageId: event.wamid, errorCode: WINDOW_CLOSED, errorDetail: event.errorTitle, nextAttemptAt: new Date(), windowClosed: true });
+        replans.push(replan);
+        continue;
+      }
       changes.push({
         id: row.id,
         from: row.status,
@@ -184,6 +230,22 @@ export class DeliveryStatusesProcessor implements OnApplicationBootstrap {
         errorDetail: event.status === 'failed' ? event.errorTitle : null,
       });
     }
-    return changes;
+    return { changes, replans };
+  }
+
+  /**
+   * Of these sent deliveries, those a 131047 sends again: free-form (the campaign is not a
+   * template), the campaign still sending or completed, attempts left.
+   */
+  private async replannable(tenantId: TenantId, ids: string[]): Promise<Map<string, Replan>> {
+    if (ids.length === 0) return new Map();
+    const rows = (await this.dataSource.query(
+      `SELECT d.id::text AS id, d.campaign_id::text AS "campaignId", c.channel_id::text AS "channelId", c.priority = 'emergency' AS emergency
+         FROM deliveries d JOIN campaigns c ON c.tenant_id = d.tenant_id AND c.id = d.campaign_id
+        WHERE d.tenant_id = $1 AND d.id = ANY($2::bigint[]) AND d.status = 'sent' AND d.attempts < $3
+          AND c.status IN ('sending', 'completed') AND c.message->>'type' <> 'template'`,
+      [tenantId, ids, MAX_SEND_ATTEMPTS],
+    )) as Replan[];
+    return new Map(rows.map((row) => [row.id, row]));
   }
 }

@@ -80,8 +80,8 @@ interface ClaimedDelivery {
   phone: string | null;
   user_id: string | null;
   last_inbound_at: Date | null;
-  /** the code of the delivery's last failed attempt */
-  error_code: number | null;
+  /** when Meta said (131047) that the citizen's window was closed; null when it never did */
+  window_closed_at: Date | null;
 }
 
 const dispatched = counter({ name: 'delivery_dispatch_total', help: 'Campaign sends by outcome', labelNames: ['outcome'] as const });
@@ -311,7 +311,8 @@ export class DispatchProcessor implements OnApplicationBootstrap {
       // A subscriber who left (or was erased) since the fan-out gets nothing.
       // Meta said the window is closed (131047) although the last message says open (clock skew, a
       // late webhook): planned as outside it, through the fallback template or skipped.
-      const lastInboundAt = row.last_inbound_at && row.error_code !== WINDOW_CLOSED ? new Date(row.last_inbound_at) : null;
+      const windowClosed = row.window_closed_at !== null && (row.last_inbound_at === null || new Date(row.last_inbound_at) <= new Date(row.window_closed_at));
+      const lastInboundAt = row.last_inbound_at && !windowClosed ? new Date(row.last_inbound_at) : null;
       const plan = row.subscriber_status === 'active' ? planDelivery(batch.campaignId, message, traits, lastInboundAt, now) : { skip: 'unsubscribed' };
       if ('skip' in plan) changes.push({ id: row.id, from: 'queued', to: 'skipped', at: now, reason: plan.skip });
       else {
@@ -397,12 +398,13 @@ export class DispatchProcessor implements OnApplicationBootstrap {
               if (disposition === ErrorDisposition.Pause) {
                 stop.paused ??= graph;
                 changes.push({ id: item.row.id, from: 'queued', to: 'queued', at: now, errorCode: code, errorDetail: detail, lease: item.row.lease });
-              } else if (code === WINDOW_CLOSED && item.request.message.type !== 'template' && item.row.error_code !== WINDOW_CLOSED && item.row.attempts < MAX_SEND_ATTEMPTS) {
+              } else if (code === WINDOW_CLOSED && item.request.message.type !== 'template' && item.row.attempts < MAX_SEND_ATTEMPTS) {
                 // A free-form message refused as outside the 24-hour window: planned again as
-                // outside it (the channel's fallback template, or skipped outside_window), once.
+                // outside it (the channel's fallback template, or skipped outside_window) until the
+                // citizen writes again, whatever the error of a later attempt.
                 const nextAttemptAt = new Date(Date.now() + WINDOW_CLOSED_REPLAN_MS);
                 laterAt = Math.max(laterAt, nextAttemptAt.getTime());
-                changes.push({ id: item.row.id, from: 'queued', to: 'queued', at: now, errorCode: code, errorDetail: detail, nextAttemptAt, lease: item.row.lease });
+                changes.push({ id: item.row.id, from: 'queued', to: 'queued', at: now, errorCode: code, errorDetail: detail, nextAttemptAt, lease: item.row.lease, windowClosed: true });
               } else if (disposition === ErrorDisposition.Permanent || item.row.attempts >= MAX_SEND_ATTEMPTS) {
                 changes.push({ id: item.row.id, from: 'queued', to: 'failed', at: this.clock.now(), errorCode: code, errorDetail: detail });
               } else {
@@ -487,4 +489,4 @@ const CLAIM_CHUNK = `WITH picked AS MATERIALIZED (
   UPDATE deliveries d SET claimed_until = now() + make_interval(secs => $6), attempts = d.attempts + 1
     FROM picked LEFT JOIN subscribers s ON s.id = picked.subscriber_id
    WHERE d.id = picked.id AND d.status = 'queued'
-   RETURNING d.id::text AS id, d.claimed_until::text AS lease, d.attempts, d.subscriber_id::text AS subscriber_id, s.status AS subscriber_status, s.phone, s.user_id, s.last_inbound_at, d.error_code`;
+   RETURNING d.id::text AS id, d.claimed_until::text AS lease, d.attempts, d.subscriber_id::text AS subscriber_id, s.status AS subscriber_status, s.phone, s.user_id, s.last_inbound_at, d.window_closed_at`;
