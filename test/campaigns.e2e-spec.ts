@@ -341,6 +341,39 @@ describe('Campaigns over HTTP', () => {
     expect((await campaignOf(session, alert)).heldBack).toBeNull();
   });
 
+  it('tells the comune what else holds a campaign back: messages waiting to be tried again, and its quiet hours', async () => {
+    const channel = await createChannel(session);
+    await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 3);
+    let throttled = true;
+    fake.behave(() => (throttled ? graphError(130429, 400, 'Rate limit hit') : null));
+    const id = await createCampaign(session, { channelId: channel.id, message: { type: 'text', text: 'Lavori in corso' } });
+    await session.as('post', `/v1/campaigns/${id}/send`).expect(202);
+    const waiting = await waitFor(async () => {
+      const campaign = await campaignOf(session, id);
+      expect(campaign.heldBack).toMatch(/^3 message\(s\) wait to be tried again after WhatsApp errors \(130429: 3\); the next attempt at \d{4}-/);
+      return campaign;
+    });
+    expect(waiting).toMatchObject({ status: 'sending', stats: { queued: 3 } });
+    throttled = false;
+    await waitFor(async () => expect(await campaignOf(session, id)).toMatchObject({ status: 'completed', heldBack: null, stats: { sent: 3 } }), { timeoutMs: 15_000 });
+
+    // Quiet hours from an hour ago to an hour from now, in the comune's time zone.
+    const rome = (offsetMs: number) => new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Rome', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(Date.now() + offsetMs));
+    const [start, end] = [rome(-3_600_000), rome(3_600_000)];
+    await session.as('patch', '/v1/tenant').send({ timezone: 'Europe/Rome', quietHoursStart: start, quietHoursEnd: end }).expect(200);
+    try {
+      const normal = await createCampaign(session, { channelId: channel.id, message: { type: 'text', text: 'Mercato domenica' } });
+      expect((await session.as('post', `/v1/campaigns/${normal}/send`).expect(202)).body.status).toBe('scheduled');
+      expect((await campaignOf(session, normal)).heldBack).toBe(`Quiet hours (${start}–${end}, Europe/Rome): normal campaigns wait, and this one goes on at ${end} (${(await campaignOf(session, normal)).scheduledAt}). Emergencies are not held`);
+      const alert = await createCampaign(session, { channelId: channel.id, priority: 'emergency', message: { type: 'text', text: 'Allerta' } });
+      await session.as('post', `/v1/campaigns/${alert}/send`).expect(202);
+      await waitFor(async () => expect(await campaignOf(session, alert)).toMatchObject({ status: 'completed', heldBack: null }));
+      await session.as('post', `/v1/campaigns/${normal}/cancel`).expect(200);
+    } finally {
+      await disableQuietHours(session);
+    }
+  });
+
   it('lets editors draft but only tenant admins and API keys send; a pending comune cannot send', async () => {
     const channel = await createChannel(session);
     await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 1);

@@ -216,6 +216,10 @@ describe('Console in a browser', () => {
       await page.waitForSelector('.campaign-warning', { timeout: 15_000 });
       expect(await page.locator('.campaign-warning').innerText()).toContain('The channel is paused');
       await page.screenshot({ path: join(ARTIFACTS, 'console-modello-inviato.png'), fullPage: true });
+      // The campaign's page says what holds it back while it does.
+      await page.click('#campaign-link');
+      await page.waitForSelector('#held-back', { timeout: 15_000 });
+      expect(await page.locator('#held-back').innerText()).toMatch(/^In attesa: The channel is paused/);
 
       // Resumed: the citizen gets the template with its named parameters.
       await other.as('patch', `/v1/channels/${created.body.id}`).send({ status: 'active' }).expect(200);

@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { BadRequestError, ConflictError, NotFoundError, TenantId } from '@app/core';
 import { Channel, ChannelsRepository, MessageTemplatesService } from '@app/channels';
 import { Page, PageQueryDto } from '@app/database';
-import { asTemplateParameter, CampaignMessage, CampaignPriority, DeliveryStatus, instantOfLocal, MAX_TEMPLATE_PARAMETER_LENGTH } from '@app/delivery';
+import { asTemplateParameter, CampaignMessage, CampaignPriority, DeliveryStatus, instantOfLocal, MAX_TEMPLATE_PARAMETER_LENGTH, quietHoursEnd, wallTime } from '@app/delivery';
 import { TopicsRepository } from '@app/subscribers';
 import { TenantsService } from '@app/tenants';
 import { Campaign, CampaignStatus } from './campaign.entity';
@@ -28,6 +28,9 @@ export interface NewCampaign {
 }
 
 /** What a paused channel means for a campaign on it. */
+/** Queued deliveries read to tell what waits for a later attempt (see waitingNote). */
+const RETRY_SCAN = 5000;
+
 const pausedChannelNote = (channel: Channel): string =>
   `The channel is paused${channel.pausedReason ? ` (${channel.pausedReason})` : ''}: nothing goes out until it is set active again (PATCH /v1/channels/${channel.id} {"status":"active"})`;
 
@@ -142,13 +145,53 @@ export class CampaignsService {
   }
 
   /**
-   * What holds a campaign back now, or null: a campaign still to send whose channel is paused
-   * (by hand, or by WhatsApp's error) sends nothing until the channel is active again.
+   * What holds a campaign back now, or null, the first of: its channel is paused (by hand, or by
+   * WhatsApp's error) and sends nothing until it is active again; the comune's quiet hours hold a
+   * normal campaign that is due; messages wait for a later attempt (after WhatsApp errors, or for
+   * the number's daily messaging limit).
    */
   async heldBack(tenantId: TenantId, campaign: Campaign): Promise<string | null> {
     if (campaign.status !== 'sending' && campaign.status !== 'scheduled') return null;
     const channel = await this.channels.findById(tenantId, campaign.channelId);
-    return channel?.status === 'paused' ? pausedChannelNote(channel) : null;
+    if (channel?.status === 'paused') return pausedChannelNote(channel);
+    const now = new Date();
+    if (campaign.priority !== 'emergency') {
+      const tenant = await this.tenants.get(tenantId);
+      const end = quietHoursEnd(now, { timezone: tenant.timezone, start: tenant.quietHoursStart, end: tenant.quietHoursEnd });
+      // A scheduled one is held when it would go now but for the quiet hours (a send during them schedules it for their end).
+      if (end && (campaign.status === 'sending' || !campaign.scheduledAt || campaign.scheduledAt <= end)) {
+        const at = wallTime(end, tenant.timezone);
+        const hhmm = `${String(at.hour).padStart(2, '0')}:${String(at.minute).padStart(2, '0')}`;
+        return `Quiet hours (${tenant.quietHoursStart}–${tenant.quietHoursEnd}, ${tenant.timezone}): normal campaigns wait, and this one goes on at ${hhmm} (${end.toISOString()}). Emergencies are not held`;
+      }
+    }
+    return campaign.status === 'sending' ? this.waitingNote(tenantId, campaign.id) : null;
+  }
+
+  /**
+   * Messages of a sending campaign that wait for a later attempt, by the code of their last error.
+   * Reads the first RETRY_SCAN queued deliveries only (a retried one is among the earliest), so the
+   * answer stays quick for a campaign of any size.
+   */
+  private async waitingNote(tenantId: TenantId, campaignId: string): Promise<string | null> {
+    const rows = (await this.dataSource.query(
+      `SELECT q.error_code AS code, count(*)::int AS n, min(q.next_attempt_at) AS next
+         FROM (SELECT error_code, next_attempt_at FROM deliveries
+                WHERE tenant_id = $1 AND campaign_id = $2 AND status = 'queued' ORDER BY id LIMIT ${RETRY_SCAN}) q
+        WHERE q.next_attempt_at > now()
+        GROUP BY q.error_code ORDER BY count(*) DESC, q.error_code`,
+      [tenantId, campaignId],
+    )) as { code: number | null; n: number; next: Date }[];
+    if (rows.length === 0) return null;
+    const total = rows.reduce((sum, row) => sum + row.n, 0);
+    const next = new Date(Math.min(...rows.map((row) => new Date(row.next).getTime())));
+    const coded = rows.filter((row) => row.code !== null);
+    const uncoded = rows.find((row) => row.code === null)?.n ?? 0;
+    const causes = [
+      ...(coded.length > 0 ? [`after WhatsApp errors (${coded.map((row) => `${row.code}: ${row.n}`).join(', ')})`] : []),
+      ...(uncoded > 0 ? [`${coded.length > 0 ? `${uncoded} ` : ''}for the number's daily messaging limit or an answer WhatsApp did not give`] : []),
+    ];
+    return `${total}${total >= RETRY_SCAN ? '+' : ''} message(s) wait to be tried again ${causes.join('; ')}; the next attempt at ${next.toISOString()}`;
   }
 
   /**

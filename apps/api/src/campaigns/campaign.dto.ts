@@ -162,7 +162,7 @@ export class CampaignDto {
 }
 
 export class CampaignDetailDto extends CampaignDto {
-  @ApiProperty({ nullable: true, type: String, description: 'What holds it back now, e.g. its channel is paused; null when nothing does' })
+  @ApiProperty({ nullable: true, type: String, description: 'What holds it back now: its channel is paused, the comune\'s quiet hours (normal campaigns), or messages waiting to be tried again after WhatsApp errors or for the daily messaging limit; null when nothing does' })
   heldBack: string | null;
 }
 

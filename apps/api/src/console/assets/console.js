@@ -249,13 +249,19 @@
   var REASONS = { outside_window: 'fuori dalla finestra di 24 ore', monthly_cap: 'limite mensile raggiunto', unsubscribed: 'cancellato nel frattempo', cancelled: 'campagna annullata', quiet_hours: 'fascia di silenzio' };
 
   function campaignDetailPage(id) {
-    return api('GET', '/v1/analytics/campaigns/' + encodeURIComponent(id)).then(function (c) {
+    return Promise.all([
+      api('GET', '/v1/analytics/campaigns/' + encodeURIComponent(id)),
+      api('GET', '/v1/campaigns/' + encodeURIComponent(id)),
+    ]).then(function (r) {
+      var c = r[0], heldBack = r[1].heldBack;
       var funnelCanvas = h('canvas', { id: 'chart-funnel', 'aria-label': 'Imbuto della campagna' });
       var pollCanvas = c.poll ? h('canvas', { id: 'chart-poll', 'aria-label': 'Risultati del sondaggio' }) : null;
       var download = h('button', { class: 'secondary', text: 'Scarica i risultati (CSV)', onclick: function () { downloadCsv(c); } });
       render(
         h('h1', { text: c.title }),
         h('p', null, badge(c.status), ' · avviata ' + dateTime(c.startedAt), ' ', download),
+        // What holds it back now (a paused channel, quiet hours, messages waiting to be tried again).
+        heldBack ? h('div', { class: 'notice', id: 'held-back', role: 'status' }, h('strong', { text: 'In attesa: ' }), heldBack) : null,
         h('div', { class: 'cards' },
           card('Destinatari', num(c.recipients)),
           card('Inviati a WhatsApp', num(c.sent)),
