@@ -106,6 +106,19 @@ describe('Campaigns over HTTP', () => {
     await bad({ message: { type: 'poll', text: 'Ti piace?', options: ['a', 'b', 'c', 'd'] } });
     expect((await bad({ message: { type: 'poll', text: 'Ti piace?', options: ['Sì', 'Sì'] } })).message).toContain('message.options must all differ');
     await bad({ message: { type: 'poll', text: 'Ti piace?', options: ['Sì', 'Un titolo davvero troppo lungo'] } });
+    // Blank or near-identical (case, surrounding spaces) answers, blank texts and titles.
+    expect((await bad({ message: { type: 'poll', text: 'Ti piace?', options: ['Sì', 'sì '] } })).message).toContain('message.options must all differ');
+    expect((await bad({ message: { type: 'poll', text: 'Ti piace?', options: ['Sì', '  '] } })).message).toContain('message.options must not be blank');
+    expect((await bad({ message: { type: 'poll', text: '  ', options: ['Sì', 'No'] } })).message).toContain('message.text must not be blank');
+    expect((await bad({ message: { type: 'text', text: ' \n\t ' } })).message).toContain('message.text must not be blank');
+    expect((await bad({ title: '   ', message: { type: 'text', text: 'x' } })).message).toContain('title must not be blank');
+    // Template parameters WhatsApp would refuse for every recipient (132018), or blank ones.
+    for (const parameter of ['rossa\nforte', 'ore\t8', 'ore     8']) {
+      const refused = await bad({ message: { type: 'template', template: { name: 'allerta', language: 'it', bodyParameters: ['ok', parameter] } } });
+      expect(String(refused.message)).toContain('message.template.bodyParameters must not contain line breaks, tabs or more than four spaces in a row');
+    }
+    expect((await bad({ message: { type: 'template', template: { name: 'allerta', language: 'it', bodyParameters: [' '] } } })).message).toContain('message.template.bodyParameters must not be blank');
+    await session.as('post', '/v1/campaigns').send({ title: 'x', channelId: channel.id, message: { type: 'template', template: { name: 'allerta', language: 'it', bodyParameters: ['ore    8', 'Piazza  Farinata'] } } }).expect(201);
     await bad({ message: { type: 'image', url: 'ftp://example.org/a.jpg' } });
     await bad({ message: { type: 'template' } });
     await bad({ message: { type: 'fax', text: 'x' } });

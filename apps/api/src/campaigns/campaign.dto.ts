@@ -26,6 +26,11 @@ import { CampaignMessage, DELIVERY_STATUSES, DeliveryStatus, ISO_DATE_TIME } fro
 const MESSAGE_TYPES = ['text', 'template', 'poll', 'image'] as const;
 const CAMPAIGN_STATUSES = ['draft', 'scheduled', 'sending', 'completed', 'cancelled', 'failed'] as const;
 
+/** At least one character that is not white space. */
+const NOT_BLANK = /\S/;
+/** No line break or tab, and at most four spaces in a row (Meta's rule for template parameters). */
+const ONE_LINE_PARAMETER = /^(?![\s\S]*(?:[\t\n\r]| {5}))/;
+
 export class CampaignTemplateDto {
   @ApiProperty({ example: 'allerta_meteo', description: 'An approved template of the channel' })
   @IsString() @Matches(/^[a-z0-9_]{1,512}$/, { message: 'name must be lowercase letters, digits and underscores' })
@@ -37,6 +42,9 @@ export class CampaignTemplateDto {
 
   @ApiPropertyOptional({ type: [String], example: ['arancione', 'domani 12 novembre'], description: 'Values of the body variables, in order' })
   @IsOptional() @IsArray() @ArrayMaxSize(20) @IsString({ each: true }) @MinLength(1, { each: true }) @MaxLength(1024, { each: true })
+  @Matches(NOT_BLANK, { each: true, message: 'bodyParameters must not be blank' })
+  // WhatsApp refuses such a parameter (error 132018) for every recipient.
+  @Matches(ONE_LINE_PARAMETER, { each: true, message: 'bodyParameters must not contain line breaks, tabs or more than four spaces in a row (WhatsApp refuses them)' })
   bodyParameters?: string[];
 }
 
@@ -47,7 +55,7 @@ export class CampaignMessageDto {
 
   @ApiPropertyOptional({ description: 'text: the message (1..4096 chars); poll: the question (1..1024 chars)', example: 'Allerta meteo arancione domani dalle 8.' })
   @ValidateIf((o: CampaignMessageDto) => o.type === 'text' || o.type === 'poll')
-  @IsString() @MinLength(1) @MaxLength(4096)
+  @IsString() @MinLength(1) @MaxLength(4096) @Matches(NOT_BLANK, { message: 'text must not be blank' })
   text?: string;
 
   @ApiPropertyOptional({ type: CampaignTemplateDto, description: 'template: an approved template and its body parameters' })
@@ -57,7 +65,8 @@ export class CampaignMessageDto {
 
   @ApiPropertyOptional({ type: [String], example: ['Sì', 'No'], description: 'poll: 2..3 distinct options, each at most 20 chars (reply buttons)' })
   @ValidateIf((o: CampaignMessageDto) => o.type === 'poll')
-  @IsArray() @ArrayMinSize(2) @ArrayMaxSize(3) @ArrayUnique({ message: 'options must all differ' }) @IsString({ each: true }) @MinLength(1, { each: true }) @MaxLength(20, { each: true })
+  @IsArray() @ArrayMinSize(2) @ArrayMaxSize(3) @ArrayUnique((option: unknown) => (typeof option === 'string' ? option.trim().toLocaleLowerCase('it') : option), { message: 'options must all differ' })
+  @IsString({ each: true }) @MinLength(1, { each: true }) @MaxLength(20, { each: true }) @Matches(NOT_BLANK, { each: true, message: 'options must not be blank' })
   options?: string[];
 
   @ApiPropertyOptional({ example: 'https://www.comune.example.it/avvisi/mappa.jpg', description: 'image: http(s) URL of a JPEG or PNG' })
@@ -76,7 +85,7 @@ export class CreateCampaignDto {
   channelId: string;
 
   @ApiProperty({ example: 'Allerta meteo 12 novembre' })
-  @IsString() @MinLength(1) @MaxLength(200)
+  @IsString() @MinLength(1) @MaxLength(200) @Matches(NOT_BLANK, { message: 'title must not be blank' })
   title: string;
 
   @ApiProperty({ type: CampaignMessageDto })
