@@ -16,6 +16,7 @@ import { CreateMessageTemplates1796300000000 } from './1796300000000-CreateMessa
 import { CreateErasedInboundMessages1796400000000 } from './1796400000000-CreateErasedInboundMessages';
 import { SubscriberUndeliverable1796500000000 } from './1796500000000-SubscriberUndeliverable';
 import { DeliveryWindowClosed1796600000000 } from './1796600000000-DeliveryWindowClosed';
+import { TemplateQuickReplies1796700000000 } from './1796700000000-TemplateQuickReplies';
 
 /**
  * Every migration, in order (one per line). A new migration is added here; a merged one is never
@@ -41,4 +42,5 @@ export const MIGRATIONS = [
   CreateErasedInboundMessages1796400000000,
   SubscriberUndeliverable1796500000000,
   DeliveryWindowClosed1796600000000,
+  TemplateQuickReplies1796700000000,
 ];

@@ -1,6 +1,7 @@
 import { randomBytes } from 'crypto';
 import { createTestApp, FakeGraphApi, fixtureBytes, graphError, signedWebhook, TenantSession, TestApp, waitFor } from '@app/testing';
 import { campaignOf, createCampaign, createChannel, disableQuietHours, seedSubscribers } from './campaign-fixtures';
+import { messagesWebhook } from '@app/testing';
 
 jest.setTimeout(60_000);
 
@@ -296,6 +297,56 @@ describe('Message templates', () => {
     expect(fake.sentTo(inside.phone)).toHaveLength(1);
     expect(fake.sentTo(outside.phone)).toHaveLength(0);
     expect((await campaignOf(session, id)).stats).toMatchObject({ recipients: 2, sent: 1, skipped: 1 });
+  });
+
+  it("counts a template's quick-reply answers as a poll, from citizens outside the 24-hour window too", async () => {
+    const channel = await createChannel(session);
+    const wabaId = `waba${channel.phoneNumberId}`;
+    // Buttons as Meta lists them: a link first, then the two quick replies (positions 1 and 2).
+    fake.templates.set(wabaId, [
+      template('sondaggio_servizio', 'APPROVED', 'Il servizio di allerta ti è utile?', {
+        components: [
+          { type: 'BODY', text: 'Il servizio di allerta ti è utile?' },
+          { type: 'BUTTONS', buttons: [{ type: 'URL', text: 'Sito del Comune', url: 'https://comune.example.it' }, { type: 'QUICK_REPLY', text: 'Sì' }, { type: 'QUICK_REPLY', text: 'No' }] },
+        ],
+      }),
+    ]);
+    await session.as('post', `/v1/channels/${channel.id}/templates/sync`).expect(200);
+    // Their last message is days old: a poll would skip them; a template reaches them.
+    const [anna, bruno, carla] = await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 3, { lastInboundAt: new Date(Date.now() - 5 * 86_400_000) });
+    const id = await createCampaign(session, { channelId: channel.id, message: { type: 'template', template: { name: 'sondaggio_servizio', language: 'it' } } });
+    await session.as('post', `/v1/campaigns/${id}/send`).expect(202);
+    await waitFor(async () => expect(await campaignOf(session, id)).toMatchObject({ status: 'completed', stats: { sent: 3 } }));
+    const request = fake.sentTo(anna.phone)[0];
+    expect(request.body.template).toEqual({
+      name: 'sondaggio_servizio',
+      language: { code: 'it' },
+      components: [
+        { type: 'button', sub_type: 'quick_reply', index: '1', parameters: [{ type: 'payload', payload: `poll:${id}:0` }] },
+        { type: 'button', sub_type: 'quick_reply', index: '2', parameters: [{ type: 'payload', payload: `poll:${id}:1` }] },
+      ],
+    });
+    // A quick-reply answer as Meta posts it: type button, our payload, the template message as context.
+    const answer = async (citizen: { phone: string }, payload: string, text: string) => {
+      const wamid = fake.sentTo(citizen.phone)[0].wamid;
+      const body = messagesWebhook(channel.phoneNumberId, {
+        contacts: [{ profile: { name: 'Cittadino' }, wa_id: citizen.phone.slice(1) }],
+        messages: [{ from: citizen.phone.slice(1), id: `wamid.qr-${randomBytes(6).toString('hex')}`, timestamp: String(Math.floor(Date.now() / 1000)), type: 'button', context: { from: '390587123450', id: wamid }, button: { payload, text } }],
+      });
+      const signed = signedWebhook(body, channel.appSecret);
+      await testApp.http().post(`/v1/webhooks/whatsapp/${channel.id}`).set('Content-Type', 'application/json').set('X-Hub-Signature-256', signed.signature).send(signed.bytes.toString()).expect(200);
+    };
+    await answer(anna, `poll:${id}:0`, 'Sì');
+    await answer(bruno, `poll:${id}:1`, 'No');
+    await answer(carla, `poll:${id}:5`, 'Forse'); // a button the template does not have
+    await waitFor(async () => expect((await session.as('get', `/v1/campaigns/${id}/poll-results`).expect(200)).body).toEqual({ options: [{ title: 'Sì', votes: 1 }, { title: 'No', votes: 1 }] }));
+    await answer(bruno, `poll:${id}:0`, 'Sì'); // last answer wins
+    await waitFor(async () => expect((await session.as('get', `/v1/campaigns/${id}/poll-results`).expect(200)).body).toEqual({ options: [{ title: 'Sì', votes: 2 }, { title: 'No', votes: 0 }] }));
+    // A template without quick replies is no poll.
+    fake.templates.set(wabaId, [...fake.templates.get(wabaId)!, template('avviso_semplice', 'APPROVED', 'Avviso')]);
+    await session.as('post', `/v1/channels/${channel.id}/templates/sync`).expect(200);
+    const plain = await createCampaign(session, { channelId: channel.id, message: { type: 'template', template: { name: 'avviso_semplice', language: 'it' } } });
+    expect((await session.as('get', `/v1/campaigns/${plain}/poll-results`).expect(400)).body.message).toMatch(/^Campaign is not a poll/);
   });
 
   it("says what Meta answered when the listing is refused, and refuses a sandbox; editors read, admins sync", async () => {

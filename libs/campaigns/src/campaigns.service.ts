@@ -293,9 +293,23 @@ export class CampaignsService {
 
   async pollResults(tenantId: TenantId, id: string): Promise<PollResults> {
     const campaign = await this.campaigns.getById(tenantId, id);
-    if (campaign.message.type !== 'poll') throw new BadRequestError('Campaign is not a poll');
+    const titles = campaign.message.type === 'poll' ? campaign.message.options : await this.quickReplyTitles(tenantId, campaign);
+    if (!titles) throw new BadRequestError('Campaign is not a poll: neither a poll nor a template with quick-reply buttons (as last synced from WhatsApp)');
     const votes = await this.deliveries.pollVotes(tenantId, id);
-    return { options: campaign.message.options.map((title, index) => ({ title, votes: votes.get(index) ?? 0 })) };
+    return { options: titles.map((title, index) => ({ title, votes: votes.get(index) ?? 0 })) };
+  }
+
+  /** A template campaign's quick-reply button texts, as last synced; null when it has none or is no template. */
+  private async quickReplyTitles(tenantId: TenantId, campaign: Campaign): Promise<string[] | null> {
+    if (campaign.message.type !== 'template') return null;
+    const rows = (await this.dataSource.query(
+      `SELECT mt.quick_replies AS "quickReplies" FROM channels ch
+         JOIN message_templates mt ON mt.tenant_id = ch.tenant_id AND mt.waba_id = ch.waba_id AND mt.name = $3 AND mt.language = $4
+        WHERE ch.tenant_id = $1 AND ch.id = $2`,
+      [tenantId, campaign.channelId, campaign.message.template.name, campaign.message.template.language],
+    )) as { quickReplies: { index: number; text: string }[] | null }[];
+    const replies = rows[0]?.quickReplies;
+    return replies?.length ? replies.map((reply) => reply.text) : null;
   }
 
   async reactions(tenantId: TenantId, id: string): Promise<{ emoji: string; count: number }[]> {

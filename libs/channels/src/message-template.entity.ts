@@ -23,6 +23,8 @@ export class MessageTemplate {
   @Column({ type: 'int', nullable: true }) bodyParameterCount: number | null;
   /** a named-format template's parameter names, in order; null for positional ones */
   @Column({ type: 'text', array: true, nullable: true }) bodyParameterNames: string[] | null;
+  /** its quick-reply buttons (position among its buttons, text); null when its components are not known */
+  @Column({ type: 'jsonb', nullable: true }) quickReplies: { index: number; text: string }[] | null;
   @CreateDateColumn({ type: 'timestamptz' }) createdAt: Date;
   @UpdateDateColumn({ type: 'timestamptz' }) updatedAt: Date;
 }

@@ -21,6 +21,7 @@ export interface ListedTemplate {
   providerTemplateId: string | null;
   bodyParameterCount: number;
   bodyParameterNames: string[] | null;
+  quickReplies: { index: number; text: string }[];
 }
 
 @Injectable()
@@ -57,20 +58,20 @@ export class MessageTemplatesRepository extends TenantScopedRepository<MessageTe
     return this.repository.manager.transaction(async (manager) => {
       const [changed] = (await manager.query(
         `WITH listed AS (
-           SELECT * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::jsonb[]) AS l(name, language, status, category, provider_template_id, body_parameter_count, names)
+           SELECT * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::jsonb[], $11::jsonb[]) AS l(name, language, status, category, provider_template_id, body_parameter_count, names, quick_replies)
          ), before AS (
            SELECT name, language, status FROM message_templates WHERE tenant_id = $1 AND waba_id = $2
          ), upserted AS (
-           INSERT INTO message_templates (tenant_id, waba_id, name, language, status, category, provider_template_id, reason, body_parameter_count, body_parameter_names, updated_at)
+           INSERT INTO message_templates (tenant_id, waba_id, name, language, status, category, provider_template_id, reason, body_parameter_count, body_parameter_names, quick_replies, updated_at)
            SELECT $1, $2, l.name, l.language, l.status, l.category, l.provider_template_id, NULL, l.body_parameter_count,
                   CASE WHEN jsonb_typeof(l.names) = 'array' THEN ARRAY(SELECT jsonb_array_elements_text(l.names)) END,
-                  $10
+                  l.quick_replies, $10
              FROM listed l
            ON CONFLICT (tenant_id, waba_id, name, language) DO UPDATE SET
              status = EXCLUDED.status, category = EXCLUDED.category, provider_template_id = EXCLUDED.provider_template_id,
              -- a reason given by webhook stays while the status it explains does
              reason = CASE WHEN message_templates.status = EXCLUDED.status THEN message_templates.reason ELSE NULL END,
-             body_parameter_count = EXCLUDED.body_parameter_count, body_parameter_names = EXCLUDED.body_parameter_names, updated_at = EXCLUDED.updated_at
+             body_parameter_count = EXCLUDED.body_parameter_count, body_parameter_names = EXCLUDED.body_parameter_names, quick_replies = EXCLUDED.quick_replies, updated_at = EXCLUDED.updated_at
            RETURNING name, language, status
          ), gone AS (
            UPDATE message_templates m SET status = 'DELETED', reason = 'no longer listed by WhatsApp', updated_at = $10
@@ -91,6 +92,7 @@ export class MessageTemplatesRepository extends TenantScopedRepository<MessageTe
           templates.map((t) => t.bodyParameterCount),
           templates.map((t) => JSON.stringify(t.bodyParameterNames)),
           at,
+          templates.map((t) => JSON.stringify(t.quickReplies)),
         ],
       )) as { changed: number }[];
       await manager.query(`UPDATE channels SET templates_synced_at = $3 WHERE tenant_id = $1 AND waba_id = $2 AND provider = 'whatsapp_cloud'`, [tenantId, wabaId, at]);

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { AuditAction, AuditLogService } from '@app/audit';
 import { Page, PageQueryDto } from '@app/database';
 import { asTenantId, BadRequestError, Clock, ConflictError, DomainError, ErrorKind, Principal, TenantId } from '@app/core';
-import { GraphApiError, GraphTemplate, TemplateStatusEvent, templateBodyParameters, WhatsAppClient } from '@app/whatsapp';
+import { GraphApiError, GraphTemplate, TemplateStatusEvent, templateBodyParameters, templateQuickReplies, WhatsAppClient } from '@app/whatsapp';
 import { Channel, ChannelProvider, FallbackTemplate } from './channel.entity';
 import { ChannelSecrets } from './channel-secrets';
 import { ChannelsRepository } from './channels.repository';
@@ -112,7 +112,7 @@ export class MessageTemplatesService {
     }
     const templates: ListedTemplate[] = listed.map((t) => {
       const body = templateBodyParameters(t.components, t.parameterFormat);
-      return { name: t.name, language: t.language, status: t.status, category: t.category, providerTemplateId: t.id, bodyParameterCount: body.count, bodyParameterNames: body.names };
+      return { name: t.name, language: t.language, status: t.status, category: t.category, providerTemplateId: t.id, bodyParameterCount: body.count, bodyParameterNames: body.names, quickReplies: templateQuickReplies(t.components) };
     });
     const changed = await this.templates.replaceList(asTenantId(channel.tenantId), channel.wabaId, templates, this.clock.now());
     this.logger.log({ tenantId: channel.tenantId, wabaId: channel.wabaId, templates: templates.length, changed }, 'templates synced');

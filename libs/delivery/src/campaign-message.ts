@@ -9,6 +9,8 @@ export type CampaignMessage =
         bodyParameters?: string[];
         /** never stored: the dispatcher's copy carries a named-format template's parameter names, from the synced templates */
         parameterNames?: string[] | null;
+        /** never stored: the dispatcher's copy carries the template's quick-reply buttons (positions among its buttons), from the synced templates */
+        quickReplies?: { index: number }[] | null;
       };
     }
   | { type: 'poll'; text: string; options: string[] }

@@ -37,8 +37,10 @@ export const insideWindow = (lastInboundAt: Date | null, now: Date): boolean =>
  */
 export function planDelivery(campaignId: string, message: CampaignMessage, channel: ChannelTraits, lastInboundAt: Date | null, now: Date): DeliveryPlan {
   if (message.type === 'template') {
-    const { name, language, bodyParameters, parameterNames } = message.template;
-    return { send: { type: 'template', name, language, ...(bodyParameters?.length ? { bodyParameters, ...named(parameterNames) } : {}) }, businessInitiated: !channel.sandbox };
+    const { name, language, bodyParameters, parameterNames, quickReplies } = message.template;
+    // Its quick-reply buttons carry the campaign's answer payloads: their answers count as poll votes.
+    const buttons = quickReplies?.length ? { buttonPayloads: quickReplies.map(({ index }, option) => ({ index, payload: pollOptionId(campaignId, option) })) } : {};
+    return { send: { type: 'template', name, language, ...(bodyParameters?.length ? { bodyParameters, ...named(parameterNames) } : {}), ...buttons }, businessInitiated: !channel.sandbox };
   }
   if (channel.sandbox || insideWindow(lastInboundAt, now)) return { send: freeForm(campaignId, message), businessInitiated: false };
   if (message.type === 'text' && channel.fallbackTemplate) {

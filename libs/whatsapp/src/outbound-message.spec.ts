@@ -27,11 +27,11 @@ describe('toGraphPayload', () => {
     expect(payload).toEqual(expected);
   });
 
-  it('builds a template with positional body parameters and a quick-reply payload', () => {
+  it('builds a template with positional body parameters and a quick-reply payload at its button position', () => {
     const payload = toGraphPayload({
       to: '+393478215604',
       callbackData: 'delivery-1',
-      message: { type: 'template', name: 'avviso', language: 'it', bodyParameters: ['via Roma'], buttonPayloads: ['DISATTIVA_ISCRIZIONE'] },
+      message: { type: 'template', name: 'avviso', language: 'it', bodyParameters: ['via Roma'], buttonPayloads: [{ index: 1, payload: 'DISATTIVA_ISCRIZIONE' }] },
     });
     expect(payload).toEqual({
       messaging_product: 'whatsapp',
@@ -44,7 +44,7 @@ describe('toGraphPayload', () => {
         language: { code: 'it' },
         components: [
           { type: 'body', parameters: [{ type: 'text', text: 'via Roma' }] },
-          { type: 'button', sub_type: 'quick_reply', index: '0', parameters: [{ type: 'payload', payload: 'DISATTIVA_ISCRIZIONE' }] },
+          { type: 'button', sub_type: 'quick_reply', index: '1', parameters: [{ type: 'payload', payload: 'DISATTIVA_ISCRIZIONE' }] },
         ],
       },
     });

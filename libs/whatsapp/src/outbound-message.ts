@@ -8,8 +8,8 @@ export type OutboundMessage =
       bodyParameters?: string[];
       /** a template of `named` parameter format: the body parameters' names, in the order of bodyParameters */
       parameterNames?: string[];
-      /** payloads of the template's quick-reply buttons, by index */
-      buttonPayloads?: string[];
+      /** payloads of the template's quick-reply buttons: `index` is the button's position among the template's buttons */
+      buttonPayloads?: { index: number; payload: string }[];
     }
   | { type: 'buttons'; text: string; buttons: { id: string; title: string }[]; header?: string; footer?: string }
   | { type: 'image'; url: string; caption?: string };
@@ -64,9 +64,9 @@ export function toGraphPayload(request: SendRequest): Record<string, unknown> {
           parameters: message.bodyParameters.map((text, i) => (names?.[i] ? { type: 'text', parameter_name: names[i], text } : { type: 'text', text })),
         });
       }
-      message.buttonPayloads?.forEach((payload, index) => {
+      for (const { index, payload } of message.buttonPayloads ?? []) {
         components.push({ type: 'button', sub_type: 'quick_reply', index: String(index), parameters: [{ type: 'payload', payload }] });
-      });
+      }
       return {
         ...envelope,
         type: 'template',

@@ -6,6 +6,24 @@ export interface TemplateBodyParameters {
   names: string[] | null;
 }
 
+/** A quick-reply button: its position among all the template's buttons, and its text. */
+export interface TemplateQuickReply {
+  index: number;
+  text: string;
+}
+
+/** The quick-reply buttons of a template (its BUTTONS component), in order; none without one. */
+export function templateQuickReplies(components: unknown[]): TemplateQuickReply[] {
+  const buttons = components.find((c): c is { type: string; buttons?: unknown } => typeof c === 'object' && c !== null && String((c as { type?: unknown }).type).toUpperCase() === 'BUTTONS');
+  if (!Array.isArray(buttons?.buttons)) return [];
+  const replies: TemplateQuickReply[] = [];
+  buttons.buttons.forEach((button: unknown, index: number) => {
+    const { type, text } = (button ?? {}) as { type?: unknown; text?: unknown };
+    if (String(type).toUpperCase() === 'QUICK_REPLY' && typeof text === 'string') replies.push({ index, text });
+  });
+  return replies;
+}
+
 const PLACEHOLDER = /\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g;
 
 /**

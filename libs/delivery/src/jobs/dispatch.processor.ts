@@ -54,6 +54,8 @@ interface CampaignContext {
   quietHoursEnd: string;
   /** named-format templates' parameter names (synced templates): the campaign's, the channel's fallback */
   templateParameterNames: string[] | null;
+  /** the campaign's template's quick-reply buttons (synced templates) */
+  templateQuickReplies: { index: number; text: string }[] | null;
   fallbackParameterNames: string[] | null;
   /** the fallback template's status as last reported; null when not known */
   fallbackStatus: string | null;
@@ -259,10 +261,10 @@ export class DispatchProcessor implements OnApplicationBootstrap {
   private async loadContext(tenantId: TenantId, campaignId: string): Promise<CampaignContext | null> {
     const rows = (await this.dataSource.query(
       `SELECT c.status, t.status AS "tenantStatus", c.priority, c.message, t.timezone, t.quiet_hours_start AS "quietHoursStart", t.quiet_hours_end AS "quietHoursEnd",
-              (SELECT mt.body_parameter_names FROM message_templates mt
-                WHERE mt.tenant_id = c.tenant_id AND mt.waba_id = ch.waba_id AND mt.name = c.message->'template'->>'name' AND mt.language = c.message->'template'->>'language') AS "templateParameterNames",
+              ct.body_parameter_names AS "templateParameterNames", ct.quick_replies AS "templateQuickReplies",
               fb.body_parameter_names AS "fallbackParameterNames", fb.status AS "fallbackStatus"
          FROM campaigns c JOIN tenants t ON t.id = c.tenant_id LEFT JOIN channels ch ON ch.tenant_id = c.tenant_id AND ch.id = c.channel_id
+         LEFT JOIN message_templates ct ON ct.tenant_id = c.tenant_id AND ct.waba_id = ch.waba_id AND ct.name = c.message->'template'->>'name' AND ct.language = c.message->'template'->>'language'
          LEFT JOIN message_templates fb ON fb.tenant_id = c.tenant_id AND fb.waba_id = ch.waba_id AND fb.name = ch.fallback_template->>'name' AND fb.language = ch.fallback_template->>'language'
         WHERE c.tenant_id = $1 AND c.id = $2`,
       [tenantId, campaignId],
@@ -303,8 +305,8 @@ export class DispatchProcessor implements OnApplicationBootstrap {
     const fallbackTemplate = channel.fallbackTemplate && !fallbackRefused ? { ...channel.fallbackTemplate, parameterNames: sandbox ? null : context.fallbackParameterNames } : null;
     const traits = { sandbox, fallbackTemplate };
     const message: CampaignMessage =
-      context.message.type === 'template' && !sandbox && context.templateParameterNames
-        ? { ...context.message, template: { ...context.message.template, parameterNames: context.templateParameterNames } }
+      context.message.type === 'template' && !sandbox && (context.templateParameterNames || context.templateQuickReplies?.length)
+        ? { ...context.message, template: { ...context.message.template, parameterNames: context.templateParameterNames, quickReplies: context.templateQuickReplies } }
         : context.message;
     let toSend: { row: ClaimedDelivery; request: SendRequest; businessInitiated: boolean }[] = [];
     for (const row of claimed) {

@@ -267,7 +267,7 @@ export class InboundService {
    * Counts a poll answer, last answer winning, only from a citizen the poll went to: the delivery
    * the reply's context names must be this campaign's to this subscriber, and a reply without
    * context (a payload naming the campaign) needs a sent delivery of it to them; the option must be
-   * one the poll has. Returns whether the vote counted.
+   * one the poll has (for a template campaign, one of its quick-reply buttons). Returns whether the vote counted.
    */
   private async recordPollVote(manager: EntityManager, tenantId: TenantId, campaignId: string, subscriber: Subscriber, optionIndex: number, message: InboundMessageEvent): Promise<boolean> {
     const rows = (await manager.query(
@@ -278,7 +278,14 @@ export class InboundService {
            JOIN campaigns c ON c.tenant_id = d.tenant_id AND c.id = d.campaign_id
           WHERE d.tenant_id = $1 AND d.campaign_id = $2 AND d.subscriber_id = $3 AND d.provider_message_id IS NOT NULL
             AND ($6::text IS NULL OR d.provider_message_id = $6::text)
-            AND c.message->>'type' = 'poll' AND $4::int >= 0 AND $4::int < jsonb_array_length(c.message->'options')
+            -- a poll's options, or a template's quick-reply buttons (as last synced)
+            AND $4::int >= 0 AND $4::int < CASE c.message->>'type'
+              WHEN 'poll' THEN jsonb_array_length(c.message->'options')
+              WHEN 'template' THEN (SELECT jsonb_array_length(mt.quick_replies) FROM channels ch
+                  JOIN message_templates mt ON mt.tenant_id = ch.tenant_id AND mt.waba_id = ch.waba_id
+                   AND mt.name = c.message->'template'->>'name' AND mt.language = c.message->'template'->>'language'
+                 WHERE ch.tenant_id = c.tenant_id AND ch.id = c.channel_id AND jsonb_typeof(mt.quick_replies) = 'array')
+              ELSE 0 END
        ), vote AS (
          INSERT INTO poll_votes (tenant_id, campaign_id, subscriber_id, option_index, answered_at)
          SELECT $1::uuid, $2::uuid, $3::uuid, $4::smallint, $5::timestamptz FROM recipient
