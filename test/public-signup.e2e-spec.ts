@@ -40,4 +40,25 @@ describe('Public signup page in a browser', () => {
     const subscribers = (await session.as('get', `/v1/subscribers?channelId=${channel.id}`).expect(200)).body.data;
     expect(subscribers).toEqual([expect.objectContaining({ phone: '+393478215604', name: 'Giulia', status: 'pending', topics: ['meteo'], consentSource: 'web_form' })]);
   });
+  it('offers the real numbers only (not the sandbox) and says to confirm on the number of the service chosen', async () => {
+    const session = await TenantSession.create(testApp);
+    const channel = (name: string, provider: string, number: string) =>
+      session.as('post', '/v1/channels').send({ name, provider, phoneNumberId: `pn-${number}-${session.slug}`, wabaId: 'waba', displayPhoneNumber: number, accessToken: 't', appSecret: 's', verifyToken: 'v' }).expect(201);
+    await channel('Prova interna', 'sandbox', '390000000001');
+    await channel('Protezione civile', 'whatsapp_cloud', '390571111111');
+    const second = (await channel('Notizie dal Comune', 'whatsapp_cloud', '390572222222')).body;
+    const page = await browser.newPage({ viewport: { width: 375, height: 740 } });
+    await page.goto(`${base}/c/${session.slug}`);
+    expect(await page.locator('#channelId option').allInnerTexts()).toEqual(['Protezione civile', 'Notizie dal Comune']);
+    await page.selectOption('#channelId', second.id);
+    await page.getByLabel('Numero di cellulare (WhatsApp)').fill('347 821 5605');
+    await page.getByRole('checkbox', { name: /informativa sulla privacy/ }).check();
+    await page.getByRole('button', { name: 'Iscrivimi' }).click();
+    await page.getByRole('heading', { name: 'Manca un ultimo passo' }).waitFor();
+    expect(await page.getByRole('link', { name: 'Apri WhatsApp e conferma' }).getAttribute('href')).toBe('https://wa.me/390572222222?text=ATTIVA%20ISCRIZIONE');
+    expect(await page.getByRole('main').innerText()).toContain('+390572222222');
+    await page.close();
+    const pending = (await session.as('get', `/v1/subscribers?channelId=${second.id}&status=pending`).expect(200)).body.data;
+    expect(pending).toEqual([expect.objectContaining({ phone: '+393478215605', status: 'pending' })]);
+  });
 });

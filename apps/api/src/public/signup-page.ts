@@ -1,4 +1,4 @@
-import { Channel, resolveSettings } from '@app/channels';
+import { Channel, ChannelProvider, resolveSettings } from '@app/channels';
 import type { SignupPage } from '@app/subscribers';
 
 const escapeHtml = (value: string): string =>
@@ -9,12 +9,25 @@ const waLink = (channel: Channel): string => {
   return `https://wa.me/${channel.displayPhoneNumber.replace(/\D/g, '')}?text=${encodeURIComponent(keyword)}`;
 };
 
+/** How to confirm on the number of the service chosen (each its own number and keywords), shown once the request is taken. */
+const confirmation = (channel: Channel): string => {
+  const settings = resolveSettings(channel);
+  return `<div class="done" data-channel-id="${channel.id}" hidden>
+      <h2>Manca un ultimo passo</h2>
+      <p>Per confermare l'iscrizione scrivi <strong>${escapeHtml(settings.subscribeKeywords[0])}</strong> su WhatsApp al numero
+      <strong>+${escapeHtml(channel.displayPhoneNumber.replace(/\D/g, ''))}</strong>.</p>
+      <p><a class="button" href="${escapeHtml(waLink(channel))}">Apri WhatsApp e conferma</a></p>
+      <p class="help">Per cancellarti in qualsiasi momento scrivi ${escapeHtml(settings.unsubscribeKeywords[0])}.</p>
+    </div>`;
+};
+
 /** The comune's subscription page: small, accessible, mobile-first, in Italian, no external assets. */
-export function renderSignupPage({ tenant, channels, topics }: SignupPage, slug: string): string {
+export function renderSignupPage({ tenant, channels: all, topics }: SignupPage, slug: string): string {
+  // A comune's sandbox (its try-out number) is not offered to citizens once it has a real number.
+  const channels = all.some((c) => c.provider !== ChannelProvider.Sandbox) ? all.filter((c) => c.provider !== ChannelProvider.Sandbox) : all;
   const channel = channels[0];
   const settings = channel ? resolveSettings(channel) : null;
   const privacyUrl = settings?.privacyPolicyUrl ?? tenant.privacyPolicyUrl;
-  const keyword = settings?.subscribeKeywords[0] ?? 'ATTIVA ISCRIZIONE';
   const name = escapeHtml(tenant.name);
   const topicsHtml = topics.length
     ? `<fieldset><legend>Argomenti che ti interessano (facoltativo)</legend>${topics
@@ -44,13 +57,7 @@ export function renderSignupPage({ tenant, channels, topics }: SignupPage, slug:
       <button type="submit">Iscrivimi</button>
       <p id="result" role="status" aria-live="polite"></p>
     </form>
-    <div id="done" hidden>
-      <h2>Manca un ultimo passo</h2>
-      <p>Per confermare l'iscrizione scrivi <strong>${escapeHtml(keyword)}</strong> su WhatsApp al numero
-      <strong>+${escapeHtml(channel.displayPhoneNumber.replace(/\D/g, ''))}</strong>.</p>
-      <p><a class="button" href="${escapeHtml(waLink(channel))}">Apri WhatsApp e conferma</a></p>
-      <p class="help">Per cancellarti in qualsiasi momento scrivi ${escapeHtml(settings!.unsubscribeKeywords[0])}.</p>
-    </div>`
+    ${channels.map(confirmation).join('\n    ')}`
     : `<p>Il servizio WhatsApp di ${name} non è ancora attivo. Torna a trovarci presto.</p>`;
   return `<!doctype html>
 <html lang="it">
@@ -98,7 +105,7 @@ export function renderSignupPage({ tenant, channels, topics }: SignupPage, slug:
     result.textContent = 'Invio in corso…';
     fetch(${JSON.stringify(`/v1/public/${slug}/subscriptions`)}, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
       .then(function (response) {
-        if (response.status === 202) { form.hidden = true; var done = document.getElementById('done'); done.hidden = false; done.querySelector('h2').setAttribute('tabindex', '-1'); done.querySelector('h2').focus(); return; }
+        if (response.status === 202) { form.hidden = true; var done = document.querySelector('.done[data-channel-id="' + body.channelId + '"]') || document.querySelector('.done'); done.hidden = false; done.querySelector('h2').setAttribute('tabindex', '-1'); done.querySelector('h2').focus(); return; }
         result.className = 'error';
         result.textContent = response.status === 429 ? 'Troppi tentativi: riprova fra qualche minuto.' : response.status === 400 ? 'Controlla il numero di cellulare e riprova.' : 'Non è stato possibile completare l\\'iscrizione. Riprova più tardi.';
       })
