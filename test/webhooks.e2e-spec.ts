@@ -1,7 +1,7 @@
 import { randomBytes } from 'crypto';
 import { QueueProducer } from '@app/queue';
 import { WebhookEventsProcessor } from '@app/subscribers';
-import { ANSWER_LOST, createTestApp, FakeGraphApi, fixtureBytes, graphError, signedWebhook, TenantSession, TestApp, waitFor } from '@app/testing';
+import { ANSWER_LOST, createTestApp, FakeGraphApi, fixtureBytes, fixtureJson, graphError, signedWebhook, TenantSession, TestApp, waitFor } from '@app/testing';
 
 const FIXTURE_PNID_A = '118204937561023';
 const FIXTURE_PNID_B = '112983746501928';
@@ -491,6 +491,27 @@ describe('WhatsApp webhooks: signature, inbound handling, isolation', () => {
       expect(chiara).toMatchObject({ phone: null, userId: 'IT.15510293847561029384', name: 'Chiara', status: 'active' });
       await waitFor(() => expect(fake.sentTo('IT.15510293847561029384')).toHaveLength(1));
       expect(fake.sentTo('IT.15510293847561029384')[0].body.to).toBeUndefined();
+    });
+
+    it('unsubscribes every record of a citizen known both by username (BSUID) and by phone with one DISATTIVA ISCRIZIONE', async () => {
+      const a = await comune();
+      await post(a, fixtureFor('webhook-text-inbound-bsuid-only.json', a)).expect(200);
+      await waitFor(async () => expect(await subscribers(a)).toHaveLength(1));
+      // The comune also has Chiara's number, from its own list.
+      await a.session.as('post', '/v1/subscribers').send({ channelId: a.channelId, phone: '348 123 9999' }).expect(201);
+      expect((await subscribers(a, '&status=active')).length).toBe(2);
+      // She leaves, writing from her number with her user id (as Meta sends it once both are known).
+      const value = fixtureJson<{ entry: { changes: { value: Record<string, unknown> }[] }[] }>('webhook-text-inbound-bsuid-only.json').entry[0].changes[0].value;
+      const [message] = value.messages as Record<string, unknown>[];
+      const leave = {
+        ...value,
+        metadata: { ...(value.metadata as object), phone_number_id: a.phoneNumberId },
+        contacts: [{ ...(value.contacts as Record<string, unknown>[])[0], wa_id: '393481239999' }],
+        messages: [{ ...message, from: '393481239999', id: `${message.id}.leave`, timestamp: String(Math.floor(Date.now() / 1000)), text: { body: 'DISATTIVA ISCRIZIONE' } }],
+      };
+      await post(a, Buffer.from(JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: '104938275610492', changes: [{ field: 'messages', value: leave }] }] }))).expect(200);
+      await waitFor(async () => expect(await subscribers(a, '&status=unsubscribed')).toHaveLength(2));
+      expect(await subscribers(a, '&status=active')).toEqual([]);
     });
 
     it('activates a pending web signup when the citizen writes the keyword', async () => {

@@ -85,8 +85,8 @@ export class InboundService {
     // the answer twice. The outbox tries again whatever failed after the commit.
     const replies: string[] = [];
     let written: DueReply[] = [];
-    /** a subscriber who left with this message: announced to dispatch once committed */
-    let left: string | null = null;
+    /** the subscribers who left with this message: announced to dispatch once committed */
+    const left: string[] = [];
     await this.dataSource.transaction(async (manager) => {
       // One citizen's messages are handled one at a time (webhook events are processed in
       // parallel): "at most one automatic answer a day" and subscribe/unsubscribe must not race.
@@ -119,9 +119,12 @@ export class InboundService {
           // An active subscriber leaves with the goodbye. A web signup not confirmed yet is withdrawn
           // (the number's owner said no: it is recorded, and nothing is left to confirm) and told
           // they are not subscribed, as is anyone unknown or gone already (no consent event).
-          const leaving = subscriber?.status === SubscriberStatus.Active;
+          // Every record of this person on the channel leaves: one known by phone (an import, the
+          // API) and one by Meta's user id (a keyword from a username) are the same citizen.
+          const records = subscriber ? [subscriber, ...(await this.sameCitizen(manager, tenantId, channel.id, subscriber, sender))] : [];
+          const leaving = records.some((record) => record.status === SubscriberStatus.Active);
           // unsubscribe() records a pending signup as withdrawn and does nothing for one gone already.
-          if (subscriber && (await this.unsubscribe(manager, subscriber, 'keyword', message.wamid, message.occurredAt))) left = subscriber.id;
+          for (const record of records) if (await this.unsubscribe(manager, record, 'keyword', message.wamid, message.occurredAt)) left.push(record.id);
           replies.push(renderChannelText(leaving ? settings.goodbyeText : settings.notSubscribedText, settings, comuneName));
           if (!leaving) handledAs = 'not_subscribed';
           break;
@@ -154,7 +157,7 @@ export class InboundService {
         written = await this.outbox.add(manager, channel, sender, replies, windowEndsAt);
       }
     });
-    if (left) await this.optOuts.announce(tenantId, [left]);
+    if (left.length > 0) await this.optOuts.announce(tenantId, left);
     await this.outbox.sendNow(channel, written);
   }
 
@@ -326,12 +329,32 @@ export class InboundService {
       this.logger.log(`channel ${channel.id}: user preference "${preference.value}" noted; a new subscription needs the keyword`);
       return;
     }
-    let left: string | null = null;
+    const left: string[] = [];
+    const tenantId = asTenantId(channel.tenantId);
     await this.dataSource.transaction(async (manager) => {
-      const subscriber = await this.subscribers.findByContact(asTenantId(channel.tenantId), channel.id, { phone: waIdToE164(preference.waId), userId: preference.userId }, manager);
-      if (subscriber && (await this.unsubscribe(manager, subscriber, 'user_prefs', null, preference.occurredAt, { category: preference.category, value: preference.value }))) left = subscriber.id;
+      const contact = { phone: waIdToE164(preference.waId), userId: preference.userId };
+      const subscriber = await this.subscribers.findByContact(tenantId, channel.id, contact, manager);
+      const records = subscriber ? [subscriber, ...(await this.sameCitizen(manager, tenantId, channel.id, subscriber, contact))] : [];
+      for (const record of records) {
+        if (await this.unsubscribe(manager, record, 'user_prefs', null, preference.occurredAt, { category: preference.category, value: preference.value })) left.push(record.id);
+      }
     });
-    if (left) await this.optOuts.announce(channel.tenantId, [left]);
+    if (left.length > 0) await this.optOuts.announce(channel.tenantId, left);
+  }
+
+  /**
+   * The channel's other subscribers of the citizen who wrote: the one known by the phone they
+   * wrote from, or by their Meta user id, when it is not the one found first (a citizen known
+   * twice: by phone from an import or the API, and by user id from a keyword sent from a username).
+   */
+  private async sameCitizen(manager: EntityManager, tenantId: TenantId, channelId: string, found: Subscriber, contact: { phone?: string | null; userId?: string | null }): Promise<Subscriber[]> {
+    const others: Subscriber[] = [];
+    for (const identity of [{ phone: contact.phone }, { userId: contact.userId }]) {
+      if (!identity.phone && !identity.userId) continue;
+      const other = await this.subscribers.findByContact(tenantId, channelId, identity, manager);
+      if (other && other.id !== found.id && !others.some((o) => o.id === other.id)) others.push(other);
+    }
+    return others;
   }
 
   /** `system` messages: a changed number or BSUID moves the subscription to the new identity. */
