@@ -84,4 +84,20 @@ describe('parseWebhookPayload', () => {
     expect(change.messages[0]).toMatchObject({ kind: 'other', type: 'order' });
     expect(change.statuses).toEqual([]);
   });
+  it('keeps an item whose fields are out of bounds instead of failing the webhook: its own time, a cut name, no bogus ids', () => {
+    const now = new Date('2026-12-02T10:00:00Z');
+    const value = (fixture('webhook-text-inbound.json') as { entry: { changes: { value: { contacts: Record<string, unknown>[]; messages: Record<string, unknown>[] } }[] }[] }).entry[0].changes[0].value;
+    const message = value.messages[0];
+    const payload = (overrides: Record<string, unknown>, name = 'Giulia') => ({
+      entry: [{ changes: [{ field: 'messages', value: { ...value, contacts: [{ ...value.contacts[0], profile: { name } }], messages: [{ ...message, ...overrides }] } }] }],
+    });
+    // Beyond any date, or days ahead of our clock (it would hold the 24-hour window open): the time of receipt.
+    for (const timestamp of ['99999999999999', String(Math.floor(Date.now() / 1000) + 5 * 86_400)]) {
+      expect(parseWebhookPayload(payload({ timestamp }), now)[0].messages[0].occurredAt).toBe(now.toISOString());
+    }
+    const long = parseWebhookPayload(payload({}, 'G'.repeat(500)), now)[0].messages[0];
+    expect(long.profileName).toHaveLength(200);
+    expect(parseWebhookPayload(payload({ from_user_id: 'IT.' + '9'.repeat(200) }), now)[0].messages[0].fromUserId).toBe('IT.20817365940218273645');
+    expect(parseWebhookPayload(payload({ id: 'wamid.' + 'x'.repeat(300) }), now)[0].messages).toEqual([]);
+  });
 });

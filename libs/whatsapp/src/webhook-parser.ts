@@ -7,11 +7,25 @@ const asArray = (value: unknown): unknown[] => (Array.isArray(value) ? value : [
 const str = (value: unknown): string | null => (typeof value === 'string' && value.length > 0 ? value : typeof value === 'number' ? String(value) : null);
 const STATUSES = new Set<DeliveryStatusName>(['sent', 'delivered', 'read', 'failed']);
 
-/** Unix seconds (string or number) → ISO 8601; a missing or bad value yields `fallback`. */
+/** How far ahead of our clock an event's timestamp may be (clock skew); beyond it the time of receipt is used. */
+const MAX_CLOCK_AHEAD_MS = 3_600_000;
+
+/**
+ * Unix seconds (string or number) → ISO 8601; a missing or bad value yields `fallback`, and so
+ * does one beyond any date or more than an hour in the future (it would hold a 24-hour window open
+ * for ever): one bad field costs the item its own time, never the rest of the webhook.
+ */
 function toIso(value: unknown, fallback: Date): string {
   const seconds = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
-  return Number.isFinite(seconds) ? new Date(seconds * 1000).toISOString() : fallback.toISOString();
+  const at = Number.isFinite(seconds) ? new Date(seconds * 1000) : null;
+  return at && !Number.isNaN(at.getTime()) && at.getTime() <= Math.max(fallback.getTime(), Date.now()) + MAX_CLOCK_AHEAD_MS ? at.toISOString() : fallback.toISOString();
 }
+
+/** Identifiers as long as we store them (wamid 255, BSUID 160): a longer one is no Meta id. */
+const MAX_WAMID = 255;
+const MAX_USER_ID = 160;
+const MAX_PROFILE_NAME = 200;
+const bounded = (value: string | null, max: number): string | null => (value !== null && value.length <= max ? value : null);
 
 /**
  * Parses Meta's webhook envelope into changes routed by phone_number_id. Tolerant by design
@@ -108,11 +122,11 @@ function parsePreference(pref: Json, now: Date): UserPreferenceEvent | null {
 const MEDIA = new Set(['image', 'video', 'audio', 'document', 'sticker']);
 
 function parseMessage(message: Json, contacts: Json[], now: Date): InboundMessageEvent | null {
-  const wamid = str(message.id);
+  const wamid = bounded(str(message.id), MAX_WAMID);
   if (!wamid) return null;
   const type = str(message.type) ?? 'unknown';
   const fromWaId = str(message.from);
-  const fromUserId = str(message.from_user_id);
+  const fromUserId = bounded(str(message.from_user_id), MAX_USER_ID);
   const contact =
     contacts.find((c) => (fromWaId && c.wa_id === fromWaId) || (fromUserId && c.user_id === fromUserId)) ?? (contacts.length === 1 ? contacts[0] : undefined);
   const profile = contact && isObject(contact.profile) ? contact.profile : {};
@@ -122,8 +136,9 @@ function parseMessage(message: Json, contacts: Json[], now: Date): InboundMessag
     type,
     kind: 'other',
     fromWaId: fromWaId ?? (contact ? str(contact.wa_id) : null),
-    fromUserId: fromUserId ?? (contact ? str(contact.user_id) : null),
-    profileName: str(profile.name),
+    fromUserId: fromUserId ?? (contact ? bounded(str(contact.user_id), MAX_USER_ID) : null),
+    // A display name is only shown: one longer than we keep is cut, not a reason to drop the message.
+    profileName: str(profile.name)?.slice(0, MAX_PROFILE_NAME) ?? null,
     occurredAt: toIso(message.timestamp, now),
     text: null,
     replyId: null,
