@@ -274,7 +274,30 @@ export class CampaignsService {
       );
     });
     await this.settleCancelled(tenantId, id);
+    await this.skipReleased(tenantId, id);
     return this.campaigns.getById(tenantId, id);
+  }
+
+  /**
+   * A dispatch job that put claimed deliveries back to the queue while the cancel was committing
+   * (its statement saw the campaign still sending, and the cancel skipped those rows as locked)
+   * left them queued and unclaimed in a cancelled campaign: they are skipped now, once no job
+   * holds them, rather than by the reconciler's next pass.
+   */
+  private async skipReleased(tenantId: TenantId, id: string): Promise<void> {
+    await this.dataSource.query(
+      `WITH free AS (
+         SELECT d.id FROM deliveries d
+          WHERE d.tenant_id = $1 AND d.campaign_id = $2 AND d.status = 'queued' AND (d.claimed_until IS NULL OR d.claimed_until <= now())
+            AND EXISTS (SELECT 1 FROM campaigns c WHERE c.tenant_id = $1 AND c.id = $2 AND c.status = 'cancelled')
+          FOR UPDATE OF d SKIP LOCKED
+       ), moved AS (
+         UPDATE deliveries d SET status = 'skipped', reason = 'cancelled', updated_at = now() FROM free WHERE d.id = free.id RETURNING 1
+       ), n AS (SELECT count(*)::int AS n FROM moved)
+       UPDATE campaigns c SET queued_count = c.queued_count - n.n, skipped_count = c.skipped_count + n.n, updated_at = now()
+         FROM n WHERE c.tenant_id = $1 AND c.id = $2 AND n.n > 0`,
+      [tenantId, id],
+    );
   }
 
   /** Waits until no dispatch job holds a queued delivery of the campaign (or CANCEL_SETTLE_MS passed). */

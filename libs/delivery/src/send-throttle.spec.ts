@@ -54,15 +54,6 @@ describe('SendThrottle', () => {
     expect(most * 4).toBeLessThanOrEqual(1000 * SendThrottle.HEADROOM);
   });
 
-  it('keeps a low rate: 2/s hands out two a second (not one), never more than two in any second', async () => {
-    const handedOut: number[] = [];
-    const started = performance.now();
-    await Promise.all(Array.from({ length: 6 }, () => throttle.acquire('slow', 2, 1).then(() => handedOut.push(performance.now() - started))));
-    // Six slots spaced 1/(2 x 0.96) s apart: the last at about 2.6 s (one a second would take 5 s).
-    expect(handedOut[5]).toBeLessThan(3_500);
-    for (let i = 2; i < handedOut.length; i++) expect(handedOut[i] - handedOut[i - 2]).toBeGreaterThanOrEqual(1000);
-  }, 10_000);
-
   it('sizes groups to about 5 ms of the rate', () => {
     expect(SendThrottle.groupSize(1000)).toBe(4);
     expect(SendThrottle.groupSize(80)).toBe(1);

@@ -162,10 +162,10 @@ export class SendThrottle implements OnModuleDestroy {
     if (this.closed) return;
     const now = performance.now();
     let stale = 0;
-    // This process never hands out more than rate x HEADROOM slots in any trailing second, rounded
-    // up (the timeline's spacing of a low rate fits that many in a second: two at 2/s, not one),
-    // and never more than the configured rate.
-    const perSecond = Math.max(1, Math.min(pacer.messagesPerSecond, Math.ceil(pacer.messagesPerSecond * SendThrottle.HEADROOM)));
+    // This process never hands out more than rate x HEADROOM slots in any trailing second (rounded
+    // down: at a rate of a few a second, the one slot rounded off is the only margin left for the
+    // jitter between hand-out and Meta's receipt; 3/s handed out 3 a second reached a receiver as 4).
+    const perSecond = Math.max(1, Math.floor(pacer.messagesPerSecond * SendThrottle.HEADROOM));
     while (pacer.handedOut.length > 0 && now - pacer.handedOut[0] >= 1000) pacer.handedOut.shift();
     // No hand-out before this time: the trailing second is full, or the catch-up credit is spent.
     let notBefore = 0;
