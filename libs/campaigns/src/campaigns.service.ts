@@ -28,6 +28,22 @@ export interface NewCampaign {
 }
 
 /** What a paused channel means for a campaign on it. */
+/**
+ * $1 tenant, $2 campaign: its queued deliveries no dispatch job holds, skipped as `cancelled`;
+ * `n` is how many, for the campaign's counters. Rows locked by a concurrent write are being
+ * claimed or recorded by a dispatch job (which locks deliveries before the campaign row a cancel
+ * holds): skipped, not waited for, so the two never deadlock; they are recorded as they turn out.
+ */
+const SKIP_FREE_DELIVERIES = `WITH free AS (
+    SELECT id FROM deliveries
+     WHERE tenant_id = $1 AND campaign_id = $2 AND status = 'queued' AND (claimed_until IS NULL OR claimed_until <= now())
+     FOR UPDATE SKIP LOCKED
+  ), moved AS (
+    UPDATE deliveries d SET status = 'skipped', reason = 'cancelled', updated_at = now()
+      FROM free WHERE d.id = free.id
+    RETURNING 1
+  ), n AS (SELECT count(*)::int AS n FROM moved)`;
+
 /** Queued deliveries read to tell what waits for a later attempt (see waitingNote). */
 const RETRY_SCAN = 5000;
 
@@ -254,18 +270,7 @@ export class CampaignsService {
       const campaign = await this.campaigns.lockById(tenantId, id, manager);
       if (!['draft', 'scheduled', 'sending'].includes(campaign.status)) throw new ConflictError(`Campaign is already ${campaign.status}`, 'campaign_finished');
       await manager.query(
-        // Rows locked by a concurrent write are being claimed or recorded by a dispatch job (which
-        // locks deliveries before the campaign row this transaction holds): skipped, not waited
-        // for, so the two never deadlock; they are in flight and recorded as they turn out.
-        `WITH free AS (
-           SELECT id FROM deliveries
-            WHERE tenant_id = $1 AND campaign_id = $2 AND status = 'queued' AND (claimed_until IS NULL OR claimed_until <= now())
-            FOR UPDATE SKIP LOCKED
-         ), moved AS (
-           UPDATE deliveries d SET status = 'skipped', reason = 'cancelled', updated_at = now()
-             FROM free WHERE d.id = free.id
-           RETURNING 1
-         ), n AS (SELECT count(*)::int AS n FROM moved)
+        `${SKIP_FREE_DELIVERIES}
          UPDATE campaigns c SET status = 'cancelled', cancelled_at = now(), updated_at = now(),
                 queued_count = c.queued_count - n.n, skipped_count = c.skipped_count + n.n,
                 failure_reason = COALESCE($3, c.failure_reason)
@@ -282,20 +287,14 @@ export class CampaignsService {
    * A dispatch job that put claimed deliveries back to the queue while the cancel was committing
    * (its statement saw the campaign still sending, and the cancel skipped those rows as locked)
    * left them queued and unclaimed in a cancelled campaign: they are skipped now, once no job
-   * holds them, rather than by the reconciler's next pass.
+   * holds them, rather than by the reconciler's next pass. Called only once the campaign is
+   * cancelled (which is final).
    */
   private async skipReleased(tenantId: TenantId, id: string): Promise<void> {
     await this.dataSource.query(
-      `WITH free AS (
-         SELECT d.id FROM deliveries d
-          WHERE d.tenant_id = $1 AND d.campaign_id = $2 AND d.status = 'queued' AND (d.claimed_until IS NULL OR d.claimed_until <= now())
-            AND EXISTS (SELECT 1 FROM campaigns c WHERE c.tenant_id = $1 AND c.id = $2 AND c.status = 'cancelled')
-          FOR UPDATE OF d SKIP LOCKED
-       ), moved AS (
-         UPDATE deliveries d SET status = 'skipped', reason = 'cancelled', updated_at = now() FROM free WHERE d.id = free.id RETURNING 1
-       ), n AS (SELECT count(*)::int AS n FROM moved)
+      `${SKIP_FREE_DELIVERIES}
        UPDATE campaigns c SET queued_count = c.queued_count - n.n, skipped_count = c.skipped_count + n.n, updated_at = now()
-         FROM n WHERE c.tenant_id = $1 AND c.id = $2 AND n.n > 0`,
+         FROM n WHERE c.tenant_id = $1 AND c.id = $2 AND c.status = 'cancelled' AND n.n > 0`,
       [tenantId, id],
     );
   }
@@ -325,14 +324,9 @@ export class CampaignsService {
   /** A template campaign's quick-reply button texts, as last synced; null when it has none or is no template. */
   private async quickReplyTitles(tenantId: TenantId, campaign: Campaign): Promise<string[] | null> {
     if (campaign.message.type !== 'template') return null;
-    const rows = (await this.dataSource.query(
-      `SELECT mt.quick_replies AS "quickReplies" FROM channels ch
-         JOIN message_templates mt ON mt.tenant_id = ch.tenant_id AND mt.waba_id = ch.waba_id AND mt.name = $3 AND mt.language = $4
-        WHERE ch.tenant_id = $1 AND ch.id = $2`,
-      [tenantId, campaign.channelId, campaign.message.template.name, campaign.message.template.language],
-    )) as { quickReplies: { index: number; text: string }[] | null }[];
-    const replies = rows[0]?.quickReplies;
-    return replies?.length ? replies.map((reply) => reply.text) : null;
+    const channel = await this.channels.findById(tenantId, campaign.channelId);
+    const titles = channel ? await this.templates.quickReplyTitles(tenantId, channel, campaign.message.template) : [];
+    return titles.length > 0 ? titles : null;
   }
 
   async reactions(tenantId: TenantId, id: string): Promise<{ emoji: string; count: number }[]> {

@@ -8,16 +8,13 @@ import { canMoveTo, DeliveryStatus, strongerEvent } from '../delivery-status';
 import { DeliveryChange, DeliveryLedger } from '../delivery-ledger';
 import { DispatchScheduler } from '../dispatch-scheduler';
 import { REPLY_CALLBACK } from '../reply-callback';
-import { MAX_SEND_ATTEMPTS } from './dispatch.processor';
+import { MAX_SEND_ATTEMPTS, WINDOW_CLOSED } from './dispatch.processor';
 
 interface Waiting {
   job: DeliveryStatusesJob;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
-
-/** Meta's "more than 24 hours since the customer last replied": the free-form message was not delivered. */
-const WINDOW_CLOSED = 131047;
 
 /** A delivery to send again, as outside the window: its campaign's dispatch job is queued for it. */
 interface Replan {

@@ -37,7 +37,7 @@ export const EMERGENCY_UNCERTAIN_HOLD_MS = 15_000;
 const TEMPLATE_PAUSED = 132015;
 const TEMPLATE_DISABLED = 132016;
 /** Meta's "more than 24 hours since the customer last replied" (re-engagement) error. */
-const WINDOW_CLOSED = 131047;
+export const WINDOW_CLOSED = 131047;
 /** How soon a delivery refused with WINDOW_CLOSED is planned again, as outside the window. */
 const WINDOW_CLOSED_REPLAN_MS = 1_000;
 /** Meta's default throughput per number, for a channel this process has not loaded yet. */
