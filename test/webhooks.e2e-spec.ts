@@ -306,11 +306,14 @@ describe('WhatsApp webhooks: signature, inbound handling, isolation', () => {
         [channel.tenant, channel.id],
       );
       await waitFor(() => expect(fake.sent.map((r) => r.body.to)).toEqual(['+393470000101']), { timeoutMs: 10_000 });
-      const rows = (await testApp.dataSource.query(`SELECT to_phone, attempts, sent_at, given_up_at, last_error FROM reply_outbox WHERE channel_id = $1 ORDER BY to_phone`, [channel.id])) as Record<string, unknown>[];
-      expect(rows).toEqual([
-        expect.objectContaining({ to_phone: '+393470000101', attempts: 2, sent_at: expect.any(Date), given_up_at: null }),
-        expect.objectContaining({ to_phone: '+393470000102', sent_at: null, given_up_at: expect.any(Date), last_error: expect.stringContaining('24-hour window') }),
-      ]);
+      // The fake records the request before the outbox writes its outcome: the rows are read until it is in.
+      await waitFor(async () => {
+        const rows = (await testApp.dataSource.query(`SELECT to_phone, attempts, sent_at, given_up_at, last_error FROM reply_outbox WHERE channel_id = $1 ORDER BY to_phone`, [channel.id])) as Record<string, unknown>[];
+        expect(rows).toEqual([
+          expect.objectContaining({ to_phone: '+393470000101', attempts: 2, sent_at: expect.any(Date), given_up_at: null }),
+          expect.objectContaining({ to_phone: '+393470000102', sent_at: null, given_up_at: expect.any(Date), last_error: expect.stringContaining('24-hour window') }),
+        ]);
+      });
     });
 
     it("erases with the subscriber Meta's raw events that name them, once handled", async () => {
