@@ -576,6 +576,7 @@ async function throughputAndStatuses(app: TestApp, fake: RemoteFake, result: Rec
     posts.push({ channelId: comune.channelId, ...signedWebhook(body, comune.appSecret) });
   }
   const statusEvents = posts.reduce((sum, post) => sum + JSON.parse(post.bytes.toString()).entry[0].changes[0].value.statuses.length, 0);
+  const statusRolesAtStart = cpuByRole(roles);
   const statusStart = performance.now();
   let nextPost = 0;
   const apiUrl = `http://127.0.0.1:${(app.app.getHttpServer().address() as { port: number }).port}`;
@@ -602,6 +603,7 @@ async function throughputAndStatuses(app: TestApp, fake: RemoteFake, result: Rec
     return row.n >= statusEvents;
   }, 300_000, 100);
   const statusSeconds = (performance.now() - statusStart) / 1000;
+  const statusRolesAtEnd = cpuByRole(roles);
   // The status processor alone: the same volume as 'read' events put straight on its queue.
   // (The jobs are built before the clock starts: only the processor is timed.)
   const channelOf = new Map(comuni.map((comune) => [comune.phoneNumberId, comune]));
@@ -611,6 +613,7 @@ async function throughputAndStatuses(app: TestApp, fake: RemoteFake, result: Rec
     const statuses = slice.map((w) => ({ wamid: w.wamid, status: 'read' as const, occurredAt: readAt, recipientId: null, recipientUserId: null, callbackData: null, errorCode: null, errorTitle: null }));
     return { name: 'apply-statuses', data: { tenantId: comune.session.tenantId, channelId: comune.channelId, statuses } };
   });
+  const directRolesAtStart = cpuByRole(roles);
   const directStart = performance.now();
   for (let i = 0; i < jobs.length; i += 500) await app.transport.addBulk(QueueName.DeliveryStatuses, jobs.slice(i, i + 500));
   await until(async () => {
@@ -618,12 +621,15 @@ async function throughputAndStatuses(app: TestApp, fake: RemoteFake, result: Rec
     return row.n >= statusEvents;
   }, 300_000, 100);
   const directSeconds = (performance.now() - directStart) / 1000;
+  const directRolesAtEnd = cpuByRole(roles);
   result.statuses = {
     processorOnlyEventsPerSecond: round(statusEvents / directSeconds),
     events: statusEvents,
     webhookPosts: posts.length,
     postedInSeconds: round(postedSeconds, 2),
     viaSignedWebhooksEventsPerSecond: round(statusEvents / statusSeconds),
+    // CPU each process spent per status event (µs): through the signed webhooks, then on the queue alone.
+    cpuPerEventUs: { viaWebhooks: cpuPerMessage(statusRolesAtStart, statusRolesAtEnd, statusEvents), processorOnly: cpuPerMessage(directRolesAtStart, directRolesAtEnd, statusEvents) },
     target: '>= 3000 events/s',
   };
 

@@ -527,6 +527,82 @@ describe('WhatsApp webhooks: signature, inbound handling, isolation', () => {
       const history = (await a.session.as('get', `/v1/subscribers/${giulia.id}/export`).expect(200)).body.consentHistory;
       expect(history.map((e: { action: string; source: string }) => `${e.action}:${e.source}`)).toEqual(['requested:web_form', 'subscribed:keyword']);
     });
+    describe('keywords Meta delivers out of order', () => {
+      /** Giulia's keyword `text`, written `secondsAgo` before now, under its own message id. */
+      const giuliaWrote = (a: Comune, text: string, secondsAgo: number, tag: string): Buffer =>
+        sentAgain(
+          Buffer.from(
+            fixtureFor('webhook-text-inbound.json', a)
+              .toString('utf8')
+              .replace('"body": "ATTIVA ISCRIZIONE"', `"body": "${text}"`)
+              .replace(/"timestamp": "\d+"/, `"timestamp": "${Math.floor(Date.now() / 1000) - secondsAgo}"`),
+          ),
+          tag,
+        );
+      const giulia = '+393478215604';
+      const handled = async (a: Comune) =>
+        ((await a.session.as('get', `/v1/inbox?channelId=${a.channelId}`).expect(200)).body.data as { handledAs: string; text: string }[]).map((m) => `${m.text}:${m.handledAs}`).sort();
+      const history = async (a: Comune, id: string) =>
+        ((await a.session.as('get', `/v1/subscribers/${id}/export`).expect(200)).body.consentHistory as { action: string; source: string }[]).map((e) => `${e.action}:${e.source}`);
+
+      it('keeps a citizen out when an ATTIVA written before their DISATTIVA arrives after it, and lets a new ATTIVA in', async () => {
+        const a = await comune();
+        await post(a, giuliaWrote(a, 'ATTIVA ISCRIZIONE', 600, 'first')).expect(200);
+        await waitFor(() => expect(fake.sentTo(giulia)).toHaveLength(1));
+        await post(a, giuliaWrote(a, 'DISATTIVA ISCRIZIONE', 60, 'leave')).expect(200);
+        await waitFor(() => expect(fake.sentTo(giulia)).toHaveLength(2));
+        // A second ATTIVA she wrote 5 minutes ago, re-delivered by Meta only now.
+        await post(a, giuliaWrote(a, 'ATTIVA ISCRIZIONE', 300, 'late')).expect(200);
+        await waitFor(async () => expect(await processedEvents(a.channelId)).toBe(3));
+        const [record] = await subscribers(a, '&status=unsubscribed');
+        expect(record).toMatchObject({ phone: giulia, status: 'unsubscribed' });
+        expect(await subscribers(a, '&status=active')).toEqual([]);
+        expect(await history(a, record.id)).toEqual(['subscribed:keyword', 'unsubscribed:keyword']);
+        expect(await handled(a)).toEqual(['ATTIVA ISCRIZIONE:outdated', 'ATTIVA ISCRIZIONE:subscribe', 'DISATTIVA ISCRIZIONE:unsubscribe']);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(fake.sentTo(giulia)).toHaveLength(2); // the welcome and the goodbye; no welcome for the late copy
+
+        // What she writes now counts.
+        await post(a, giuliaWrote(a, 'ATTIVA ISCRIZIONE', 0, 'back')).expect(200);
+        await waitFor(async () => expect(await subscribers(a, '&status=active')).toHaveLength(1));
+        await waitFor(() => expect(fake.sentTo(giulia)).toHaveLength(3));
+        expect(await history(a, record.id)).toEqual(['subscribed:keyword', 'unsubscribed:keyword', 'subscribed:keyword']);
+      });
+
+      it('keeps a citizen in when a DISATTIVA or a WhatsApp stop written before their later ATTIVA arrives after it', async () => {
+        const a = await comune();
+        await post(a, giuliaWrote(a, 'ATTIVA ISCRIZIONE', 600, 'first')).expect(200);
+        await waitFor(() => expect(fake.sentTo(giulia)).toHaveLength(1));
+        await post(a, giuliaWrote(a, 'DISATTIVA ISCRIZIONE', 900, 'early')).expect(200);
+        const stop = JSON.parse(fixtureFor('webhook-user-preferences-stop.json', a).toString('utf8'));
+        Object.assign(stop.entry[0].changes[0].value.user_preferences[0], { wa_id: '393478215604', user_id: 'IT.20817365940218273645', timestamp: Math.floor(Date.now() / 1000) - 700 });
+        stop.entry[0].changes[0].value.contacts[0] = { profile: { name: 'Giulia Bianchi' }, wa_id: '393478215604', user_id: 'IT.20817365940218273645' };
+        await post(a, Buffer.from(JSON.stringify(stop))).expect(200);
+        await waitFor(async () => expect(await processedEvents(a.channelId)).toBe(3));
+        const [record] = await subscribers(a, '&status=active');
+        expect(record).toMatchObject({ phone: giulia, status: 'active' });
+        expect(await history(a, record.id)).toEqual(['subscribed:keyword']);
+        expect(await handled(a)).toEqual(['ATTIVA ISCRIZIONE:subscribe', 'DISATTIVA ISCRIZIONE:outdated']);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(fake.sentTo(giulia)).toHaveLength(1); // no goodbye
+
+        // A DISATTIVA written after it takes her out.
+        await post(a, giuliaWrote(a, 'DISATTIVA ISCRIZIONE', 0, 'leave')).expect(200);
+        await waitFor(async () => expect(await subscribers(a, '&status=unsubscribed')).toHaveLength(1));
+      });
+
+      it("applies an opt-out written before the comune's own later subscription of the citizen, and keywords older than Meta's 7 days of re-delivery in arrival order", async () => {
+        const a = await comune();
+        // The comune adds her through the API; her DISATTIVA of a minute before arrives after.
+        const added = await a.session.as('post', '/v1/subscribers').send({ channelId: a.channelId, phone: '347 821 5604' }).expect(201);
+        await post(a, giuliaWrote(a, 'DISATTIVA ISCRIZIONE', 60, 'leave')).expect(200);
+        await waitFor(async () => expect((await a.session.as('get', `/v1/subscribers/${added.body.id}`).expect(200)).body.status).toBe('unsubscribed'));
+        // A message written 8 days ago is no re-delivery: it is taken as it comes.
+        await post(a, giuliaWrote(a, 'ATTIVA ISCRIZIONE', 8 * 86400, 'old')).expect(200);
+        await waitFor(async () => expect((await a.session.as('get', `/v1/subscribers/${added.body.id}`).expect(200)).body.status).toBe('active'));
+        expect(await history(a, added.body.id)).toEqual(['subscribed:api', 'unsubscribed:keyword', 'subscribed:keyword']);
+      });
+    });
   });
 
   describe('other messages', () => {

@@ -125,7 +125,7 @@ export class InboundMessageDto {
   @ApiProperty({ nullable: true, type: String }) text: string | null;
   @ApiProperty({ nullable: true, type: String, description: 'wamid of the message this answers or reacts to' }) contextMessageId: string | null;
   @ApiProperty({ nullable: true, type: String }) campaignId: string | null;
-  @ApiProperty({ nullable: true, type: String, description: 'subscribe, unsubscribe, already_subscribed, not_subscribed, poll_vote, poll_vote_ignored, reaction, auto_reply, question, ...' }) handledAs: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'subscribe, unsubscribe, already_subscribed, not_subscribed, outdated (a keyword older than the citizen\'s opposite decision), poll_vote, poll_vote_ignored, reaction, auto_reply, question, ...' }) handledAs: string | null;
   @ApiProperty() receivedAt: string;
 }
 

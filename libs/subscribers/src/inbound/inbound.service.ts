@@ -19,6 +19,9 @@ const AUTO_REPLY_INTERVAL_MS = 24 * 3600 * 1000;
 /** The customer-service window a citizen's message opens (whatsapp-cloud-api.md): free-form answers only within it. */
 const REPLY_WINDOW_MS = 24 * 3600 * 1000;
 
+/** Meta re-delivers a webhook for up to 7 days (whatsapp-cloud-api.md §6.5). */
+const REDELIVERY_HORIZON_MS = 7 * 24 * 3600 * 1000;
+
 type Handling = 'subscribe' | 'unsubscribe' | 'poll_vote' | 'reaction' | 'button_reply' | 'system' | 'question';
 
 interface Sender {
@@ -102,6 +105,13 @@ export class InboundService {
       if (!inboundId) return; // already handled: a re-delivery
       let subscriber = await this.subscribers.findByContact(tenantId, channel.id, sender, manager);
       let handledAs: string = handling;
+      // Meta may deliver a citizen's messages out of order (a re-delivery after a later one): a
+      // keyword older than the citizen's opposite decision, already applied, changes nothing.
+      if ((handling === 'subscribe' || handling === 'unsubscribe') && subscriber && (await this.isOutdated(manager, tenantId, channel.id, subscriber, sender, handling, message.occurredAt))) {
+        await this.touch(manager, subscriber, sender, message.occurredAt);
+        await manager.query(`UPDATE inbound_messages SET subscriber_id = $2, handled_as = 'outdated' WHERE id = $1`, [inboundId, subscriber.id]);
+        return;
+      }
       switch (handling) {
         case 'subscribe': {
           const joined = await this.subscribe(manager, channel, settings, subscriber, sender, message);
@@ -323,6 +333,32 @@ export class InboundService {
     return true;
   }
 
+  /**
+   * Whether a consent keyword sent at `sentAt` is older than the citizen's opposite decision on
+   * this channel, already recorded: an `ATTIVA` sent before a later opt-out (by keyword, in
+   * WhatsApp's settings, or by the comune), or a `DISATTIVA` or stop sent before the citizen's
+   * own later `ATTIVA`. The citizen's latest word stands. Only the citizen's own keyword outweighs
+   * an opt-out: a later import or API call does not make an earlier `DISATTIVA` outdated. Decisions
+   * in the same second (Meta's timestamps have no finer grain) keep their arrival order, as does a
+   * keyword written more than REDELIVERY_HORIZON_MS before it arrived: Meta stops re-delivering an
+   * event after 7 days, so such a message is no late copy, and its time says nothing of its order.
+   */
+  private async isOutdated(manager: EntityManager, tenantId: TenantId, channelId: string, found: Subscriber, contact: { phone?: string | null; userId?: string | null }, handling: 'subscribe' | 'unsubscribe', sentAt: string): Promise<boolean> {
+    if (handling === 'subscribe' && found.status === SubscriberStatus.Active) return false;
+    if (this.clock.now().getTime() - new Date(sentAt).getTime() > REDELIVERY_HORIZON_MS) return false;
+    const ids = [found.id, ...(await this.sameCitizen(manager, tenantId, channelId, found, contact)).map((other) => other.id)];
+    // A keyword's or WhatsApp stop's consent event keeps the citizen's send time (details.sentAt);
+    // the others happened when they were recorded.
+    const [row] = (await manager.query(
+      `SELECT max(COALESCE((details->>'sentAt')::timestamptz, occurred_at)) FILTER (WHERE action IN ('unsubscribed', 'withdrawn')) AS "leftAt",
+              max((details->>'sentAt')::timestamptz) FILTER (WHERE action = 'subscribed' AND source = 'keyword') AS "joinedAt"
+         FROM consent_events WHERE tenant_id = $1 AND channel_id = $2 AND subscriber_id = ANY($3::uuid[])`,
+      [tenantId, channelId, ids],
+    )) as { leftAt: Date | null; joinedAt: Date | null }[];
+    const decidedAt = handling === 'subscribe' ? row?.leftAt : row?.joinedAt;
+    return decidedAt != null && new Date(decidedAt).getTime() > new Date(sentAt).getTime();
+  }
+
   /** `user_preferences`: a citizen who stops the business's messages in WhatsApp is unsubscribed. */
   async handlePreference(channel: Channel, preference: UserPreferenceEvent): Promise<void> {
     if (preference.value !== 'stop') {
@@ -334,6 +370,10 @@ export class InboundService {
     await this.dataSource.transaction(async (manager) => {
       const contact = { phone: waIdToE164(preference.waId), userId: preference.userId };
       const subscriber = await this.subscribers.findByContact(tenantId, channel.id, contact, manager);
+      if (subscriber && (await this.isOutdated(manager, tenantId, channel.id, subscriber, contact, 'unsubscribe', preference.occurredAt))) {
+        this.logger.log(`channel ${channel.id}: a WhatsApp stop older than the citizen's later subscription, not applied`);
+        return;
+      }
       const records = subscriber ? [subscriber, ...(await this.sameCitizen(manager, tenantId, channel.id, subscriber, contact))] : [];
       for (const record of records) {
         if (await this.unsubscribe(manager, record, 'user_prefs', null, preference.occurredAt, { category: preference.category, value: preference.value })) left.push(record.id);
