@@ -4,6 +4,7 @@ import type { queueAsPromised } from 'fastq';
 import { DataSource } from 'typeorm';
 import { ChannelsRepository, MessageTemplatesService } from '@app/channels';
 import { AppConfig, Clock, ConflictError, TenantId } from '@app/core';
+import { TableStatistics } from '@app/database';
 import { DISPATCH_BUCKET, DispatchRange, DispatchScheduler, quietHoursEnd, SERVICE_WINDOW_MS, startOfMonth } from '@app/delivery';
 import { QueueName, QueueProducer } from '@app/queue';
 import { Tenant, TenantStatus } from '@app/tenants';
@@ -22,6 +23,8 @@ interface FanOutOutcome {
   campaign: Campaign;
   launch: Date | null;
   ranges: DispatchRange[];
+  /** delivery rows the fan-out wrote */
+  written: number;
 }
 
 export interface LaunchResult {
@@ -55,6 +58,7 @@ export class CampaignLauncher {
     private readonly clock: Clock,
     private readonly channels: ChannelsRepository,
     private readonly templates: MessageTemplatesService,
+    private readonly statistics: TableStatistics,
     config: AppConfig,
   ) {
     this.fanOuts = fastq.promise((task: () => Promise<FanOutOutcome>) => task(), config.delivery.launchConcurrency);
@@ -79,6 +83,9 @@ export class CampaignLauncher {
       });
       return { campaign: outcome.campaign, batches: 0 };
     }
+    // A large fan-out on a young deployment outgrows the planner's view of deliveries: refreshed
+    // beside the sends (their statements are planned again once it is).
+    void this.statistics.noteBulkWrite('deliveries', outcome.written);
     const campaign = await this.campaigns.getById(tenantId, campaignId);
     const batches = campaign.status === 'sending' ? outcome.ranges : [];
     if (batches.length > 0) await this.scheduler.enqueueRanges(tenantId, campaign.id, campaign.channelId, campaign.priority === 'emergency', batches);
@@ -102,7 +109,7 @@ export class CampaignLauncher {
         campaign.status = 'failed';
         campaign.failureReason = `The comune is ${tenant.status === TenantStatus.Suspended ? 'suspended by the platform operator' : 'not approved yet'}: nothing was sent`;
         await manager.save(campaign);
-        return { campaign, launch: null, ranges: [] };
+        return { campaign, launch: null, ranges: [], written: 0 };
       }
       const now = this.clock.now();
       let startAt: Date | null = campaign.scheduledAt && campaign.scheduledAt > now ? campaign.scheduledAt : null;
@@ -113,13 +120,13 @@ export class CampaignLauncher {
         campaign.status = 'scheduled';
         campaign.scheduledAt = startAt;
         await manager.save(campaign);
-        return { campaign, launch: startAt, ranges: [] };
+        return { campaign, launch: startAt, ranges: [], written: 0 };
       }
       if (templateRefusal) {
         campaign.status = 'failed';
         campaign.failureReason = `${templateRefusal}. Nothing was sent`;
         await manager.save(campaign);
-        return { campaign, launch: null, ranges: [] };
+        return { campaign, launch: null, ranges: [], written: 0 };
       }
       const channel = (await manager.query(`SELECT provider, fallback_template FROM channels WHERE tenant_id = $1 AND id = $2`, [tenantId, campaign.channelId])) as {
         provider: string;
@@ -129,7 +136,7 @@ export class CampaignLauncher {
         campaign.status = 'failed';
         campaign.failureReason = 'The channel no longer exists';
         await manager.save(campaign);
-        return { campaign, launch: null, ranges: [] };
+        return { campaign, launch: null, ranges: [], written: 0 };
       }
       const message = campaign.message;
       const windowApplies =
@@ -189,7 +196,7 @@ export class CampaignLauncher {
            started_at = $10::timestamptz, sent_by = COALESCE($11::uuid, c.sent_by), updated_at = now()
           FROM counts, ranges
          WHERE c.tenant_id = $1 AND c.id = $4
-         RETURNING c.status, ranges.list AS ranges`,
+         RETURNING c.status, ranges.list AS ranges, counts.recipients AS written`,
         [
           tenantId,
           campaign.channelId,
@@ -203,9 +210,9 @@ export class CampaignLauncher {
           now,
           campaign.sentBy,
         ],
-      )) as [{ status: CampaignStatus; ranges: [string, string][] }[], number];
+      )) as [{ status: CampaignStatus; ranges: [string, string][]; written: number }[], number];
       const ranges = (rows[0]?.ranges ?? []).map(([lo, hi]) => ({ fromId: Number(lo), toId: Number(hi) }));
-      return { campaign, launch: null, ranges };
+      return { campaign, launch: null, ranges, written: rows[0]?.written ?? 0 };
     });
   }
 }

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { buildDataSourceOptions, DatabaseConnection } from './data-source-options';
 import { DATABASE_CONNECTION, PreparedStatements } from './prepared-statements';
 import { installTenantContext } from './tenant-context';
+import { TableStatistics } from './table-statistics';
 
 @Global()
 @Module({})
@@ -14,8 +15,8 @@ export class DatabaseModule implements OnModuleInit {
     return {
       module: DatabaseModule,
       imports: [TypeOrmModule.forRoot({ ...buildDataSourceOptions(connection), autoLoadEntities: true })],
-      providers: [{ provide: DATABASE_CONNECTION, useValue: connection }, PreparedStatements],
-      exports: [DATABASE_CONNECTION, PreparedStatements],
+      providers: [{ provide: DATABASE_CONNECTION, useValue: connection }, PreparedStatements, TableStatistics],
+      exports: [DATABASE_CONNECTION, PreparedStatements, TableStatistics],
     };
   }
 

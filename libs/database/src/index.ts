@@ -5,5 +5,6 @@ export * from './embedded-postgres';
 export * from './pagination';
 export * from './prepared-statements';
 export * from './snake-naming.strategy';
+export * from './table-statistics';
 export * from './tenant-scoped.repository';
 export * from './tenant-context';
