@@ -1,4 +1,5 @@
 import { TableStatistics } from '@app/database';
+import { APPLY_CHANGES } from '@app/delivery';
 import { createTestApp, FakeGraphApi, TenantSession, TestApp, waitFor } from '@app/testing';
 import { campaignOf, createCampaign, createChannel, disableQuietHours, seedSubscribers } from './campaign-fixtures';
 
@@ -49,7 +50,7 @@ describe('Planner statistics after a large fan-out', () => {
     await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 12_000);
     const alert = await createCampaign(session, { channelId: channel.id, title: 'Allerta', message: { type: 'text', text: 'Allerta meteo rossa' } });
     await session.as('post', `/v1/campaigns/${alert}/send`).expect(202);
-    await waitFor(async () => expect(await deliveriesStats()).toMatchObject({ analyses: before.analyses + 1, rows: expect.any(Number) }), 15_000);
+    await waitFor(async () => expect(await deliveriesStats()).toMatchObject({ analyses: before.analyses + 1, rows: expect.any(Number) }), { timeoutMs: 15_000 });
     expect((await deliveriesStats()).rows).toBeGreaterThanOrEqual(12_000);
     await session.as('post', `/v1/campaigns/${alert}/cancel`).expect(200);
 
@@ -67,5 +68,42 @@ describe('Planner statistics after a large fan-out', () => {
     expect(await statistics.noteBulkWrite('deliveries', TableStatistics.MIN_ROWS)).toBe(false);
     expect(await statistics.noteBulkWrite('deliveries', Math.ceil(known.rows * TableStatistics.MIN_SHARE))).toBe(true);
     expect((await deliveriesStats()).analyses).toBe(known.analyses + 1);
+  });
+
+  it("finds a new comune's deliveries by their ids when the statistics have not seen that comune yet", async () => {
+    // The statistics know the first comune's rows (the test above); a second comune's 20,000
+    // deliveries arrive unseen, too few next to the table for an analysis.
+    const other = await TenantSession.create(testApp);
+    const channel = await createChannel(other, { messagesPerSecond: 1000 });
+    const campaignId = await createCampaign(other, { channelId: channel.id, title: 'Prima allerta', message: { type: 'text', text: 'Allerta' } });
+    await testApp.dataSource.query(`ANALYZE deliveries`);
+    const ids = (
+      (await testApp.dataSource.query(
+        `INSERT INTO deliveries (tenant_id, campaign_id, channel_id, status) SELECT $1, $2, $3, 'queued' FROM generate_series(1, 20000) RETURNING id::text AS id`,
+        [other.tenantId, campaignId, channel.id],
+      )) as { id: string }[]
+    ).map((row) => row.id);
+    const batch = ids.slice(0, 100);
+    const runner = testApp.dataSource.createQueryRunner();
+    try {
+      await runner.query(`PREPARE record_changes AS ${APPLY_CHANGES}`);
+      const n = batch.length;
+      // EXPLAIN takes no bound parameters: the arguments are written out (ids and uuids of our own).
+      const list = (value: string) => `'{${Array(n).fill(value).join(',')}}'`;
+      const args = [`'${other.tenantId}'`, `'{${batch.join(',')}}'`, list('queued'), list('sent'), list(`"${new Date().toISOString()}"`), `'{${batch.map((id) => `wamid.${id}`).join(',')}}'`];
+      args.push(list('NULL'), list('NULL'), list('NULL'), list('NULL'), list('NULL'), list('f'));
+      const [{ 'QUERY PLAN': plan }] = (await runner.query(`EXPLAIN (FORMAT JSON) EXECUTE record_changes(${args.join(', ')})`)) as { 'QUERY PLAN': unknown }[];
+      const scans: string[] = [];
+      const walk = (node: Record<string, unknown>) => {
+        if (node['Relation Name'] === 'deliveries' && node['Node Type'] !== 'ModifyTable') scans.push(`${node['Node Type']}:${node['Index Name'] ?? ''}`);
+        for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child);
+      };
+      walk((plan as { Plan: Record<string, unknown> }[])[0].Plan);
+      // One primary-key lookup per id, not the comune's deliveries read through a tenant index.
+      expect(scans).toEqual(['Index Scan:deliveries_pkey']);
+    } finally {
+      await runner.query(`DEALLOCATE ALL`).catch(() => undefined);
+      await runner.release();
+    }
   });
 });

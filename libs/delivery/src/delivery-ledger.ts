@@ -140,8 +140,19 @@ export class DeliveryLedger {
 /** Meta's "message undeliverable" (not a WhatsApp number, terms not accepted, outdated app). */
 export const UNDELIVERABLE = 131026;
 
+/**
+ * The tenant check of a statement that finds its rows by their own keys (ids, wamids), written so
+ * that the planner cannot take it for the way in: `IS NOT DISTINCT FROM` is the same test on a
+ * NOT NULL column, but no index serves it. A comune whose rows the statistics have not seen yet
+ * (a new comune's first large campaign) is estimated at a row or two, and with a plain `=` the
+ * planner read all its deliveries through the (tenant_id, ...) indexes for every batch of 100
+ * ids: 235 ms instead of 3 ms per record, 76 ms instead of 0.07 ms per status lookup, measured on
+ * 1.3 million deliveries of 61 comuni.
+ */
+export const sameTenant = (column: string, parameter = '$1'): string => `${column} IS NOT DISTINCT FROM ${parameter}::uuid`;
+
 const CLEAR_UNDELIVERABLE = `UPDATE subscribers SET undeliverable_since = NULL
-   WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND undeliverable_since IS NOT NULL`;
+   WHERE id = ANY($2::uuid[]) AND ${sameTenant('tenant_id')} AND undeliverable_since IS NOT NULL`;
 
 /**
  * The first failure since the citizen was last reachable is kept; a late report of a failure older
@@ -149,16 +160,16 @@ const CLEAR_UNDELIVERABLE = `UPDATE subscribers SET undeliverable_since = NULL
  */
 const MARK_UNDELIVERABLE = `UPDATE subscribers s SET undeliverable_since = COALESCE(s.undeliverable_since, v.at)
     FROM unnest($2::uuid[], $3::timestamptz[]) AS v(id, at)
-   WHERE s.tenant_id = $1 AND s.id = v.id
+   WHERE s.id = v.id AND ${sameTenant('s.tenant_id')}
      AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.tenant_id = $1 AND d.subscriber_id = v.id AND d.sent_at IS NOT NULL AND d.delivered_at > v.at)`;
 
 const CANCELLED = `EXISTS (SELECT 1 FROM campaigns cc WHERE cc.id = d.campaign_id AND cc.tenant_id = d.tenant_id AND cc.status = 'cancelled')`;
 
 /**
  * One statement: compare-and-set moves, counter deltas of the moves that happened, completion.
- * $1 tenant; $2.. parallel arrays of the changes.
+ * $1 tenant; $2.. parallel arrays of the changes. (Exported for the test of its plan.)
  */
-const APPLY_CHANGES = `WITH v AS (
+export const APPLY_CHANGES = `WITH v AS (
          SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::int[], $8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::boolean[])
            AS v(id, from_status, to_status, at, wamid, error_code, error_detail, reason, next_attempt_at, lease, window_closed)
        ), moved AS (
@@ -183,7 +194,7 @@ const APPLY_CHANGES = `WITH v AS (
            failed_at = CASE WHEN v.to_status = 'failed' THEN v.at ELSE d.failed_at END,
            updated_at = now()
          FROM v
-         WHERE d.tenant_id = $1 AND d.id = v.id AND d.status = v.from_status
+         WHERE d.id = v.id AND ${sameTenant('d.tenant_id')} AND d.status = v.from_status
            AND (v.lease IS NULL OR d.claimed_until = v.lease)
          RETURNING d.id, d.campaign_id, d.subscriber_id, v.from_status, d.status AS to_status
        ), delta AS (

@@ -5,7 +5,7 @@ import { PreparedStatements } from '@app/database';
 import { QueueName, QueueTransport } from '@app/queue';
 import type { DeliveryStatusesJob, StatusEvent } from '@app/whatsapp';
 import { canMoveTo, DeliveryStatus, strongerEvent } from '../delivery-status';
-import { DeliveryChange, DeliveryLedger } from '../delivery-ledger';
+import { DeliveryChange, DeliveryLedger, sameTenant } from '../delivery-ledger';
 import { DispatchScheduler } from '../dispatch-scheduler';
 import { REPLY_CALLBACK } from '../reply-callback';
 import { MAX_SEND_ATTEMPTS, WINDOW_CLOSED } from './dispatch.processor';
@@ -173,7 +173,7 @@ export class DeliveryStatusesProcessor implements OnApplicationBootstrap {
 
   private async plan(tenantId: TenantId, events: StatusEvent[]): Promise<{ changes: DeliveryChange[]; replans: Replan[] }> {
     const rows = await this.statements.query<{ id: string; status: DeliveryStatus; wamid: string | null }>(
-      `SELECT id::text AS id, status, provider_message_id AS wamid FROM deliveries WHERE tenant_id = $1 AND provider_message_id = ANY($2::text[])`,
+      `SELECT id::text AS id, status, provider_message_id AS wamid FROM deliveries WHERE provider_message_id = ANY($2::text[]) AND ${sameTenant('tenant_id')}`,
       [tenantId, events.map((event) => event.wamid)],
     );
     const found = new Map(rows.map((row) => [row.wamid!, row]));
@@ -181,7 +181,7 @@ export class DeliveryStatusesProcessor implements OnApplicationBootstrap {
     const byCallback = events.filter((event) => !found.has(event.wamid) && event.callbackData && /^\d{1,18}$/.test(event.callbackData));
     if (byCallback.length > 0) {
       const extra = (await this.dataSource.query(
-        `SELECT id::text AS id, status, replaced_provider_message_id AS replaced FROM deliveries WHERE tenant_id = $1 AND id = ANY($2::bigint[]) AND provider_message_id IS NULL`,
+        `SELECT id::text AS id, status, replaced_provider_message_id AS replaced FROM deliveries WHERE id = ANY($2::bigint[]) AND ${sameTenant('tenant_id')} AND provider_message_id IS NULL`,
         [tenantId, byCallback.map((event) => event.callbackData)],
       )) as { id: string; status: DeliveryStatus; replaced: string | null }[];
       const byId = new Map(extra.map((row) => [row.id, row]));
@@ -239,7 +239,7 @@ export class DeliveryStatusesProcessor implements OnApplicationBootstrap {
     const rows = (await this.dataSource.query(
       `SELECT d.id::text AS id, d.campaign_id::text AS "campaignId", c.channel_id::text AS "channelId", c.priority = 'emergency' AS emergency
          FROM deliveries d JOIN campaigns c ON c.tenant_id = d.tenant_id AND c.id = d.campaign_id
-        WHERE d.tenant_id = $1 AND d.id = ANY($2::bigint[]) AND d.status = 'sent' AND d.attempts < $3
+        WHERE d.id = ANY($2::bigint[]) AND ${sameTenant('d.tenant_id')} AND d.status = 'sent' AND d.attempts < $3
           AND c.status IN ('sending', 'completed') AND c.message->>'type' <> 'template'`,
       [tenantId, ids, MAX_SEND_ATTEMPTS],
     )) as Replan[];
