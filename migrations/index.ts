@@ -17,6 +17,7 @@ import { CreateErasedInboundMessages1796400000000 } from './1796400000000-Create
 import { SubscriberUndeliverable1796500000000 } from './1796500000000-SubscriberUndeliverable';
 import { DeliveryWindowClosed1796600000000 } from './1796600000000-DeliveryWindowClosed';
 import { TemplateQuickReplies1796700000000 } from './1796700000000-TemplateQuickReplies';
+import { StatusRollupPlannedPerCall1796800000000 } from './1796800000000-StatusRollupPlannedPerCall';
 
 /**
  * Every migration, in order (one per line). A new migration is added here; a merged one is never
@@ -43,4 +44,5 @@ export const MIGRATIONS = [
   SubscriberUndeliverable1796500000000,
   DeliveryWindowClosed1796600000000,
   TemplateQuickReplies1796700000000,
+  StatusRollupPlannedPerCall1796800000000,
 ];

@@ -243,6 +243,21 @@ describe('Analytics: overview, subscribers over time, campaign funnels, export',
     expect(await byTopic()).toEqual({ meteo: 4, eventi: 1 });
     await query(`DELETE FROM subscribers WHERE id = $1`, [extra]); // erasure cascades to its topics
     expect(await byTopic()).toEqual({ meteo: 3, eventi: 1 });
+
+    // Statements changing thousands at once (an import's batch, a bulk change) after the single-row
+    // ones above: 3,000 join meteo, a statement unsubscribes 2,000 of them and renames the rest.
+    const crowd = await query<{ id: string }>(
+      `INSERT INTO subscribers (tenant_id, channel_id, phone, status, consent_source, subscribed_at)
+       SELECT $1, $2, '+39349' || lpad(g::text, 7, '0'), 'active', 'import', now() FROM generate_series(1, 3000) g RETURNING id`,
+      [comune.tenantId, channelId],
+    );
+    const ids = crowd.map((row) => row.id);
+    await query(`INSERT INTO subscriber_topics (tenant_id, subscriber_id, topic_id) SELECT $1, s, t.id FROM unnest($2::uuid[]) s, topics t WHERE t.tenant_id = $1 AND t.key = 'meteo'`, [comune.tenantId, ids]);
+    expect(await byTopic()).toEqual({ meteo: 3003, eventi: 1 });
+    await query(`UPDATE subscribers SET status = CASE WHEN id = ANY($2::uuid[]) THEN 'unsubscribed' ELSE status END, name = 'Folla' WHERE id = ANY($1::uuid[])`, [ids, ids.slice(0, 2000)]);
+    expect(await byTopic()).toEqual({ meteo: 1003, eventi: 1 });
+    await query(`DELETE FROM subscribers WHERE id = ANY($1::uuid[])`, [ids]);
+    expect(await byTopic()).toEqual({ meteo: 3, eventi: 1 });
   });
 
   it("reports a campaign's funnel with rates, skip reasons, errors, percentiles, poll results and reactions", async () => {
