@@ -120,16 +120,19 @@ describe('Topics, subscribers, import, public signup', () => {
       '3470000004,,',
       '3470000005,Eva\u0000,', // a NUL character: no column can store it
       `3470000006,${'N'.repeat(201)},`, // longer than a name may be: refused, not cut
+      '3470000007,Rossi, Maria,meteo', // an unquoted comma in the name: its columns no longer line up
+      '3470000008,Verdi,eventi,', // a trailing separator is no data
     ].join('\n');
     const result = await session.as('post', '/v1/subscribers/import').field('channelId', channelId).attach('file', Buffer.from(csv), 'lista.csv').expect(200);
     expect(result.body).toEqual({
-      imported: 2,
+      imported: 3,
       updated: 1,
       rejected: [
         { line: 5, reason: 'invalid phone number' },
         { line: 6, reason: expect.stringContaining('sport') },
         { line: 8, reason: 'name contains a NUL character' },
         { line: 9, reason: 'name is longer than 200 characters' },
+        { line: 10, reason: expect.stringContaining('must be in double quotes') },
       ],
     });
     const all = (await session.as('get', `/v1/subscribers?channelId=${channelId}`).expect(200)).body.data;
@@ -137,6 +140,8 @@ describe('Topics, subscribers, import, public signup', () => {
     expect(byPhone['+393470000001']).toMatchObject({ name: 'Anna', status: 'unsubscribed', topics: ['meteo'] });
     expect(byPhone['+393470000002']).toMatchObject({ name: 'Bruno B.', status: 'active', consentSource: 'import', topics: ['eventi', 'meteo'] });
     expect(byPhone['+393470000004']).toMatchObject({ name: null, status: 'active' });
+    expect(byPhone['+393470000007']).toBeUndefined();
+    expect(byPhone['+393470000008']).toMatchObject({ name: 'Verdi', topics: ['eventi'] });
     await session.as('post', '/v1/subscribers/import').field('channelId', channelId).expect(400);
     await session.as('post', '/v1/subscribers/import').field('channelId', channelId).attach('file', Buffer.from('nome,cognome\na,b\n'), 'x.csv').expect(400);
     const other = await comune();

@@ -28,12 +28,20 @@ describe('detectSeparator', () => {
 
 describe('readImportCsv', () => {
   it('reads a file with the separator of its header, , or ;', async () => {
-    expect(await read('phone,name,topics\n3470000001,"Rossi; Anna",meteo|eventi\n')).toEqual([{ line: 2, phone: '3470000001', name: 'Rossi; Anna', topics: 'meteo|eventi' }]);
+    expect(await read('phone,name,topics\n3470000001,"Rossi; Anna",meteo|eventi\n')).toEqual([{ line: 2, phone: '3470000001', name: 'Rossi; Anna', topics: 'meteo|eventi', extraFields: 0 }]);
     expect(await read('\ufeffphone;name;topics\r\n347 000 0001;Rossi, Anna;meteo\r\n3470000002;"Bruno ""B."";";\r\n')).toEqual([
-      { line: 2, phone: '347 000 0001', name: 'Rossi, Anna', topics: 'meteo' },
-      { line: 3, phone: '3470000002', name: 'Bruno "B.";', topics: '' },
+      { line: 2, phone: '347 000 0001', name: 'Rossi, Anna', topics: 'meteo', extraFields: 0 },
+      { line: 3, phone: '3470000002', name: 'Bruno "B.";', topics: '', extraFields: 0 },
     ]);
-    expect(await read('name;topics;phone\nAnna;;3470000001\n')).toEqual([{ line: 2, phone: '3470000001', name: 'Anna', topics: '' }]);
+    expect(await read('name;topics;phone\nAnna;;3470000001\n')).toEqual([{ line: 2, phone: '3470000001', name: 'Anna', topics: '', extraFields: 0 }]);
+  });
+
+  it('counts the fields a row has beyond the header, not empty trailing ones', async () => {
+    expect(await read('phone,name,topics\n3470000001,Rossi, Anna,meteo\n3470000002,Bruno,meteo,,\n3470000003\n')).toEqual([
+      { line: 2, phone: '3470000001', name: 'Rossi', topics: 'Anna', extraFields: 1 },
+      { line: 3, phone: '3470000002', name: 'Bruno', topics: 'meteo', extraFields: 0 },
+      { line: 4, phone: '3470000003', name: undefined, topics: undefined, extraFields: 0 },
+    ]);
   });
 
   it('refuses a header without a phone column under either separator, naming both', async () => {
@@ -45,7 +53,7 @@ describe('readImportCsv', () => {
   });
 
   it('reads the Italian column names staff write, and refuses columns it does not know instead of dropping them', async () => {
-    expect(await read('Telefono;Nome;Argomenti\n3470000001;Anna;meteo\n')).toEqual([{ line: 2, phone: '3470000001', name: 'Anna', topics: 'meteo' }]);
+    expect(await read('Telefono;Nome;Argomenti\n3470000001;Anna;meteo\n')).toEqual([{ line: 2, phone: '3470000001', name: 'Anna', topics: 'meteo', extraFields: 0 }]);
     for (const [csv, unknown] of [
       ['phone;name,topics\n3471000008;N,meteo\n', '"name,topics"'],
       ['phone,name;topics\n3471000009,N;meteo\n', '"name;topics"'],
@@ -67,13 +75,13 @@ describe('readImportCsv', () => {
     const bytes = Buffer.concat([Buffer.from('phone;name\r\n3470000001;Nicol'), Buffer.from([0xf2]), Buffer.from(' Ferr'), Buffer.from([0xe0]), Buffer.from('\r\n')]);
     const records: unknown[] = [];
     for await (const record of readImportCsv(Readable.from([bytes.subarray(0, 20), bytes.subarray(20)]))) records.push(record);
-    expect(records).toEqual([{ line: 2, phone: '3470000001', name: 'Nicolò Ferrà', topics: undefined }]);
+    expect(records).toEqual([{ line: 2, phone: '3470000001', name: 'Nicolò Ferrà', topics: undefined, extraFields: 0 }]);
     // UTF-8 stays UTF-8, even when a character is cut between two chunks.
     const utf8 = Buffer.from('phone;name\n3470000002;Nicolò\n');
     const cut = utf8.indexOf(0xc3) + 1;
     const again: unknown[] = [];
     for await (const record of readImportCsv(Readable.from([utf8.subarray(0, cut), utf8.subarray(cut)]))) again.push(record);
-    expect(again).toEqual([{ line: 2, phone: '3470000002', name: 'Nicolò', topics: undefined }]);
+    expect(again).toEqual([{ line: 2, phone: '3470000002', name: 'Nicolò', topics: undefined, extraFields: 0 }]);
   });
 
   it('refuses what is not CSV as a bad request naming the file', async () => {
@@ -97,8 +105,8 @@ describe('readImportCsv', () => {
   it('reads a stream whose header arrives in pieces', async () => {
     const chunks = ['pho', 'ne;na', 'me\r', '\n3470000001;"Anna', '\nRossi"\r\n', '3470000002;Bruno\r\n'].map((c) => Buffer.from(c));
     expect(await read(Readable.from(chunks))).toEqual([
-      { line: 2, phone: '3470000001', name: 'Anna\nRossi', topics: undefined },
-      { line: 4, phone: '3470000002', name: 'Bruno', topics: undefined },
+      { line: 2, phone: '3470000001', name: 'Anna\nRossi', topics: undefined, extraFields: 0 },
+      { line: 4, phone: '3470000002', name: 'Bruno', topics: undefined, extraFields: 0 },
     ]);
     expect(await read(Readable.from(['phone;name'], { objectMode: false }))).toEqual([]);
   });

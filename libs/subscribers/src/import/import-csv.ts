@@ -12,6 +12,8 @@ export interface ImportCsvRecord {
   phone: string | undefined;
   name: string | undefined;
   topics: string | undefined;
+  /** fields beyond the header's columns that hold something (an unquoted separator in a name); 0 mostly */
+  extraFields: number;
 }
 
 const SEPARATORS: readonly CsvSeparator[] = [',', ';'];
@@ -71,6 +73,7 @@ export async function* readImportCsv(csv: Readable | Buffer): AsyncGenerator<Imp
     parse({ bom: true, delimiter: detectSeparator(headerLine), skip_empty_lines: true, trim: true, relax_column_count: true, raw: true }),
   );
   let column: { phone: number; name: number; topics: number } | undefined;
+  let headerLength = 0;
   let lineBreaksBefore = 0;
   try {
     for await (const { record, raw } of parser as AsyncIterable<{ record: string[]; raw: string }>) {
@@ -79,9 +82,12 @@ export async function* readImportCsv(csv: Readable | Buffer): AsyncGenerator<Imp
       lineBreaksBefore += countLineBreaks(raw);
       if (!column) {
         column = headerMap(record);
+        headerLength = record.length;
         continue;
       }
-      yield { line, phone: field(record, column.phone), name: field(record, column.name), topics: field(record, column.topics) };
+      // Empty trailing fields (a separator at the end of the line, as some spreadsheets write) are no data.
+      const extraFields = record.slice(headerLength).filter((value) => value !== '').length;
+      yield { line, phone: field(record, column.phone), name: field(record, column.name), topics: field(record, column.topics), extraFields };
     }
     // An empty file (or one holding only a byte-order mark or blank lines) has no header at all.
     if (!column) throw new BadRequestError(`file: the file is empty; the CSV header must contain phone (${HEADER_HINT})`);

@@ -61,6 +61,12 @@ export class SubscriberImportService {
 
     for await (const record of readImportCsv(csv)) {
       const { line } = record;
+      // "Rossi, Mario" unquoted splits into two fields: the row's columns no longer line up with
+      // the header's, and its topics would be read from a piece of the name.
+      if (record.extraFields > 0) {
+        reject(line, `more fields than the header's columns: a name or value containing the separator must be in double quotes ("Rossi, Mario")`);
+        continue;
+      }
       const phone = normalizePhone(record.phone ?? '');
       if (!phone) {
         reject(line, record.phone ? 'invalid phone number' : 'missing phone number');
