@@ -107,7 +107,11 @@ export class InboundService {
       let handledAs: string = handling;
       // Meta may deliver a citizen's messages out of order (a re-delivery after a later one): a
       // keyword older than the citizen's opposite decision, already applied, changes nothing.
-      if ((handling === 'subscribe' || handling === 'unsubscribe') && subscriber && (await this.isOutdated(manager, tenantId, channel.id, subscriber, sender, handling, message.occurredAt))) {
+      // Every record of this person on the channel: one known by phone (an import, the API) and
+      // one by Meta's user id (a keyword from a username) are the same citizen.
+      const consent = handling === 'subscribe' || handling === 'unsubscribe' ? handling : null;
+      const records = subscriber && consent ? [subscriber, ...(await this.sameCitizen(manager, tenantId, channel.id, subscriber, sender))] : [];
+      if (subscriber && consent && (await this.isOutdated(subscriber, manager, tenantId, channel.id, records, consent, message.occurredAt))) {
         await this.touch(manager, subscriber, sender, message.occurredAt);
         await manager.query(`UPDATE inbound_messages SET subscriber_id = $2, handled_as = 'outdated' WHERE id = $1`, [inboundId, subscriber.id]);
         return;
@@ -129,9 +133,7 @@ export class InboundService {
           // An active subscriber leaves with the goodbye. A web signup not confirmed yet is withdrawn
           // (the number's owner said no: it is recorded, and nothing is left to confirm) and told
           // they are not subscribed, as is anyone unknown or gone already (no consent event).
-          // Every record of this person on the channel leaves: one known by phone (an import, the
-          // API) and one by Meta's user id (a keyword from a username) are the same citizen.
-          const records = subscriber ? [subscriber, ...(await this.sameCitizen(manager, tenantId, channel.id, subscriber, sender))] : [];
+          // Every record of this person on the channel leaves.
           const leaving = records.some((record) => record.status === SubscriberStatus.Active);
           // unsubscribe() records a pending signup as withdrawn and does nothing for one gone already.
           for (const record of records) if (await this.unsubscribe(manager, record, 'keyword', message.wamid, message.occurredAt)) left.push(record.id);
@@ -343,10 +345,10 @@ export class InboundService {
    * keyword written more than REDELIVERY_HORIZON_MS before it arrived: Meta stops re-delivering an
    * event after 7 days, so such a message is no late copy, and its time says nothing of its order.
    */
-  private async isOutdated(manager: EntityManager, tenantId: TenantId, channelId: string, found: Subscriber, contact: { phone?: string | null; userId?: string | null }, handling: 'subscribe' | 'unsubscribe', sentAt: string): Promise<boolean> {
+  private async isOutdated(found: Subscriber, manager: EntityManager, tenantId: TenantId, channelId: string, records: Subscriber[], handling: 'subscribe' | 'unsubscribe', sentAt: string): Promise<boolean> {
     if (handling === 'subscribe' && found.status === SubscriberStatus.Active) return false;
     if (this.clock.now().getTime() - new Date(sentAt).getTime() > REDELIVERY_HORIZON_MS) return false;
-    const ids = [found.id, ...(await this.sameCitizen(manager, tenantId, channelId, found, contact)).map((other) => other.id)];
+    const ids = records.map((record) => record.id);
     // A keyword's or WhatsApp stop's consent event keeps the citizen's send time (details.sentAt);
     // the others happened when they were recorded.
     const [row] = (await manager.query(
@@ -370,11 +372,11 @@ export class InboundService {
     await this.dataSource.transaction(async (manager) => {
       const contact = { phone: waIdToE164(preference.waId), userId: preference.userId };
       const subscriber = await this.subscribers.findByContact(tenantId, channel.id, contact, manager);
-      if (subscriber && (await this.isOutdated(manager, tenantId, channel.id, subscriber, contact, 'unsubscribe', preference.occurredAt))) {
+      const records = subscriber ? [subscriber, ...(await this.sameCitizen(manager, tenantId, channel.id, subscriber, contact))] : [];
+      if (subscriber && (await this.isOutdated(subscriber, manager, tenantId, channel.id, records, 'unsubscribe', preference.occurredAt))) {
         this.logger.log(`channel ${channel.id}: a WhatsApp stop older than the citizen's later subscription, not applied`);
         return;
       }
-      const records = subscriber ? [subscriber, ...(await this.sameCitizen(manager, tenantId, channel.id, subscriber, contact))] : [];
       for (const record of records) {
         if (await this.unsubscribe(manager, record, 'user_prefs', null, preference.occurredAt, { category: preference.category, value: preference.value })) left.push(record.id);
       }
