@@ -27,7 +27,6 @@ export interface NewCampaign {
   scheduledAt?: string | null;
 }
 
-/** What a paused channel means for a campaign on it. */
 /**
  * $1 tenant, $2 campaign: its queued deliveries no dispatch job holds, skipped as `cancelled`;
  * `n` is how many, for the campaign's counters. Rows locked by a concurrent write are being
@@ -47,6 +46,7 @@ const SKIP_FREE_DELIVERIES = `WITH free AS (
 /** Queued deliveries read to tell what waits for a later attempt (see waitingNote). */
 const RETRY_SCAN = 5000;
 
+/** What a paused channel means for a campaign on it. */
 const pausedChannelNote = (channel: Channel): string =>
   `The channel is paused${channel.pausedReason ? ` (${channel.pausedReason})` : ''}: nothing goes out until it is set active again (PATCH /v1/channels/${channel.id} {"status":"active"})`;
 

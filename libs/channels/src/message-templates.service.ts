@@ -183,16 +183,16 @@ export class MessageTemplatesService {
     }
   }
 
-  /**
-   * Why a campaign's template cannot be sent on the channel, or null when it can (or the platform
-   * cannot tell: a sandbox, or a WABA never synced). Parameters are checked by assertParametersFit.
-   */
   /** A template's quick-reply button texts, as last synced; empty when it has none or is not known. */
   async quickReplyTitles(tenantId: TenantId, channel: Channel, template: { name: string; language: string }): Promise<string[]> {
     const standing = await this.templates.standing(tenantId, channel, template.name, template.language);
     return standing.known ? (standing.template?.quickReplies ?? []).map((reply) => reply.text) : [];
   }
 
+  /**
+   * Why a campaign's template cannot be sent on the channel, or null when it can (or the platform
+   * cannot tell: a sandbox, or a WABA never synced). Parameters are checked by assertParametersFit.
+   */
   async refusal(tenantId: TenantId, channel: Channel, template: { name: string; language: string }): Promise<string | null> {
     const standing = await this.templates.standing(tenantId, channel, template.name, template.language);
     if (!standing.known) return null;

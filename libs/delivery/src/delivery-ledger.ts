@@ -141,7 +141,7 @@ export class DeliveryLedger {
 export const UNDELIVERABLE = 131026;
 
 /**
- * The tenant check of a statement that finds its rows by their own keys (ids, wamids), written so
+ * The tenant check ($1) of a statement that finds its rows by their own keys (ids, wamids), written so
  * that the planner cannot take it for the way in: `IS NOT DISTINCT FROM` is the same test on a
  * NOT NULL column, but no index serves it. A comune whose rows the statistics have not seen yet
  * (a new comune's first large campaign) is estimated at a row or two, and with a plain `=` the
@@ -149,7 +149,7 @@ export const UNDELIVERABLE = 131026;
  * ids: 235 ms instead of 3 ms per record, 76 ms instead of 0.07 ms per status lookup, measured on
  * 1.3 million deliveries of 61 comuni.
  */
-export const sameTenant = (column: string, parameter = '$1'): string => `${column} IS NOT DISTINCT FROM ${parameter}::uuid`;
+export const sameTenant = (column: string): string => `${column} IS NOT DISTINCT FROM $1::uuid`;
 
 const CLEAR_UNDELIVERABLE = `UPDATE subscribers SET undeliverable_since = NULL
    WHERE id = ANY($2::uuid[]) AND ${sameTenant('tenant_id')} AND undeliverable_since IS NOT NULL`;

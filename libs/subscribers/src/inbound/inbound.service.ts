@@ -111,7 +111,7 @@ export class InboundService {
       // one by Meta's user id (a keyword from a username) are the same citizen.
       const consent = handling === 'subscribe' || handling === 'unsubscribe' ? handling : null;
       const records = subscriber && consent ? [subscriber, ...(await this.sameCitizen(manager, tenantId, channel.id, subscriber, sender))] : [];
-      if (subscriber && consent && (await this.isOutdated(subscriber, manager, tenantId, channel.id, records, consent, message.occurredAt))) {
+      if (subscriber && consent && (await this.isOutdated(manager, tenantId, channel.id, subscriber, records, consent, message.occurredAt))) {
         await this.touch(manager, subscriber, sender, message.occurredAt);
         await manager.query(`UPDATE inbound_messages SET subscriber_id = $2, handled_as = 'outdated' WHERE id = $1`, [inboundId, subscriber.id]);
         return;
@@ -345,19 +345,11 @@ export class InboundService {
    * keyword written more than REDELIVERY_HORIZON_MS before it arrived: Meta stops re-delivering an
    * event after 7 days, so such a message is no late copy, and its time says nothing of its order.
    */
-  private async isOutdated(found: Subscriber, manager: EntityManager, tenantId: TenantId, channelId: string, records: Subscriber[], handling: 'subscribe' | 'unsubscribe', sentAt: string): Promise<boolean> {
+  private async isOutdated(manager: EntityManager, tenantId: TenantId, channelId: string, found: Subscriber, records: Subscriber[], handling: 'subscribe' | 'unsubscribe', sentAt: string): Promise<boolean> {
     if (handling === 'subscribe' && found.status === SubscriberStatus.Active) return false;
     if (this.clock.now().getTime() - new Date(sentAt).getTime() > REDELIVERY_HORIZON_MS) return false;
-    const ids = records.map((record) => record.id);
-    // A keyword's or WhatsApp stop's consent event keeps the citizen's send time (details.sentAt);
-    // the others happened when they were recorded.
-    const [row] = (await manager.query(
-      `SELECT max(COALESCE((details->>'sentAt')::timestamptz, occurred_at)) FILTER (WHERE action IN ('unsubscribed', 'withdrawn')) AS "leftAt",
-              max((details->>'sentAt')::timestamptz) FILTER (WHERE action = 'subscribed' AND source = 'keyword') AS "joinedAt"
-         FROM consent_events WHERE tenant_id = $1 AND channel_id = $2 AND subscriber_id = ANY($3::uuid[])`,
-      [tenantId, channelId, ids],
-    )) as { leftAt: Date | null; joinedAt: Date | null }[];
-    const decidedAt = handling === 'subscribe' ? row?.leftAt : row?.joinedAt;
+    const decisions = await this.consent.latestDecisions(manager, tenantId, channelId, records.map((record) => record.id));
+    const decidedAt = handling === 'subscribe' ? decisions.leftAt : decisions.joinedByKeywordAt;
     return decidedAt != null && new Date(decidedAt).getTime() > new Date(sentAt).getTime();
   }
 
@@ -373,7 +365,7 @@ export class InboundService {
       const contact = { phone: waIdToE164(preference.waId), userId: preference.userId };
       const subscriber = await this.subscribers.findByContact(tenantId, channel.id, contact, manager);
       const records = subscriber ? [subscriber, ...(await this.sameCitizen(manager, tenantId, channel.id, subscriber, contact))] : [];
-      if (subscriber && (await this.isOutdated(subscriber, manager, tenantId, channel.id, records, 'unsubscribe', preference.occurredAt))) {
+      if (subscriber && (await this.isOutdated(manager, tenantId, channel.id, subscriber, records, 'unsubscribe', preference.occurredAt))) {
         this.logger.log(`channel ${channel.id}: a WhatsApp stop older than the citizen's later subscription, not applied`);
         return;
       }
