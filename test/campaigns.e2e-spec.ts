@@ -637,6 +637,36 @@ describe('Campaigns over HTTP', () => {
     }
   });
 
+  it('applies the monthly cap to each subscriber on their own count', async () => {
+    await session.as('patch', '/v1/tenant').send({ monthlyMessageCap: 2 }).expect(200);
+    try {
+      const channel = await createChannel(session);
+      const followers = await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 2, { topicKeys: ['traffico'] });
+      const others = await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 3);
+      // The topic's followers get two messages this month, the others none.
+      const sent: string[] = [];
+      for (const [text, topics] of [['Lavori in via Roma', ['traffico']], ['Chiusura ponte', ['traffico']], ['Mercato spostato', undefined]] as const) {
+        const id = await createCampaign(session, { channelId: channel.id, ...(topics ? { topics } : {}), message: { type: 'text', text } });
+        await session.as('post', `/v1/campaigns/${id}/send`).expect(202);
+        await waitFor(async () => expect((await campaignOf(session, id)).status).toBe('completed'));
+        sent.push(id);
+      }
+      // The third campaign found the followers at the cap: they were skipped, the others were not.
+      const byId = new Map((await allDeliveries(session, sent[2])).map((d) => [d.subscriberId, d]));
+      for (const follower of followers) expect(byId.get(follower.id)).toMatchObject({ status: 'skipped', reason: 'monthly_cap' });
+      for (const other of others) expect(byId.get(other.id)).toMatchObject({ status: 'sent', reason: null });
+      // One more: the others reach the cap with it, so the followers and nobody else are skipped.
+      const fourth = await createCampaign(session, { channelId: channel.id, message: { type: 'text', text: 'Raccolta rifiuti' } });
+      await session.as('post', `/v1/campaigns/${fourth}/send`).expect(202);
+      await waitFor(async () => expect(await campaignOf(session, fourth)).toMatchObject({ status: 'completed', stats: { recipients: 5, sent: 3, skipped: 2 } }));
+      const fifth = await createCampaign(session, { channelId: channel.id, message: { type: 'text', text: 'Ancora' } });
+      await session.as('post', `/v1/campaigns/${fifth}/send`).expect(202);
+      await waitFor(async () => expect(await campaignOf(session, fifth)).toMatchObject({ status: 'completed', stats: { recipients: 5, sent: 0, skipped: 5 } }));
+    } finally {
+      await session.as('patch', '/v1/tenant').send({ monthlyMessageCap: 5 }).expect(200);
+    }
+  });
+
   it('lets an emergency overtake a normal campaign in flight on the same number', async () => {
     const channel = await createChannel(session, { messagesPerSecond: 20 });
     const crowd = await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 120);
