@@ -128,6 +128,60 @@ describe('Embedded default (npm start with no configuration)', () => {
   }, 120_000);
 });
 
+describe('Embedded default under concurrent use', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'filodiretto-embedded-busy-'));
+
+  it('answers every request with its own data while many run at once and a campaign is sending', async () => {
+    const started = await startEmbedded(dataDir);
+    try {
+      const http = () => request(started.url);
+      const printed = /"email": "([^"]+)", "password": "([^"]+)"/.exec(started.output());
+      const operator = await http().post('/v1/auth/login').send({ email: printed![1], password: printed![2] }).expect(200);
+      const signup = await http()
+        .post('/v1/tenants/signup')
+        .send({ name: 'Comune di Affollata', slug: 'affollata', adminEmail: 'urp@affollata.example', adminPassword: 'una-password-lunga' })
+        .expect(201);
+      await http().post(`/v1/admin/tenants/${signup.body.id}/approve`).set('Authorization', `Bearer ${operator.body.accessToken}`).expect(200);
+      const login = await http().post('/v1/auth/login').send({ email: 'urp@affollata.example', password: 'una-password-lunga' }).expect(200);
+      const auth = { Authorization: `Bearer ${login.body.accessToken}` };
+      const channel = await http().post('/v1/channels').set(auth).send({ name: 'Affollata', provider: 'sandbox' }).expect(201);
+      await http().post('/v1/topics').set(auth).send({ key: 'meteo', name: 'Meteo' }).expect(201);
+      const csv = ['phone,name,topics', ...Array.from({ length: 150 }, (_, i) => `+39 347 100 ${String(i).padStart(4, '0')},Persona ${i},meteo`)].join('\n');
+      const imported = await http().post('/v1/subscribers/import').set(auth).field('channelId', channel.body.id).attach('file', Buffer.from(csv), 'iscritti.csv').expect(200);
+      expect(imported.body).toMatchObject({ imported: 150, rejected: [] });
+      const campaign = await http().post('/v1/campaigns').set(auth).send({ channelId: channel.body.id, title: 'Allerta', message: { type: 'text', text: 'Allerta gialla' } }).expect(201);
+      await http().post(`/v1/campaigns/${campaign.body.id}/send`).set(auth).expect(202);
+
+      // While it sends: creations (each a transaction) beside plain reads, all at once. Every
+      // answer must be the caller's own: pooled connections to the embedded database whose
+      // statements interleaved answered some of them with another statement's result, or failed them.
+      const wrong: string[] = [];
+      await Promise.all(
+        Array.from({ length: 120 }, async (_, i) => {
+          if (i % 2 === 0) {
+            const phone = `+39348200${String(i).padStart(4, '0')}`;
+            const created = await http().post('/v1/subscribers').set(auth).send({ channelId: channel.body.id, phone, name: `Nuova ${i}`, topics: ['meteo'] });
+            if (created.status !== 201 || created.body.phone !== phone) wrong.push(`create ${i}: ${created.status} ${JSON.stringify(created.body)}`);
+          } else {
+            const read = await http().get(`/v1/campaigns/${campaign.body.id}`).set(auth);
+            if (read.status !== 200 || read.body.id !== campaign.body.id || read.body.stats?.recipients !== 150) wrong.push(`read ${i}: ${read.status} ${JSON.stringify(read.body)}`);
+          }
+        }),
+      );
+      expect(wrong).toEqual([]);
+      const listed = await http().get('/v1/subscribers?limit=500').set(auth).expect(200);
+      expect(listed.body.data).toHaveLength(210);
+      await waitFor(async () => {
+        const state = await http().get(`/v1/campaigns/${campaign.body.id}`).set(auth).expect(200);
+        expect(state.body).toMatchObject({ status: 'completed', stats: { recipients: 150, failed: 0, queued: 0 } });
+      }, { timeoutMs: 30_000 });
+      expect(started.output()).not.toMatch(/prepared statement|bind message/);
+    } finally {
+      await stop(started);
+    }
+  }, 120_000);
+});
+
 /** Starts the production entry point on `databaseUrl` (not migrating it) and answers how it exited and what it printed. */
 async function startProduction(databaseUrl: string): Promise<{ code: number | null; lines: string[] }> {
   const env: NodeJS.ProcessEnv = {

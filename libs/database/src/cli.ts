@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { loadAppConfig } from '@app/core';
 import { buildDataSourceOptions } from './data-source-options';
-import { startEmbeddedPostgres } from './embedded-postgres';
+import { EMBEDDED_POOL_SIZE, startEmbeddedPostgres } from './embedded-postgres';
 
 async function main(): Promise<void> {
   const command = process.argv[2];
@@ -11,7 +11,7 @@ async function main(): Promise<void> {
   const embedded = config.databaseUrl ? null : await startEmbeddedPostgres(config.dataDir);
   const url = config.databaseUrl ?? embedded!.url;
   const dataSource = new DataSource({
-    ...buildDataSourceOptions({ url, poolSize: 2 }),
+    ...buildDataSourceOptions({ url, poolSize: embedded ? EMBEDDED_POOL_SIZE : 2 }),
     entities: [`${__dirname}/../../**/*.entity.js`],
   });
   await dataSource.initialize();

@@ -1,6 +1,6 @@
 import { DynamicModule } from '@nestjs/common';
 import { AppConfig, CoreModule, loadAppConfig } from '@app/core';
-import { checkDatabase, DatabaseModule, EmbeddedPostgres, startEmbeddedPostgres } from '@app/database';
+import { checkDatabase, DatabaseModule, EMBEDDED_POOL_SIZE, EmbeddedPostgres, startEmbeddedPostgres } from '@app/database';
 import { QueueModule } from '@app/queue';
 import { AuditModule } from '@app/audit';
 
@@ -18,6 +18,7 @@ export interface RuntimeOptions {
   config?: AppConfig;
   /** Run pending migrations at start (default: the configuration's choice). */
   runMigrations?: boolean;
+  /** connections to PostgreSQL (not to the embedded database: always EMBEDDED_POOL_SIZE) */
   poolSize?: number;
 }
 
@@ -32,7 +33,7 @@ export async function bootRuntime(options: RuntimeOptions = {}): Promise<Runtime
     DatabaseModule.forRoot({
       url: databaseUrl,
       runMigrations,
-      poolSize: options.poolSize ?? config.databasePoolSize ?? (embeddedDatabase ? 8 : 20),
+      poolSize: embeddedDatabase ? EMBEDDED_POOL_SIZE : (options.poolSize ?? config.databasePoolSize ?? 20),
       preparedStatements: !embeddedDatabase,
     }),
     QueueModule.forRoot(config),
