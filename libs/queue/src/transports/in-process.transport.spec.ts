@@ -32,6 +32,25 @@ describe('InProcessTransport', () => {
     expect((await transport.counts(QueueName.Campaigns)).failed).toBe(1);
   });
 
+  it('waits out a delay longer than one timer can (a campaign scheduled next month)', async () => {
+    jest.useFakeTimers();
+    try {
+      const transport = new InProcessTransport();
+      const ran: number[] = [];
+      transport.process<number>(QueueName.Campaigns, 1, async () => void ran.push(Date.now()));
+      const start = Date.now();
+      const thirtyDays = 30 * 86_400_000;
+      await transport.add(QueueName.Campaigns, { name: 'launch', data: 1, options: { delayMs: thirtyDays } });
+      await jest.advanceTimersByTimeAsync(25 * 86_400_000);
+      expect(ran).toEqual([]);
+      expect((await transport.counts(QueueName.Campaigns)).delayed).toBe(1);
+      await jest.advanceTimersByTimeAsync(5 * 86_400_000);
+      expect(ran).toEqual([start + thirtyDays]);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('ignores a second job with the same id while the first exists', async () => {
     const transport = new InProcessTransport();
     await transport.add(QueueName.Maintenance, { name: 'x', data: 1, options: { jobId: 'same' } });

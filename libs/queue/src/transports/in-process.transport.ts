@@ -4,8 +4,10 @@ import * as fastq from 'fastq';
 import type { queueAsPromised } from 'fastq';
 import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, JobHandler, JobSpec, PermanentJobError, QueueCounts, QueueJob } from '../job';
 import { JobPriority, QueueName } from '../queue-names';
-
 import { QueueTransport } from '../queue-transport';
+
+/** setTimeout's longest delay (2^31 - 1 ms); a longer one is taken as 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 interface Envelope {
   job: QueueJob;
@@ -103,10 +105,15 @@ export class InProcessTransport extends QueueTransport {
   private schedule(name: QueueName, envelope: Envelope, delayMs: number): void {
     const queue = this.queue(name);
     if (delayMs <= 0) return this.enqueue(queue, envelope);
+    // A timer longer than setTimeout's longest (about 24.8 days, a campaign scheduled next month)
+    // would fire at once: the delay is waited for in steps.
+    const step = Math.min(delayMs, MAX_TIMER_MS);
     const timer = setTimeout(() => {
       queue.delayed.delete(timer);
-      if (!this.closed) this.enqueue(queue, envelope);
-    }, delayMs);
+      if (this.closed) return;
+      if (delayMs > step) this.schedule(name, envelope, delayMs - step);
+      else this.enqueue(queue, envelope);
+    }, step);
     timer.unref();
     queue.delayed.add(timer);
   }
