@@ -116,6 +116,27 @@ describe('WhatsApp webhooks: signature, inbound handling, isolation', () => {
       expect(fake.requests).toHaveLength(0);
     });
 
+    it('checks the signature before reading the body: an unsigned body that is not JSON is 401, a signed one 400', async () => {
+      const a = await comune();
+      const garbage = Buffer.from('{not json');
+      const raw = (path: string, signature?: string, type = 'application/json') => {
+        const call = testApp.http().post(path).set('Content-Type', type);
+        return (signature ? call.set('X-Hub-Signature-256', signature) : call).send(garbage.toString('utf8'));
+      };
+      for (const path of [`/v1/webhooks/whatsapp/${a.channelId}`, '/v1/webhooks/whatsapp']) {
+        expect((await raw(path).expect(401)).body).toMatchObject({ statusCode: 401, error: 'Unauthorized' });
+        await raw(path, signedWebhook(garbage, 'not-the-secret').signature).expect(401);
+        await raw(path, undefined, 'text/plain').expect(401);
+      }
+      // Signed by the channel: the comune's own (broken) body, refused as not JSON.
+      const refused = await raw(`/v1/webhooks/whatsapp/${a.channelId}`, signedWebhook(garbage, a.appSecret).signature).expect(400);
+      expect(refused.body).toMatchObject({ statusCode: 400, message: 'Webhook body is not JSON' });
+      // A real payload sent as another content type is still read, signed bytes as they came.
+      const bytes = fixtureFor('webhook-text-inbound.json', a);
+      await testApp.http().post(`/v1/webhooks/whatsapp/${a.channelId}`).set('Content-Type', 'text/plain').set('X-Hub-Signature-256', signedWebhook(bytes, a.appSecret).signature).send(bytes.toString('utf8')).expect(200);
+      await waitFor(async () => expect(await processedEvents(a.channelId)).toBe(1));
+    });
+
     it('verifies with a new app secret as soon as the comune changes it (no stale channel kept for signatures)', async () => {
       const a = await comune();
       const bytes = fixtureFor('webhook-text-inbound.json', a);

@@ -1,9 +1,13 @@
+import type { IncomingMessage } from 'http';
 import { INestApplication, ValidationPipe } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppConfig, PUBLIC_OPERATION_EXTENSION } from '@app/core';
 import { InputSafetyPipe } from './common/input-safety.pipe';
+
+/** Where Meta posts its webhooks (per channel, and the platform-wide URL). */
+const WEBHOOKS_PATH = '/v1/webhooks/whatsapp';
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
@@ -40,6 +44,10 @@ export function configureHttpApp(app: NestExpressApplication): void {
   app.useLogger(app.get(Logger));
   app.set('trust proxy', app.get(AppConfig).trustProxy);
   app.disable('x-powered-by');
+  // Meta's webhooks are read as bytes, whatever their content type: the signature is checked on
+  // them before anything is parsed, so a body that is not JSON is refused as unsigned (401), not
+  // parsed first and refused as malformed (400). The JSON parser then leaves them alone.
+  app.useBodyParser('raw', { type: (request: IncomingMessage) => request.url?.startsWith(WEBHOOKS_PATH) ?? false, limit: '4mb' });
   app.useBodyParser('json', { limit: '4mb' });
   app.useBodyParser('urlencoded', { limit: '100kb', extended: false });
   app.useGlobalPipes(
