@@ -38,6 +38,9 @@ describe('Platform: tenants, auth, roles, API keys', () => {
       await http().get('/v1/tenant').set('Authorization', `Bearer ${refreshed.body.accessToken}`).expect(200);
       // A refresh token is single use.
       await http().post('/v1/auth/refresh').send({ refreshToken: login.body.refreshToken }).expect(401);
+      // An access token is no refresh token: an invalid credential.
+      const mistaken = await http().post('/v1/auth/refresh').send({ refreshToken: refreshed.body.accessToken }).expect(401);
+      expect(mistaken.body).toMatchObject({ statusCode: 401, error: 'Unauthorized' });
 
       const suspended = await http().post(`/v1/admin/tenants/${signup.body.id}/suspend`).set('Authorization', `Bearer ${operator}`).expect(200);
       expect(suspended.body).toEqual({ id: signup.body.id, status: 'suspended' });

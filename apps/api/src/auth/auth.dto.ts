@@ -13,7 +13,9 @@ export class LoginDto {
 
 export class RefreshDto {
   @ApiProperty({ description: 'The refreshToken of the last pair' })
-  @IsString() @MinLength(1) @MaxLength(200)
+  // Long enough for any credential sent by mistake (an access token is a JWT of ~300 characters):
+  // a wrong token is 401, like every invalid credential, not 400.
+  @IsString() @MinLength(1) @MaxLength(4096)
   refreshToken: string;
 }
 
