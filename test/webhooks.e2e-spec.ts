@@ -590,6 +590,37 @@ describe('WhatsApp webhooks: signature, inbound handling, isolation', () => {
         expect(await history(a, record.id)).toEqual(['subscribed:keyword', 'unsubscribed:keyword', 'subscribed:keyword']);
       });
 
+      it('sends the next alert to a citizen who left and came back minutes before it', async () => {
+        const a = await comune();
+        await post(a, giuliaWrote(a, 'ATTIVA ISCRIZIONE', 180, 'first')).expect(200);
+        await waitFor(() => expect(fake.sentTo(giulia)).toHaveLength(1));
+        // A long newsletter keeps the workers reading the opt-outs while what follows happens.
+        await a.session.as('patch', '/v1/tenant').send({ quietHoursStart: '00:00', quietHoursEnd: '00:00' }).expect(200);
+        await a.session.as('patch', `/v1/channels/${a.channelId}`).send({ messagesPerSecond: 2 }).expect(200);
+        for (let i = 0; i < 20; i++) await a.session.as('post', '/v1/subscribers').send({ channelId: a.channelId, phone: `+39347100${String(i).padStart(4, '0')}` }).expect(201);
+        // (They wrote today: free-form messages reach them.)
+        await testApp.dataSource.query(`UPDATE subscribers SET last_inbound_at = now() WHERE channel_id = $1`, [a.channelId]);
+        const newsletter = await a.session.as('post', '/v1/campaigns').send({ channelId: a.channelId, title: 'Notiziario', message: { type: 'text', text: 'Notiziario' } }).expect(201);
+        await a.session.as('post', `/v1/campaigns/${newsletter.body.id}/send`).expect(202);
+        await post(a, giuliaWrote(a, 'DISATTIVA ISCRIZIONE', 120, 'leave')).expect(200);
+        await waitFor(() => expect(fake.sentTo(giulia).filter((request) => request.body.type === 'text').length).toBeGreaterThanOrEqual(2));
+        await post(a, giuliaWrote(a, 'ATTIVA ISCRIZIONE', 60, 'back')).expect(200);
+        await waitFor(async () => expect(await subscribers(a, '&status=active')).toHaveLength(21));
+        // Her opt-out is still known to the workers (they keep opt-outs for ten minutes): it must
+        // not stop a message of the subscription she took after it.
+        const alert = await a.session
+          .as('post', '/v1/campaigns')
+          .send({ channelId: a.channelId, title: 'Piena', priority: 'emergency', message: { type: 'text', text: 'Allerta rossa: evacuare i piani terra' } })
+          .expect(201);
+        await a.session.as('post', `/v1/campaigns/${alert.body.id}/send`).expect(202);
+        await waitFor(
+          async () => expect((await a.session.as('get', `/v1/campaigns/${alert.body.id}`).expect(200)).body).toMatchObject({ status: 'completed', stats: { recipients: 21, skipped: 0, failed: 0 } }),
+          { timeoutMs: 30_000 },
+        );
+        expect(fake.sentTo(giulia).map((request) => (request.body.text as { body: string } | undefined)?.body)).toContain('Allerta rossa: evacuare i piani terra');
+        await a.session.as('post', `/v1/campaigns/${newsletter.body.id}/cancel`).expect(200);
+      }, 60_000);
+
       it('keeps a citizen in when a DISATTIVA or a WhatsApp stop written before their later ATTIVA arrives after it', async () => {
         const a = await comune();
         await post(a, giuliaWrote(a, 'ATTIVA ISCRIZIONE', 600, 'first')).expect(200);

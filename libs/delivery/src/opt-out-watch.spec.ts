@@ -9,10 +9,11 @@ describe('OptOutWatch without Redis (embedded: one process)', () => {
 
   it('knows an announced opt-out at once, and only that one', async () => {
     const optOuts = watch();
+    const subscribedAt = new Date(Date.now() - 60_000);
     await optOuts.announce('tenant', ['a']);
-    expect(optOuts.isOptedOut('a')).toBe(true);
-    expect(optOuts.isOptedOut('b')).toBe(false);
-    expect(optOuts.isOptedOut(null)).toBe(false);
+    expect(optOuts.isOptedOut('a', subscribedAt)).toBe(true);
+    expect(optOuts.isOptedOut('b', subscribedAt)).toBe(false);
+    expect(optOuts.isOptedOut(null, subscribedAt)).toBe(false);
     await optOuts.onModuleDestroy();
   });
 
@@ -27,6 +28,20 @@ describe('OptOutWatch without Redis (embedded: one process)', () => {
     await optOuts.onModuleDestroy();
   });
 
+  it('does not hold an opt-out against a subscription that began after it (the citizen came back)', async () => {
+    const optOuts = watch();
+    const now = Date.now();
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(now);
+    await optOuts.announce('tenant', ['e']);
+    expect(optOuts.isOptedOut('e', new Date(now - 1))).toBe(true);
+    expect(optOuts.isOptedOut('e', new Date(now))).toBe(true);
+    expect(optOuts.isOptedOut('e', new Date(now + 1))).toBe(false);
+    // A subscription of unknown start is held to the opt-out.
+    expect(optOuts.isOptedOut('e', null)).toBe(true);
+    clock.mockRestore();
+    await optOuts.onModuleDestroy();
+  });
+
   it('forgets opt-outs after ten minutes', async () => {
     const optOuts = watch();
     const now = Date.now();
@@ -34,7 +49,7 @@ describe('OptOutWatch without Redis (embedded: one process)', () => {
     await optOuts.announce('tenant', ['d']);
     clock.mockReturnValue(now + 10 * 60_000 + 1);
     await optOuts.poll();
-    expect(optOuts.isOptedOut('d')).toBe(false);
+    expect(optOuts.isOptedOut('d', new Date(now - 60_000))).toBe(false);
     clock.mockRestore();
     await optOuts.onModuleDestroy();
   });

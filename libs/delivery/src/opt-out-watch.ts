@@ -3,7 +3,7 @@ import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '@app/core';
 
-/** How long an announced opt-out is remembered by the watchers (far longer than any claim lease). */
+/** How long after it was announced an opt-out is remembered by the watchers (far longer than any claim lease). */
 const REMEMBER_MS = 10 * 60_000;
 /** Entries the shared log keeps (the newest): opt-outs of the last minutes, whatever the rate. */
 const LOG_ENTRIES = 100_000;
@@ -19,7 +19,10 @@ export const OPT_OUT_SETTLE_MS = 5_000;
  * every worker reads every POLL_MS while it has messages waiting (one cheap call, no database);
  * embedded, in this process's memory. Dispatch asks isOptedOut() before each hand-over. The
  * opt-out itself then waits (settle) until no dispatch job holds a delivery for that person, so
- * that once it is answered nothing more goes out to them.
+ * that once it is answered nothing more goes out to them. An opt-out is known with the time it was
+ * announced: it stops only deliveries claimed for a subscription older than that, never those of a
+ * citizen who has come back since (whenever this process read the log: a worker that starts
+ * reads the opt-outs of the last day).
  */
 @Injectable()
 export class OptOutWatch implements OnModuleDestroy {
@@ -28,7 +31,7 @@ export class OptOutWatch implements OnModuleDestroy {
   private readonly redis: Redis | null;
   private readonly sequenceKey: string;
   private readonly logKey: string;
-  /** subscriber id -> when this process learnt of the opt-out (ms) */
+  /** subscriber id -> when the opt-out was announced (ms, the announcing process's clock) */
   private readonly optedOut = new Map<string, number>();
   private lastSequence = 0;
   private watchers = 0;
@@ -42,7 +45,8 @@ export class OptOutWatch implements OnModuleDestroy {
     this.redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: false }) : null;
     this.sequenceKey = `{${config.queuePrefix}}:opt-outs:sequence`;
     this.logKey = `{${config.queuePrefix}}:opt-outs:log`;
-    // KEYS[1] sequence, KEYS[2] log (member: subscriber id, score: its sequence number). ARGV: ids.
+    // KEYS[1] sequence, KEYS[2] log (member: "<subscriber id> <announced at, ms>", score: its
+    // sequence number). ARGV: the members.
     this.redis?.defineCommand('announceOptOuts', {
       numberOfKeys: 2,
       lua: `
@@ -62,24 +66,35 @@ export class OptOutWatch implements OnModuleDestroy {
    */
   async announce(tenantId: string, subscriberIds: string[]): Promise<void> {
     if (subscriberIds.length === 0) return;
+    // After the commit, so no later than any subscription that comes after this opt-out.
+    const announcedAt = Date.now();
     if (this.redis) {
       try {
-        await (this.redis as Redis & { announceOptOuts(...args: string[]): Promise<number> }).announceOptOuts(this.sequenceKey, this.logKey, ...subscriberIds);
+        const members = subscriberIds.map((id) => `${id} ${announcedAt}`);
+        await (this.redis as Redis & { announceOptOuts(...args: string[]): Promise<number> }).announceOptOuts(this.sequenceKey, this.logKey, ...members);
       } catch (error) {
         // The claims still see the opt-out (it is committed); only messages claimed already may go.
         this.logger.warn(`could not announce ${subscriberIds.length} opt-out(s) to the workers: ${(error as Error).message}`);
         return;
       }
     } else {
-      const now = Date.now();
-      for (const id of subscriberIds) this.optedOut.set(id, now);
+      for (const id of subscriberIds) this.note(id, announcedAt);
     }
     await this.settle(tenantId, subscriberIds);
   }
 
-  /** Whether this subscriber was seen opting out (synchronous: asked before every hand-over). */
-  isOptedOut(subscriberId: string | null): boolean {
-    return subscriberId !== null && this.optedOut.has(subscriberId);
+  /**
+   * Whether this subscriber opted out after the subscription their delivery was claimed for
+   * (`subscribedAt` as the claim read it; synchronous: asked before every hand-over).
+   */
+  isOptedOut(subscriberId: string | null, subscribedAt: Date | null): boolean {
+    if (subscriberId === null) return false;
+    const announcedAt = this.optedOut.get(subscriberId);
+    return announcedAt !== undefined && (subscribedAt === null || announcedAt >= new Date(subscribedAt).getTime());
+  }
+
+  private note(subscriberId: string, announcedAt: number): void {
+    if (announcedAt > (this.optedOut.get(subscriberId) ?? -Infinity)) this.optedOut.set(subscriberId, announcedAt);
   }
 
   /** Keeps the log read while a dispatch job has messages to hand over; call the answer when it is done. */
@@ -103,7 +118,10 @@ export class OptOutWatch implements OnModuleDestroy {
     try {
       const entries = await this.redis.zrangebyscore(this.logKey, `(${this.lastSequence}`, '+inf', 'WITHSCORES');
       for (let i = 0; i < entries.length; i += 2) {
-        this.optedOut.set(entries[i], now);
+        const [id, at] = entries[i].split(' ');
+        // (An entry without its time, announced by an older version: taken as of now.)
+        const announcedAt = at === undefined ? now : Number(at);
+        if (now - announcedAt <= REMEMBER_MS) this.note(id, announcedAt);
         this.lastSequence = Math.max(this.lastSequence, Number(entries[i + 1]));
       }
     } catch (error) {

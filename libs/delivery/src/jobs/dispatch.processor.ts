@@ -79,6 +79,8 @@ interface ClaimedDelivery {
   subscriber_id: string | null;
   /** the subscriber's status at the claim; null when the subscriber is gone (erased) */
   subscriber_status: string | null;
+  /** when the subscription the claim found began: an opt-out announced since stops the delivery */
+  subscribed_at: Date | null;
   phone: string | null;
   user_id: string | null;
   last_inbound_at: Date | null;
@@ -372,7 +374,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
       }
       for (const item of slice) {
         // Left since the claim (the opt-out was announced): not handed over, recorded as skipped.
-        if (this.optOuts.isOptedOut(item.row.subscriber_id)) {
+        if (this.optOuts.isOptedOut(item.row.subscriber_id, item.row.subscribed_at)) {
           changes.push({ id: item.row.id, from: 'queued', to: 'skipped', at: now, reason: 'unsubscribed' });
           continue;
         }
@@ -491,4 +493,4 @@ const CLAIM_CHUNK = `WITH picked AS MATERIALIZED (
   UPDATE deliveries d SET claimed_until = now() + make_interval(secs => $6), attempts = d.attempts + 1
     FROM picked LEFT JOIN subscribers s ON s.id = picked.subscriber_id
    WHERE d.id = picked.id AND d.status = 'queued'
-   RETURNING d.id::text AS id, d.claimed_until::text AS lease, d.attempts, d.subscriber_id::text AS subscriber_id, s.status AS subscriber_status, s.phone, s.user_id, s.last_inbound_at, d.window_closed_at`;
+   RETURNING d.id::text AS id, d.claimed_until::text AS lease, d.attempts, d.subscriber_id::text AS subscriber_id, s.status AS subscriber_status, s.subscribed_at, s.phone, s.user_id, s.last_inbound_at, d.window_closed_at`;
