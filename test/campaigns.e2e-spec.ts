@@ -215,6 +215,30 @@ describe('Campaigns over HTTP', () => {
     await waitFor(async () => expect(await allDeliveries(session, poll)).toEqual([expect.objectContaining({ status: 'skipped', reason: 'outside_window' })]));
     expect(await campaignOf(session, poll)).toMatchObject({ status: 'completed', stats: { recipients: 1, sent: 0, failed: 0, skipped: 1 } });
     expect(fake.sentTo(pollReader.phone)).toHaveLength(1);
+
+    // The fallback template itself reported failed with 131047 (as Meta does on template
+    // broadcasts, webhook-batched.json): failed, never sent again, whether it went out as the
+    // template from the start (the citizen's window closed) or after a free-form refusal.
+    const [quiet] = await seedSubscribers(testApp.dataSource, session.tenantId, withFallback.id, 1, { lastInboundAt: null });
+    const later = await createCampaign(session, { channelId: withFallback.id, message: { type: 'text', text: 'Scuole chiuse domani' } });
+    await session.as('post', `/v1/campaigns/${later}/send`).expect(202);
+    await waitFor(async () => expect(await campaignOf(session, later)).toMatchObject({ status: 'completed', stats: { recipients: 2, sent: 2 } }));
+    // The citizen's window looks open again (a new campaign): free-form first, then the template.
+    const [toQuiet, toCitizen] = [fake.sentTo(quiet.phone)[0], fake.sentTo(citizen.phone)[2]];
+    expect([toQuiet.body.type, toCitizen.body.type]).toEqual(['template', 'text']);
+    await post(withFallback, [windowClosed(toQuiet), windowClosed(toCitizen)]);
+    await waitFor(() => expect(fake.sentTo(citizen.phone)).toHaveLength(4));
+    expect(fake.sentTo(citizen.phone)[3].body.type).toBe('template');
+    await waitFor(async () => expect(await campaignOf(session, later)).toMatchObject({ status: 'completed', stats: { sent: 1, failed: 1 } }));
+    await post(withFallback, [windowClosed(fake.sentTo(citizen.phone)[3])]);
+    await waitFor(async () => expect((await campaignOf(session, later)).stats).toMatchObject({ sent: 0, failed: 2 }));
+    expect((await allDeliveries(session, later)).map((d) => [d.status, d.errorCode])).toEqual([
+      ['failed', 131047],
+      ['failed', 131047],
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(fake.sentTo(quiet.phone)).toHaveLength(1);
+    expect(fake.sentTo(citizen.phone)).toHaveLength(4);
   });
 
   it('applies the 24-hour rule: fallback template for text, skips polls and images outside the window', async () => {

@@ -7,6 +7,7 @@ import type { DeliveryStatusesJob, StatusEvent } from '@app/whatsapp';
 import { canMoveTo, DeliveryStatus, strongerEvent } from '../delivery-status';
 import { DeliveryChange, DeliveryLedger, sameTenant } from '../delivery-ledger';
 import { DispatchScheduler } from '../dispatch-scheduler';
+import { SERVICE_WINDOW_MS } from '../outbound-plan';
 import { REPLY_CALLBACK } from '../reply-callback';
 import { MAX_SEND_ATTEMPTS, WINDOW_CLOSED } from './dispatch.processor';
 
@@ -232,16 +233,25 @@ export class DeliveryStatusesProcessor implements OnApplicationBootstrap {
 
   /**
    * Of these sent deliveries, those a 131047 sends again: free-form (the campaign is not a
-   * template), the campaign still sending or completed, attempts left.
+   * template, and the message went out as the campaign's own, not through the channel's fallback
+   * template: the citizen's window was open at the send as dispatch saw it), the campaign still
+   * sending or completed, attempts left. A fallback template refused so is recorded as failed; it
+   * was sent again after each such refusal before, the same message to the same citizen.
    */
   private async replannable(tenantId: TenantId, ids: string[]): Promise<Map<string, Replan>> {
     if (ids.length === 0) return new Map();
+    // The window as dispatch judged it, from the citizen's last message: open 24 hours (a minute
+    // more here: dispatch judged it a moment before the send was recorded), unless Meta said it
+    // closed (131047) since that message.
     const rows = (await this.dataSource.query(
       `SELECT d.id::text AS id, d.campaign_id::text AS "campaignId", c.channel_id::text AS "channelId", c.priority = 'emergency' AS emergency
          FROM deliveries d JOIN campaigns c ON c.tenant_id = d.tenant_id AND c.id = d.campaign_id
+         JOIN subscribers s ON s.tenant_id = d.tenant_id AND s.id = d.subscriber_id
         WHERE d.id = ANY($2::bigint[]) AND ${sameTenant('d.tenant_id')} AND d.status = 'sent' AND d.attempts < $3
-          AND c.status IN ('sending', 'completed') AND c.message->>'type' <> 'template'`,
-      [tenantId, ids, MAX_SEND_ATTEMPTS],
+          AND c.status IN ('sending', 'completed') AND c.message->>'type' <> 'template'
+          AND s.last_inbound_at > d.sent_at - make_interval(secs => $4)
+          AND (d.window_closed_at IS NULL OR s.last_inbound_at > d.window_closed_at)`,
+      [tenantId, ids, MAX_SEND_ATTEMPTS, SERVICE_WINDOW_MS / 1000 + 60],
     )) as Replan[];
     return new Map(rows.map((row) => [row.id, row]));
   }
