@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'child_process';
-import { mkdtempSync } from 'fs';
+import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import request from 'supertest';
@@ -48,6 +48,7 @@ async function stop(started: Started): Promise<void> {
 
 describe('Embedded default (npm start with no configuration)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'filodiretto-embedded-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
   it('serves health and docs, prints the operator login once, and keeps data across a restart', async () => {
     const first = await startEmbedded(dataDir);
@@ -130,6 +131,7 @@ describe('Embedded default (npm start with no configuration)', () => {
 
 describe('Embedded default under concurrent use', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'filodiretto-embedded-busy-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
   it('answers every request with its own data while many run at once and a campaign is sending', async () => {
     const started = await startEmbedded(dataDir);
