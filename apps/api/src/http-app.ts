@@ -5,9 +5,7 @@ import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppConfig, PUBLIC_OPERATION_EXTENSION } from '@app/core';
 import { InputSafetyPipe } from './common/input-safety.pipe';
-
-/** Where Meta posts its webhooks (per channel, and the platform-wide URL). */
-const WEBHOOKS_PATH = '/v1/webhooks/whatsapp';
+import { WEBHOOKS_PATH } from './webhooks/webhooks.controller';
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
@@ -47,7 +45,7 @@ export function configureHttpApp(app: NestExpressApplication): void {
   // Meta's webhooks are read as bytes, whatever their content type: the signature is checked on
   // them before anything is parsed, so a body that is not JSON is refused as unsigned (401), not
   // parsed first and refused as malformed (400). The JSON parser then leaves them alone.
-  app.useBodyParser('raw', { type: (request: IncomingMessage) => request.url?.startsWith(WEBHOOKS_PATH) ?? false, limit: '4mb' });
+  app.useBodyParser('raw', { type: (request: IncomingMessage) => request.url?.startsWith(`/${WEBHOOKS_PATH}`) ?? false, limit: '4mb' });
   app.useBodyParser('json', { limit: '4mb' });
   app.useBodyParser('urlencoded', { limit: '100kb', extended: false });
   app.useGlobalPipes(

@@ -6,12 +6,15 @@ import { Public } from '@app/core';
 import { ApiNotFound, ErrorResponseDto } from '../common/api-responses';
 import { RejectedWebhookLimiter } from './rejected-webhook.limiter';
 
+/** Where Meta posts its webhooks (per channel, and the platform-wide URL); the body parsers read them raw. */
+export const WEBHOOKS_PATH = 'v1/webhooks/whatsapp';
+
 /**
  * WhatsApp webhooks (whatsapp-cloud-api.md §6): the handshake, and notifications verified on the
  * raw body, stored and queued before the 200. Processing happens in the worker.
  */
 @ApiTags('webhooks')
-@Controller('v1/webhooks/whatsapp')
+@Controller(WEBHOOKS_PATH)
 @Public()
 @UseInterceptors(RejectedWebhookLimiter)
 @ApiTooManyRequestsResponse({ description: 'Too many refused calls from this address in the last minute', type: ErrorResponseDto })
