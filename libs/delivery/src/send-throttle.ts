@@ -57,6 +57,10 @@ interface Pacer {
  * Redis answer). While this process sends alone, its window is the
  * whole guarantee: late slots are still used (up to CATCH_UP_MS), and the timeline may be reserved
  * up to TIMELINE_CATCH_UP_MS in the past, so a stall does not cost throughput and no second exceeds the cap.
+ * A process joining a number whose process last reserved alone starts CATCH_UP_MS after that one's
+ * last slot (once): the lone process learns that it shares the number only at its next
+ * reservation, and its late slots until then would otherwise fall into the same seconds as the
+ * joiner's (two workers reached 53 a second on a 50/s number, 1,012 on a 1,000/s one).
  * Without Redis (embedded) the timeline lives in memory: one process, always alone.
  */
 @Injectable()
@@ -101,21 +105,28 @@ export class SendThrottle implements OnModuleDestroy {
 
   constructor(private readonly config: AppConfig) {
     this.redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: false }) : null;
-    // KEYS[1] timeline (next free slot, µs on Redis' clock); KEYS[2] recent reservers (process -> µs).
-    // ARGV: interval µs, count, this process, catch-up µs. Answers the first slot, Redis' now, and
-    // whether another process reserved within the last second (then no catching up).
+    // KEYS[1] timeline (next free slot, µs on Redis' clock); KEYS[2] recent reservers (process ->
+    // "µs,mode": when it last reserved, and "a" if it was answered alone then, so that it may still
+    // be handing out late slots; "s" once shared or covered by a join gap). ARGV: interval µs, count,
+    // this process, catch-up µs, join gap µs. Answers the first slot, Redis' now, and whether another
+    // process reserved within the last second (then no catching up).
     this.redis?.defineCommand('reserveSlots', {
       numberOfKeys: 2,
       lua: `
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
         local shared = 0
+        local alone = {}
         local reservers = redis.call('HGETALL', KEYS[2])
         for i = 1, #reservers, 2 do
-          if tonumber(reservers[i + 1]) < now - 1000000 then redis.call('HDEL', KEYS[2], reservers[i])
-          elseif reservers[i] ~= ARGV[3] then shared = 1 end
+          local at, mode = string.match(reservers[i + 1], '^([^,]+),?(%a*)$')
+          if tonumber(at or '0') < now - 1000000 then redis.call('HDEL', KEYS[2], reservers[i])
+          elseif reservers[i] ~= ARGV[3] then
+            shared = 1
+            if mode == 'a' then alone[#alone + 1] = reservers[i]; alone[#alone + 1] = at .. ',s' end
+          end
         end
-        redis.call('HSET', KEYS[2], ARGV[3], tostring(now))
+        redis.call('HSET', KEYS[2], ARGV[3], tostring(now) .. (shared == 1 and ',s' or ',a'))
         redis.call('PEXPIRE', KEYS[2], 2000)
         local stored = redis.call('GET', KEYS[1])
         local tat = tonumber(stored or '0')
@@ -124,6 +135,13 @@ export class SendThrottle implements OnModuleDestroy {
         local floor = now
         if shared == 0 and stored then floor = now - tonumber(ARGV[4]) end
         if tat < floor then tat = floor end
+        -- Joining a process that last reserved alone: until its next reservation tells it
+        -- otherwise, it may hand out its slots up to the catch-up lateness late. The timeline skips
+        -- that lateness past its last slot, once, so that no second holds its late slots and ours.
+        if #alone > 0 then
+          tat = math.max(tat, tonumber(stored or '0') + tonumber(ARGV[5]))
+          redis.call('HSET', KEYS[2], unpack(alone))
+        end
         local after = tat + tonumber(ARGV[1]) * tonumber(ARGV[2])
         redis.call('SET', KEYS[1], tostring(after), 'PX', math.max(0, math.ceil((after - now) / 1000)) + 1000)
         return { tostring(tat), tostring(now), shared }
@@ -273,6 +291,7 @@ export class SendThrottle implements OnModuleDestroy {
         count,
         this.processId,
         SendThrottle.TIMELINE_CATCH_UP_MS * 1000,
+        SendThrottle.CATCH_UP_MS * 1000,
       );
       this.observeClock(Number(now));
       return { tatUs: Number(tat), shared: Number(shared) === 1 };
