@@ -1,11 +1,12 @@
 import type { DataSource } from 'typeorm';
-import type { AppConfig } from '@app/core';
+import { type AppConfig, Clock } from '@app/core';
 import { OptOutWatch } from './opt-out-watch';
 
 describe('OptOutWatch without Redis (embedded: one process)', () => {
   const held: unknown[][] = [];
   const dataSource = { query: jest.fn(async () => held.shift() ?? []) } as unknown as DataSource;
-  const watch = () => new OptOutWatch({ redisUrl: null, queuePrefix: 'test' } as unknown as AppConfig, dataSource);
+  const clock = new Clock();
+  const watch = () => new OptOutWatch({ redisUrl: null, queuePrefix: 'test' } as unknown as AppConfig, dataSource, clock);
 
   it('knows an announced opt-out at once, and only that one', async () => {
     const optOuts = watch();
@@ -31,26 +32,26 @@ describe('OptOutWatch without Redis (embedded: one process)', () => {
   it('does not hold an opt-out against a subscription that began after it (the citizen came back)', async () => {
     const optOuts = watch();
     const now = Date.now();
-    const clock = jest.spyOn(Date, 'now').mockReturnValue(now);
+    const time = jest.spyOn(clock, 'now').mockReturnValue(new Date(now));
     await optOuts.announce('tenant', ['e']);
     expect(optOuts.isOptedOut('e', new Date(now - 1))).toBe(true);
     expect(optOuts.isOptedOut('e', new Date(now))).toBe(true);
     expect(optOuts.isOptedOut('e', new Date(now + 1))).toBe(false);
     // A subscription of unknown start is held to the opt-out.
     expect(optOuts.isOptedOut('e', null)).toBe(true);
-    clock.mockRestore();
+    time.mockRestore();
     await optOuts.onModuleDestroy();
   });
 
   it('forgets opt-outs after ten minutes', async () => {
     const optOuts = watch();
     const now = Date.now();
-    const clock = jest.spyOn(Date, 'now').mockReturnValue(now);
+    const time = jest.spyOn(clock, 'now').mockReturnValue(new Date(now));
     await optOuts.announce('tenant', ['d']);
-    clock.mockReturnValue(now + 10 * 60_000 + 1);
+    time.mockReturnValue(new Date(now + 10 * 60_000 + 1));
     await optOuts.poll();
     expect(optOuts.isOptedOut('d', new Date(now - 60_000))).toBe(false);
-    clock.mockRestore();
+    time.mockRestore();
     await optOuts.onModuleDestroy();
   });
 });

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
-import { AppConfig } from '@app/core';
+import { AppConfig, Clock } from '@app/core';
 
 /** How long after it was announced an opt-out is remembered by the watchers (far longer than any claim lease). */
 const REMEMBER_MS = 10 * 60_000;
@@ -31,7 +31,7 @@ export class OptOutWatch implements OnModuleDestroy {
   private readonly redis: Redis | null;
   private readonly sequenceKey: string;
   private readonly logKey: string;
-  /** subscriber id -> when the opt-out was announced (ms, the announcing process's clock) */
+  /** subscriber id -> when the opt-out was announced (ms, the announcing process's Clock: the one subscriptions are dated by) */
   private readonly optedOut = new Map<string, number>();
   private lastSequence = 0;
   private watchers = 0;
@@ -41,6 +41,7 @@ export class OptOutWatch implements OnModuleDestroy {
   constructor(
     config: AppConfig,
     private readonly dataSource: DataSource,
+    private readonly clock: Clock,
   ) {
     this.redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: false }) : null;
     this.sequenceKey = `{${config.queuePrefix}}:opt-outs:sequence`;
@@ -66,8 +67,9 @@ export class OptOutWatch implements OnModuleDestroy {
    */
   async announce(tenantId: string, subscriberIds: string[]): Promise<void> {
     if (subscriberIds.length === 0) return;
-    // After the commit, so no later than any subscription that comes after this opt-out.
-    const announcedAt = Date.now();
+    // After the commit, so no later than any subscription that comes after this opt-out (dated
+    // by the same Clock as subscriptions, which isOptedOut compares it with).
+    const announcedAt = this.clock.now().getTime();
     if (this.redis) {
       try {
         const members = subscriberIds.map((id) => `${id} ${announcedAt}`);
@@ -111,7 +113,7 @@ export class OptOutWatch implements OnModuleDestroy {
 
   /** One read of the shared log now (tests; the timer reads it every POLL_MS while jobs watch). */
   async poll(): Promise<void> {
-    const now = Date.now();
+    const now = this.clock.now().getTime();
     for (const [id, at] of this.optedOut) if (now - at > REMEMBER_MS) this.optedOut.delete(id);
     if (!this.redis || this.polling) return;
     this.polling = true;
