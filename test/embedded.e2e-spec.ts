@@ -15,8 +15,8 @@ interface Started {
 }
 
 /** Starts `npm start`'s entry point with no configuration but a data folder and a free port. */
-function startEmbedded(dataDir: string): Promise<Started> {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'warn', TZ: 'UTC' };
+function startEmbedded(dataDir: string, extra: NodeJS.ProcessEnv = {}): Promise<Started> {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'warn', TZ: 'UTC', ...extra };
   const child = spawn(process.execPath, [ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -53,6 +53,7 @@ describe('Embedded default (npm start with no configuration)', () => {
   it('serves health and docs, prints the operator login once, and keeps data across a restart', async () => {
     const first = await startEmbedded(dataDir);
     let tenantEmail: string;
+    let operatorLogin: { email: string; password: string };
     try {
       const http = () => request(first.url);
       const health = await http().get('/health').expect(200);
@@ -62,7 +63,8 @@ describe('Embedded default (npm start with no configuration)', () => {
 
       const printed = /"email": "([^"]+)", "password": "([^"]+)"/.exec(first.output());
       expect(printed).not.toBeNull();
-      const operator = await http().post('/v1/auth/login').send({ email: printed![1], password: printed![2] }).expect(200);
+      operatorLogin = { email: printed![1], password: printed![2] };
+      const operator = await http().post('/v1/auth/login').send(operatorLogin).expect(200);
 
       tenantEmail = 'urp@embedded.example';
       const signup = await http()
@@ -74,10 +76,16 @@ describe('Embedded default (npm start with no configuration)', () => {
       await stop(first);
     }
 
-    const second = await startEmbedded(dataDir);
+    // PLATFORM_ADMIN_PASSWORD set on a later start: the account keeps the password it was created
+    // with, and neither the log nor the banner let the operator believe otherwise.
+    const second = await startEmbedded(dataDir, { PLATFORM_ADMIN_PASSWORD: 'not-the-operator-password' });
     try {
       const http = () => request(second.url);
       await http().get('/health').expect(200);
+      expect(second.output()).toContain(`PLATFORM_ADMIN_PASSWORD is not the password of ${operatorLogin.email}`);
+      expect(second.output()).toContain('"password": (the one the account was created with) }  (PLATFORM_ADMIN_PASSWORD applies only to the first start)');
+      await http().post('/v1/auth/login').send({ email: operatorLogin.email, password: 'not-the-operator-password' }).expect(401);
+      await http().post('/v1/auth/login').send(operatorLogin).expect(200);
       const login = await http().post('/v1/auth/login').send({ email: tenantEmail, password: 'una-password-lunga' }).expect(200);
       const tenant = await http().get('/v1/tenant').set('Authorization', `Bearer ${login.body.accessToken}`).expect(200);
       expect(tenant.body).toMatchObject({ slug: 'prova', status: 'active' });

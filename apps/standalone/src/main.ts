@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { PlatformAdminOutcome } from '@app/auth';
 import { ConfigValidationError } from '@app/core';
 import { startStandalone } from './standalone';
 
@@ -8,7 +9,7 @@ main().catch((error: unknown) => {
 });
 
 async function main(): Promise<void> {
-  const { url, runtime, operatorPassword } = await startStandalone();
+  const { url, runtime, operatorPassword, operatorAccount } = await startStandalone();
   const { config } = runtime;
   const lines = [
     '',
@@ -16,10 +17,15 @@ async function main(): Promise<void> {
     `  API docs (Swagger):  ${url}/docs`,
     `  Health:              ${url}/health`,
     `  Mode:                ${config.mode === 'embedded' ? `embedded (data in ${config.dataDir})` : 'production (PostgreSQL)'}, queue ${config.usesRedis ? 'Bull on Redis' : 'in-process'}`,
-    `  Operator login:      POST ${url}/v1/auth/login  { "email": "${config.platformAdmin.email}", "password": ${
-      operatorPassword ? `"${operatorPassword}" }  (generated now, shown only once)` : config.platformAdmin.password ? '(PLATFORM_ADMIN_PASSWORD) }' : '(printed on the first start) }'
-    }`,
+    `  Operator login:      POST ${url}/v1/auth/login  { "email": "${config.platformAdmin.email}", "password": ${operatorPasswordHint(operatorAccount, operatorPassword)}`,
     '',
   ];
   console.log(lines.join('\n'));
+}
+
+/** What the banner says of the operator's password: it is PLATFORM_ADMIN_PASSWORD only on the start that created the account. */
+function operatorPasswordHint(account: PlatformAdminOutcome, generated: string | null): string {
+  if (account === 'generated') return `"${generated}" }  (generated now, shown only once)`;
+  if (account === 'created') return '(PLATFORM_ADMIN_PASSWORD) }';
+  return '(the one the account was created with) }  (PLATFORM_ADMIN_PASSWORD applies only to the first start)';
 }

@@ -1,7 +1,7 @@
 import { INestApplication, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
-import { PlatformAdminBootstrap } from '@app/auth';
+import { PlatformAdminBootstrap, PlatformAdminOutcome } from '@app/auth';
 import { AppConfig } from '@app/core';
 import { QueueTransport } from '@app/queue';
 import { bootRuntime, closeOnSignals, Runtime } from '@app/runtime';
@@ -14,6 +14,8 @@ export interface Standalone {
   runtime: Runtime;
   url: string;
   operatorPassword: string | null;
+  /** whether this start created the operator's account (with operatorPassword, or PLATFORM_ADMIN_PASSWORD) */
+  operatorAccount: PlatformAdminOutcome;
 }
 
 /** API and worker in one process: the embedded default (`npm start`), also usable with Postgres and Redis. */
@@ -39,5 +41,6 @@ export async function startStandalone(config?: AppConfig): Promise<Standalone> {
     runtime,
     url: `http://localhost:${address.port}`,
     operatorPassword: app.get(PlatformAdminBootstrap).generatedPassword,
+    operatorAccount: app.get(PlatformAdminBootstrap).outcome,
   };
 }

@@ -2,7 +2,7 @@ import { Readable } from 'stream';
 import { BadRequestError } from '@app/core';
 import { detectSeparator, ImportCsvRecord, readImportCsv } from './import-csv';
 
-async function read(csv: string | Readable): Promise<ImportCsvRecord[]> {
+async function read(csv: string | Buffer | Readable): Promise<ImportCsvRecord[]> {
   const records: ImportCsvRecord[] = [];
   for await (const record of readImportCsv(typeof csv === 'string' ? Buffer.from(csv) : csv)) records.push(record);
   return records;
@@ -82,6 +82,26 @@ describe('readImportCsv', () => {
     const again: unknown[] = [];
     for await (const record of readImportCsv(Readable.from([utf8.subarray(0, cut), utf8.subarray(cut)]))) again.push(record);
     expect(again).toEqual([{ line: 2, phone: '3470000002', name: 'Nicolò', topics: undefined, extraFields: 0 }]);
+  });
+
+  it("reads Windows-1252's own characters (0x80-0x9F: ’ and €), not ISO-8859-1's control characters", async () => {
+    const bytes = Buffer.concat([Buffer.from('phone;name\r\n3470000003;Maria D'), Buffer.from([0x92]), Buffer.from('Angelo '), Buffer.from([0x80]), Buffer.from('\r\n')]);
+    expect((await read(bytes)).map((r) => r.name)).toEqual(['Maria D’Angelo €']);
+  });
+
+  it('decodes each line on its own: rows of a UTF-8 file pasted from a Windows-1252 one, in chunks cut anywhere', async () => {
+    const bytes = Buffer.concat([
+      Buffer.from('phone,name\n3470000004,Città ok\n3470000005,Citt'),
+      Buffer.from([0xe0]),
+      Buffer.from(' latin\r\n3470000006,Nicolò\r\n'),
+    ]);
+    const expected = ['Città ok', 'Città latin', 'Nicolò'];
+    expect((await read(bytes)).map((r) => r.name)).toEqual(expected);
+    for (const cut of [1, 20, bytes.indexOf(0xe0), bytes.indexOf(0xe0) + 1, bytes.indexOf(0x0d) + 1, bytes.length - 3]) {
+      const records: { name: string | undefined }[] = [];
+      for await (const record of readImportCsv(Readable.from([bytes.subarray(0, cut), bytes.subarray(cut)]))) records.push(record);
+      expect(records.map((r) => r.name)).toEqual(expected);
+    }
   });
 
   it('refuses what is not CSV as a bad request naming the file', async () => {

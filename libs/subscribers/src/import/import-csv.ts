@@ -1,5 +1,6 @@
 import { parse } from 'csv-parse';
 import { parse as parseSync } from 'csv-parse/sync';
+import * as iconv from 'iconv-lite';
 import { Readable } from 'stream';
 import { BadRequestError } from '@app/core';
 
@@ -28,7 +29,7 @@ const COLUMN_NAMES: Record<string, 'phone' | 'name' | 'topics'> = {
   argomenti: 'topics',
   temi: 'topics',
 };
-/** How far into the file the header line is looked for, and the encoding told from. */
+/** How far into the file the header line is looked for. */
 const HEADER_PEEK_BYTES = 64 * 1024;
 const HEADER_HINT = 'phone,name,topics or phone;name;topics';
 
@@ -121,42 +122,72 @@ function lineEnd(bytes: Buffer): number {
   return lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
 }
 
-/** The first line's bytes, to decode once the encoding is known. */
+/** The first line's bytes, to decode on their own. */
 function headerLineOf(head: Buffer): Buffer {
   const end = lineEnd(head);
   return head.subarray(0, end === -1 ? head.length : end);
 }
 
-/**
- * Whether the file's first bytes are not UTF-8 (a sequence cut at the end of `head` is not held
- * against it): Excel's plain CSV on Italian Windows is Windows-1252, where `ò` is the one byte 0xF2.
- */
-function isLegacyEncoded(head: Buffer): boolean {
-  // UTF-16 files carry a byte-order mark, which csv-parse reads.
-  if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff)) return false;
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+function isUtf8(bytes: Buffer): boolean {
   try {
-    new TextDecoder('utf-8', { fatal: true }).decode(head, { stream: true });
-    return false;
-  } catch {
+    UTF8.decode(bytes);
     return true;
+  } catch {
+    return false;
   }
 }
 
-/** Windows-1252 bytes as UTF-8 (one byte per character: any chunk boundary is a character boundary). */
-async function* asUtf8(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  const decoder = new TextDecoder('windows-1252');
-  for await (const chunk of chunks) yield Buffer.from(decoder.decode(chunk), 'utf8');
+/**
+ * A line's text: UTF-8 when its bytes are, else Windows-1252, as Excel writes plain CSV on Italian
+ * Windows (`ò` is the one byte 0xF2, `’` 0x92, `€` 0x80). Decoded by iconv-lite: Node's TextDecoder
+ * takes windows-1252 for ISO-8859-1, where 0x80-0x9F are control characters.
+ */
+function decodeLine(bytes: Buffer): string {
+  return isUtf8(bytes) ? bytes.toString('utf8') : iconv.decode(bytes, 'win1252');
+}
+
+/** Complete lines (each with its line break) as UTF-8: as they are when all of them are, else line by line. */
+function linesAsUtf8(lines: Buffer): Buffer {
+  if (isUtf8(lines)) return lines;
+  const parts: Buffer[] = [];
+  for (let start = 0; start < lines.length; ) {
+    const end = lineEnd(lines.subarray(start));
+    const next = end === -1 ? lines.length : start + end + 1;
+    parts.push(Buffer.from(decodeLine(lines.subarray(start, next)), 'utf8'));
+    start = next;
+  }
+  return Buffer.concat(parts);
 }
 
 /**
- * The file's first line, read ahead of the parse, and the whole file to parse, as UTF-8: a file
- * whose first 64 KiB are not UTF-8 is read as Windows-1252.
+ * The file as UTF-8, each line decoded on its own (decodeLine): a UTF-8 file, a Windows-1252 one,
+ * or one whose rows were pasted together from both loses no character. CR and LF are the same
+ * byte in both encodings, so a line never ends inside a character.
  */
+async function* asUtf8(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let rest: Buffer = Buffer.alloc(0);
+  for await (const chunk of chunks) {
+    const data = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
+    const complete = Math.max(data.lastIndexOf(0x0a), data.lastIndexOf(0x0d)) + 1;
+    rest = data.subarray(complete);
+    if (complete > 0) yield linesAsUtf8(data.subarray(0, complete));
+  }
+  if (rest.length > 0) yield linesAsUtf8(rest);
+}
+
+/** UTF-16 files carry a byte-order mark, which csv-parse reads (and decodes) itself. */
+function isUtf16(head: Buffer): boolean {
+  return (head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff);
+}
+
+/** The file's first line, read ahead of the parse, and the whole file to parse, as UTF-8 (asUtf8). */
 async function peekHeaderLine(csv: Readable | Buffer): Promise<{ headerLine: string; input: Readable }> {
   const { head, all } = await peekHead(csv);
   const header = headerLineOf(head);
-  if (!isLegacyEncoded(head)) return { headerLine: header.toString('utf8'), input: Readable.from(all()) };
-  return { headerLine: new TextDecoder('windows-1252').decode(header), input: Readable.from(asUtf8(all())) };
+  if (isUtf16(head)) return { headerLine: header.toString('utf8'), input: Readable.from(all()) };
+  return { headerLine: decodeLine(header), input: Readable.from(asUtf8(all())) };
 }
 
 /** The file's first bytes (HEADER_PEEK_BYTES, or the whole file when shorter), and the whole file again. */
