@@ -86,4 +86,21 @@ describe('Audit trail of channels, campaigns and erasures', () => {
     // Only the viewer's creation is new.
     expect(after.slice(before).map((e) => e.action)).toEqual(['user.created']);
   });
+
+  it('erases the subscribers of a deleted channel as leaving, and says in the trail what went with it', async () => {
+    const channel = await createChannel(session);
+    const stays = await session.as('post', '/v1/subscribers').send({ channelId: channel.id, phone: '347 123 0001' }).expect(201);
+    const left = await session.as('post', '/v1/subscribers').send({ channelId: channel.id, phone: '347 123 0002' }).expect(201);
+    await session.as('post', `/v1/subscribers/${left.body.id}/unsubscribe`).expect(200);
+    await createCampaign(session, { channelId: channel.id, message: { type: 'text', text: 'Bozza' } });
+    const today = async () => (await session.as('get', '/v1/analytics/subscribers').expect(200)).body.data.at(-1) as { joined: number; left: number; active: number };
+    const before = await today();
+
+    await session.as('delete', `/v1/channels/${channel.id}`).expect(204);
+    // The one still active left today (the series stays joined - left = active); the other had left already.
+    expect(await today()).toEqual({ ...before, left: before.left + 1, active: before.active - 1 });
+    await session.as('get', `/v1/subscribers/${stays.body.id}`).expect(404);
+    const deleted = (await trail()).find((e) => e.action === 'channel.deleted' && e.targetId === channel.id);
+    expect(deleted?.details).toEqual({ subscribers: 2, activeSubscribers: 1, campaigns: 1 });
+  });
 });

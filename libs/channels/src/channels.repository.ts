@@ -34,6 +34,33 @@ export class ChannelsRepository extends TenantScopedRepository<Channel> {
     return rows.length > 0;
   }
 
+  /**
+   * Deletes the channel and, with it, its subscribers, campaigns and messages (the foreign keys'
+   * cascade). Each subscriber is erased as DELETE /v1/subscribers/{id} records it: consent events
+   * (which outlive the channel) say that the active ones left and that everyone was erased, so the
+   * comune's subscriber series counts them as left. Answers what went.
+   */
+  async deleteWithSubscribers(tenantId: TenantId, id: string): Promise<{ subscribers: number; activeSubscribers: number; campaigns: number }> {
+    return this.repository.manager.transaction(async (manager) => {
+      const [counts] = (await manager.query(
+        `SELECT (SELECT count(*)::int FROM subscribers WHERE tenant_id = $1 AND channel_id = $2) AS subscribers,
+                (SELECT count(*)::int FROM subscribers WHERE tenant_id = $1 AND channel_id = $2 AND status = 'active') AS "activeSubscribers",
+                (SELECT count(*)::int FROM campaigns WHERE tenant_id = $1 AND channel_id = $2) AS campaigns`,
+        [tenantId, id],
+      )) as { subscribers: number; activeSubscribers: number; campaigns: number }[];
+      await manager.query(
+        `INSERT INTO consent_events (tenant_id, subscriber_id, channel_id, action, source, details)
+         SELECT s.tenant_id, s.id, s.channel_id, a.action, 'api', '{"reason": "channel deleted"}'::jsonb
+           FROM subscribers s CROSS JOIN (VALUES (1, 'unsubscribed'), (2, 'erased')) AS a(step, action)
+          WHERE s.tenant_id = $1 AND s.channel_id = $2 AND (a.action = 'erased' OR s.status = 'active')
+          ORDER BY s.id, a.step`,
+        [tenantId, id],
+      );
+      await this.deleteById(tenantId, id, manager);
+      return counts;
+    });
+  }
+
   async updateHealth(id: string, qualityRating: string | null, messagingLimitTier: string | null): Promise<void> {
     await this.repository.update({ id }, { qualityRating, messagingLimitTier });
   }

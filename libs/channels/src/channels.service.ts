@@ -159,9 +159,9 @@ export class ChannelsService {
     if (await this.channels.hasCampaignsInFlight(tenantId, id)) {
       throw new ConflictError('This channel has campaigns sending or scheduled: cancel them before deleting it', 'channel_in_use');
     }
-    await this.channels.deleteById(tenantId, id);
+    const removed = await this.channels.deleteWithSubscribers(tenantId, id);
     this.secrets.invalidate(id);
-    await this.audit.record({ tenantId, actor: actor ?? { kind: 'system' }, action: AuditAction.ChannelDeleted, target: { type: 'channel', id } });
+    await this.audit.record({ tenantId, actor: actor ?? { kind: 'system' }, action: AuditAction.ChannelDeleted, target: { type: 'channel', id }, details: removed });
   }
 }
 

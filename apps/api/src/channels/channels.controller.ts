@@ -96,7 +96,11 @@ export class ChannelsController {
   @Delete(':id')
   @Roles(Role.TenantAdmin)
   @HttpCode(204)
-  @ApiOperation({ summary: 'Disconnect a channel (its subscribers and campaigns go with it)' })
+  @ApiOperation({
+    summary: 'Disconnect a channel (its subscribers and campaigns go with it)',
+    description:
+      'Its subscribers are erased (their consent history records that the active ones left and that all were erased; the subscriber series counts them as left), its campaigns and messages deleted; the audit log says how many. 409 while a campaign of it is sending or scheduled. To stop it for a while instead, PATCH its status to paused.',
+  })
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiNotFound('Channel')
   async delete(@CurrentTenant() tenantId: TenantId, @CurrentPrincipal() principal: Principal, @Param('id', IdParam('Channel')) id: string): Promise<void> {
