@@ -241,6 +241,24 @@ describe('Input the validator or the database cannot take as it is', () => {
       const response = await session.as('get', path).query({ cursor: madeUp });
       expect({ path, status: response.status, message: response.body.message }).toEqual({ path, status: 400, message: 'cursor is not a cursor returned by this list' });
     }
+    // Of the right type but out of its column's range: a bigint past 2^63, a 30 February.
+    const draft = await session.as('post', '/v1/campaigns').send({ channelId, title: 'Bozza', message: { type: 'text', text: 'Ciao' } }).expect(201);
+    const tooBig = Buffer.from(JSON.stringify('9223372036854775808')).toString('base64url');
+    const noSuchDay = Buffer.from(JSON.stringify(['2026-02-30T00:00:00.000Z', '5b0e6f1c-7a43-4d2b-9c1e-3f2a8d9e0b17'])).toString('base64url');
+    for (const [path, cursor] of [
+      ['/v1/audit-log', tooBig],
+      [`/v1/campaigns/${draft.body.id}/deliveries`, tooBig],
+      ['/v1/inbox', noSuchDay],
+    ]) {
+      const response = await session.as('get', path).query({ cursor });
+      expect({ path, status: response.status, message: response.body.message }).toEqual({ path, status: 400, message: 'cursor is not a cursor returned by this list' });
+    }
+  });
+
+  it('names the clashing field when concurrent creates race for the same unique value', async () => {
+    const answers = await Promise.all(Array.from({ length: 6 }, () => session.as('post', '/v1/topics').send({ key: 'gara', name: 'Gara' })));
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 409, 409, 409, 409, 409]);
+    for (const refused of answers.filter((a) => a.status === 409)) expect(String(refused.body.message)).toMatch(/\bkey\b/);
   });
 
   it('answers a new draft with every counter at zero', async () => {

@@ -34,14 +34,18 @@ function decodeCursor(cursor: string): string | number {
 const encodeCursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 /**
- * Runs a page's query; a cursor that decodes but does not fit the key's type (a uuid list given a
- * made-up cursor: PostgreSQL's 22P02) is the cursor's fault, and is named as such.
+ * PostgreSQL's errors for a value that does not fit its column: not of its type (22P02, a uuid
+ * list given a made-up cursor), a number out of its range (22003), a date that is not one (22007,
+ * 22008: 30 February).
  */
+const VALUE_DOES_NOT_FIT = new Set(['22P02', '22003', '22007', '22008']);
+
+/** Runs a page's query; a cursor that decodes but does not fit the key's column is the cursor's fault, and is named as such. */
 async function withCursor<T>(page: PageQueryDto, run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (error) {
-    if (page.cursor && (error as { code?: string }).code === '22P02') throw new BadRequestError('cursor is not a cursor returned by this list');
+    if (page.cursor && VALUE_DOES_NOT_FIT.has((error as { code?: string }).code ?? '')) throw new BadRequestError('cursor is not a cursor returned by this list');
     throw error;
   }
 }

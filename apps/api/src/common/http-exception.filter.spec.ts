@@ -36,6 +36,11 @@ describe('HttpExceptionFilter', () => {
   it('turns database input errors into 4xx and malformed JSON into 400', () => {
     const unique = Object.assign(new QueryFailedError('insert', [], new Error('dup')), { code: '23505' });
     expect(respond(unique).status).toBe(409);
+    // A unique key lost to a concurrent request: named by the field the index keeps unique.
+    const key = (constraint: string) => Object.assign(new QueryFailedError('insert', [], new Error('dup')), { code: '23505', constraint });
+    expect(respond(key('topics_tenant_key_key')).body).toEqual({ statusCode: 409, error: 'Conflict', message: 'A resource with the same key already exists' });
+    expect(respond(key('users_email_key')).body?.message).toBe('A resource with the same email already exists');
+    expect(respond(key('some_other_key')).body?.message).toBe('A resource with the same unique value already exists');
     const missing = Object.assign(new QueryFailedError('update', [], new Error('null value in column "quiet_hours_start"')), { code: '23502', column: 'quiet_hours_start' });
     expect(respond(missing).body).toEqual({ statusCode: 400, error: 'Bad Request', message: 'quietHoursStart must not be null' });
     for (const code of ['22021', '22P05']) {

@@ -29,6 +29,16 @@ const STATUS_BY_SQLSTATE: Record<string, [number, string]> = {
   '22P05': [400, 'A value contains a character that cannot be stored'],
 };
 
+/** The unique indexes behind the API's own 409s, by the field they keep unique. */
+const FIELD_BY_UNIQUE_INDEX: Record<string, string> = {
+  tenants_slug_key: 'slug',
+  users_email_key: 'email',
+  channels_phone_number_id_key: 'phoneNumberId',
+  topics_tenant_key_key: 'key',
+  subscribers_channel_phone_key: 'phone on this channel',
+  subscribers_channel_user_key: 'userId on this channel',
+};
+
 interface ErrorBody {
   statusCode: number;
   error: string;
@@ -86,6 +96,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
         const column = (exception as QueryFailedError & { column?: string }).column ?? (exception.driverError as { column?: string } | undefined)?.column;
         return { statusCode: 400, error: 'Bad Request', message: `${column ? camelCase(column) : 'a required value'} must not be null` };
       }
+      // Two requests creating the same thing at once: the loser is told which field clashed (by
+      // the index: PostgreSQL leaves the key out of the error's detail on row-level-secured tables).
+      const field = code === '23505' ? FIELD_BY_UNIQUE_INDEX[(exception as { constraint?: string }).constraint ?? ''] : undefined;
+      if (field) return { statusCode: 409, error: 'Conflict', message: `A resource with the same ${field} already exists` };
       const known = STATUS_BY_SQLSTATE[code];
       if (known) return { statusCode: known[0], error: STATUS_CODES[known[0]]!, message: known[1] };
     }
@@ -113,3 +127,4 @@ function isHealthCheckFailure(exception: unknown): exception is HttpException {
 
 /** snake_case column name → the camelCase field name the API uses. */
 const camelCase = (column: string): string => column.replace(/_([a-z0-9])/g, (_match, next: string) => next.toUpperCase());
+
