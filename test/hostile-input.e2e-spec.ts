@@ -255,6 +255,18 @@ describe('Input the validator or the database cannot take as it is', () => {
     }
   });
 
+  it('refuses a body in a content type it does not read, naming it, instead of ignoring the body', async () => {
+    const body = JSON.stringify({ key: 'testo', name: 'Testo' });
+    const plain = await session.as('post', '/v1/topics').set('Content-Type', 'text/plain').send(body).expect(400);
+    expect(plain.body).toEqual({ statusCode: 400, error: 'Bad Request', message: 'Content-Type must be application/json, not text/plain' });
+    const untyped = await testApp.http().post('/v1/topics').set('Authorization', `Bearer ${session.accessToken}`).send(Buffer.from(body)).unset('Content-Type');
+    expect(untyped.status).toBe(400);
+    expect(untyped.body.message).toContain('Content-Type must be application/json');
+    expect((await session.as('get', '/v1/topics').expect(200)).body.data.map((t: { key: string }) => t.key)).not.toContain('testo');
+    // JSON under any of its names is read.
+    await session.as('post', '/v1/topics').set('Content-Type', 'application/json; charset=utf-8').send(body).expect(201);
+  });
+
   it('names the clashing field when concurrent creates race for the same unique value', async () => {
     const answers = await Promise.all(Array.from({ length: 6 }, () => session.as('post', '/v1/topics').send({ key: 'gara', name: 'Gara' })));
     expect(answers.map((a) => a.status).sort()).toEqual([201, 409, 409, 409, 409, 409]);

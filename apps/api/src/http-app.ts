@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'http';
+import type { IncomingMessage, ServerResponse } from 'http';
 import { INestApplication, ValidationPipe } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
@@ -46,6 +46,7 @@ export function configureHttpApp(app: NestExpressApplication): void {
   // them before anything is parsed, so a body that is not JSON is refused as unsigned (401), not
   // parsed first and refused as malformed (400). The JSON parser then leaves them alone.
   app.useBodyParser('raw', { type: (request: IncomingMessage) => request.url?.startsWith(`/${WEBHOOKS_PATH}`) ?? false, limit: '4mb' });
+  app.use(refuseUnreadableBodies);
   app.useBodyParser('json', { limit: '4mb' });
   app.useBodyParser('urlencoded', { limit: '100kb', extended: false });
   app.useGlobalPipes(
@@ -60,4 +61,20 @@ export function configureHttpApp(app: NestExpressApplication): void {
     }),
   );
   SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json', customSiteTitle: 'Filodiretto API' });
+}
+
+/** Media types the API reads a body in: JSON, and the multipart and form encodings of uploads and forms. */
+const READABLE_BODY = /^(application\/(json|[\w.+-]+\+json|x-www-form-urlencoded)|multipart\/form-data)$/;
+
+/**
+ * A body the parsers would skip (text/plain, XML, no Content-Type at all) is refused with a 400
+ * that names the content type, instead of being ignored and the request answered as if its fields
+ * were missing. Webhooks are read raw, whatever their type (their signature is checked first).
+ */
+function refuseUnreadableBodies(request: IncomingMessage, _response: ServerResponse, next: (error?: unknown) => void): void {
+  const hasBody = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
+  if (!hasBody || !request.url?.startsWith('/v1/') || request.url.startsWith(`/${WEBHOOKS_PATH}`)) return next();
+  const type = request.headers['content-type']?.split(';')[0].trim().toLowerCase();
+  if (type && READABLE_BODY.test(type)) return next();
+  next(Object.assign(new Error(`Content-Type must be application/json${type ? `, not ${type.slice(0, 80)}` : ' (none was given)'}`), { status: 400 }));
 }
