@@ -267,6 +267,25 @@ describe('Input the validator or the database cannot take as it is', () => {
     await session.as('post', '/v1/topics').set('Content-Type', 'application/json; charset=utf-8').send(body).expect(201);
   });
 
+  it('refuses names and texts of spaces only, naming the field once', async () => {
+    const refusals: [string, string, Record<string, unknown>, string][] = [
+      ['post', '/v1/topics', { key: 'vuoto', name: '   ' }, 'name'],
+      ['post', '/v1/channels', { name: '  ', provider: 'sandbox' }, 'name'],
+      ['patch', `/v1/channels/${channelId}`, { welcomeText: ' \n ' }, 'welcomeText'],
+      ['patch', `/v1/channels/${channelId}`, { subscribeKeywords: ['ISCRIVIMI', '  '] }, 'subscribeKeywords'],
+      ['patch', '/v1/tenant', { name: '    ' }, 'name'],
+      ['post', '/v1/api-keys', { name: ' ' }, 'name'],
+    ];
+    for (const [method, path, body, field] of refusals) {
+      const response = await session.as(method as 'post' | 'patch', path).send(body);
+      expect({ path, field, status: response.status, message: response.body.message }).toEqual({ path, field, status: 400, message: [`${field} must not be blank`] });
+    }
+    const signup = await testApp.http().post('/v1/tenants/signup').send({ name: '   ', slug: 'spazi', adminEmail: 'spazi@example.org', adminPassword: 'una-password-lunga' });
+    expect({ status: signup.status, message: signup.body.message }).toEqual({ status: 400, message: ['name must not be blank'] });
+    const privacy = await testApp.http().post(`/v1/public/${session.slug}/subscriptions`).send({ phone: '333 512 0989' });
+    expect({ status: privacy.status, message: privacy.body.message }).toEqual({ status: 400, message: ['privacyAccepted must be true'] });
+  });
+
   it('names the clashing field when concurrent creates race for the same unique value', async () => {
     const answers = await Promise.all(Array.from({ length: 6 }, () => session.as('post', '/v1/topics').send({ key: 'gara', name: 'Gara' })));
     expect(answers.map((a) => a.status).sort()).toEqual([201, 409, 409, 409, 409, 409]);

@@ -1,10 +1,11 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsString, MaxLength, MinLength } from 'class-validator';
 import { ApiKey } from '@app/auth';
+import { NotBlank } from '../common/not-blank';
 
 export class CreateApiKeyDto {
   @ApiProperty({ example: 'Protezione civile - sistema allerte' })
-  @IsString() @MinLength(1) @MaxLength(100)
+  @IsString() @MinLength(1) @MaxLength(100) @NotBlank()
   name: string;
 }
 

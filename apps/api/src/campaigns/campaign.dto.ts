@@ -22,12 +22,12 @@ import { BadRequestError } from '@app/core';
 import { Campaign, DeliveryRow } from '@app/campaigns';
 import { PageQueryDto } from '@app/database';
 import { CampaignMessage, DELIVERY_STATUSES, DeliveryStatus, ISO_DATE_TIME } from '@app/delivery';
+import { NotBlank } from '../common/not-blank';
 
 const MESSAGE_TYPES = ['text', 'template', 'poll', 'image'] as const;
 const CAMPAIGN_STATUSES = ['draft', 'scheduled', 'sending', 'completed', 'cancelled', 'failed'] as const;
 
 /** At least one character that is not white space. */
-const NOT_BLANK = /\S/;
 /** No line break or tab, and at most four spaces in a row (Meta's rule for template parameters). */
 const ONE_LINE_PARAMETER = /^(?![\s\S]*(?:[\t\n\r]| {5}))/;
 
@@ -42,7 +42,7 @@ export class CampaignTemplateDto {
 
   @ApiPropertyOptional({ type: [String], example: ['arancione', 'domani 12 novembre'], description: 'Values of the body variables, in order' })
   @IsOptional() @IsArray() @ArrayMaxSize(20) @IsString({ each: true }) @MinLength(1, { each: true }) @MaxLength(1024, { each: true })
-  @Matches(NOT_BLANK, { each: true, message: 'bodyParameters must not be blank' })
+  @NotBlank({ each: true })
   // WhatsApp refuses such a parameter (error 132018) for every recipient.
   @Matches(ONE_LINE_PARAMETER, { each: true, message: 'bodyParameters must not contain line breaks, tabs or more than four spaces in a row (WhatsApp refuses them)' })
   bodyParameters?: string[];
@@ -55,7 +55,7 @@ export class CampaignMessageDto {
 
   @ApiPropertyOptional({ description: 'text: the message (1..4096 chars); poll: the question (1..1024 chars)', example: 'Allerta meteo arancione domani dalle 8.' })
   @ValidateIf((o: CampaignMessageDto) => o.type === 'text' || o.type === 'poll')
-  @IsString() @MinLength(1) @MaxLength(4096) @Matches(NOT_BLANK, { message: 'text must not be blank' })
+  @IsString() @MinLength(1) @MaxLength(4096) @NotBlank()
   text?: string;
 
   @ApiPropertyOptional({ type: CampaignTemplateDto, description: 'template: an approved template and its body parameters' })
@@ -66,7 +66,7 @@ export class CampaignMessageDto {
   @ApiPropertyOptional({ type: [String], example: ['Sì', 'No'], description: 'poll: 2..3 distinct options, each at most 20 chars (reply buttons)' })
   @ValidateIf((o: CampaignMessageDto) => o.type === 'poll')
   @IsArray() @ArrayMinSize(2) @ArrayMaxSize(3) @ArrayUnique((option: unknown) => (typeof option === 'string' ? option.trim().toLocaleLowerCase('it') : option), { message: 'options must all differ' })
-  @IsString({ each: true }) @MinLength(1, { each: true }) @MaxLength(20, { each: true }) @Matches(NOT_BLANK, { each: true, message: 'options must not be blank' })
+  @IsString({ each: true }) @MinLength(1, { each: true }) @MaxLength(20, { each: true }) @NotBlank({ each: true })
   options?: string[];
 
   @ApiPropertyOptional({ example: 'https://www.comune.example.it/avvisi/mappa.jpg', description: 'image: http(s) URL of a JPEG or PNG' })
@@ -85,7 +85,7 @@ export class CreateCampaignDto {
   channelId: string;
 
   @ApiProperty({ example: 'Allerta meteo 12 novembre' })
-  @IsString() @MinLength(1) @MaxLength(200) @Matches(NOT_BLANK, { message: 'title must not be blank' })
+  @IsString() @MinLength(1) @MaxLength(200) @NotBlank()
   title: string;
 
   @ApiProperty({ type: CampaignMessageDto })

@@ -21,6 +21,7 @@ import {
 } from 'class-validator';
 import { Channel, ChannelProvider, resolveSettings } from '@app/channels';
 import { IsOmittable } from '../common/is-omittable';
+import { NotBlank } from '../common/not-blank';
 
 export class FallbackTemplateDto {
   @ApiProperty({ example: 'avviso_generico' }) @IsString() @Matches(/^[a-z0-9_]{1,512}$/, { message: 'name must be lowercase letters, digits and underscores' })
@@ -33,31 +34,31 @@ export class FallbackTemplateDto {
 /** Behaviour settings shared by create and update. */
 class ChannelSettingsFields {
   @ApiPropertyOptional({ type: [String], example: ['ATTIVA ISCRIZIONE'], description: 'Subscribe keywords (case, accents and spaces ignored)' })
-  @IsOptional() @IsArray() @ArrayMinSize(1) @ArrayMaxSize(10) @IsString({ each: true }) @MinLength(1, { each: true }) @MaxLength(64, { each: true })
+  @IsOptional() @IsArray() @ArrayMinSize(1) @ArrayMaxSize(10) @IsString({ each: true }) @MinLength(1, { each: true }) @MaxLength(64, { each: true }) @NotBlank({ each: true })
   subscribeKeywords?: string[];
 
   @ApiPropertyOptional({ type: [String], example: ['DISATTIVA ISCRIZIONE', 'STOP'] })
-  @IsOptional() @IsArray() @ArrayMinSize(1) @ArrayMaxSize(10) @IsString({ each: true }) @MinLength(1, { each: true }) @MaxLength(64, { each: true })
+  @IsOptional() @IsArray() @ArrayMinSize(1) @ArrayMaxSize(10) @IsString({ each: true }) @MinLength(1, { each: true }) @MaxLength(64, { each: true }) @NotBlank({ each: true })
   unsubscribeKeywords?: string[];
 
   @ApiPropertyOptional({ description: 'Welcome text; placeholders {comune}, {privacy}, {contatti}, {iscrizione}, {cancellazione}' })
-  @IsOptional() @IsString() @MinLength(1) @MaxLength(4096)
+  @IsOptional() @IsString() @MinLength(1) @MaxLength(4096) @NotBlank()
   welcomeText?: string;
 
   @ApiPropertyOptional({ description: 'Goodbye text after an opt-out' })
-  @IsOptional() @IsString() @MinLength(1) @MaxLength(4096)
+  @IsOptional() @IsString() @MinLength(1) @MaxLength(4096) @NotBlank()
   goodbyeText?: string;
 
   @ApiPropertyOptional({ description: 'Answer to the subscribe keyword from someone already subscribed' })
-  @IsOptional() @IsString() @MinLength(1) @MaxLength(4096)
+  @IsOptional() @IsString() @MinLength(1) @MaxLength(4096) @NotBlank()
   alreadySubscribedText?: string;
 
   @ApiPropertyOptional({ description: 'Answer to the unsubscribe keyword from someone not subscribed' })
-  @IsOptional() @IsString() @MinLength(1) @MaxLength(4096)
+  @IsOptional() @IsString() @MinLength(1) @MaxLength(4096) @NotBlank()
   notSubscribedText?: string;
 
   @ApiPropertyOptional({ description: 'Automatic answer to any other message (at most once a day per person)' })
-  @IsOptional() @IsString() @MinLength(1) @MaxLength(4096)
+  @IsOptional() @IsString() @MinLength(1) @MaxLength(4096) @NotBlank()
   autoReplyText?: string;
 
   @ApiPropertyOptional({ example: 'lun-ven 9:00-13:00', nullable: true })
@@ -80,7 +81,7 @@ class ChannelSettingsFields {
 const isCloud = (o: { provider?: string }) => o.provider !== ChannelProvider.Sandbox;
 
 export class CreateChannelDto extends ChannelSettingsFields {
-  @ApiProperty({ example: 'WhatsApp del Comune' }) @IsString() @MinLength(1) @MaxLength(100)
+  @ApiProperty({ example: 'WhatsApp del Comune' }) @IsString() @MinLength(1) @MaxLength(100) @NotBlank()
   name: string;
 
   @ApiProperty({ enum: ChannelProvider }) @IsIn(Object.values(ChannelProvider))
@@ -119,7 +120,7 @@ export class CreateChannelDto extends ChannelSettingsFields {
 }
 
 export class UpdateChannelDto extends ChannelSettingsFields {
-  @ApiPropertyOptional() @IsOmittable() @IsString() @MinLength(1) @MaxLength(100)
+  @ApiPropertyOptional() @IsOmittable() @IsString() @MinLength(1) @MaxLength(100) @NotBlank()
   name?: string;
 
   @ApiPropertyOptional() @IsOmittable() @IsString() @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'phoneNumberId must be 1-64 letters or digits' })

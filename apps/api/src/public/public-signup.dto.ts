@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, Equals, IsArray, IsBoolean, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { ArrayMaxSize, Equals, IsArray, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 
 export class PublicSubscriptionDto {
   @ApiPropertyOptional({ format: 'uuid', description: "The comune's channel; default its first one" })
@@ -16,7 +16,7 @@ export class PublicSubscriptionDto {
   topics?: string[];
 
   @ApiProperty({ enum: [true], description: 'The privacy notice was read and accepted' })
-  @IsBoolean({ message: 'privacyAccepted must be true' }) @Equals(true, { message: 'privacyAccepted must be true' })
+  @Equals(true, { message: 'privacyAccepted must be true' })
   privacyAccepted: boolean;
 
   @ApiPropertyOptional({ description: 'Leave empty (a field that people do not see, to stop bots)' })

@@ -4,10 +4,11 @@ import { IsEmail, IsIn, IsInt, IsOptional, IsString, IsTimeZone, IsUrl, Matches,
 import { PageQueryDto } from '@app/database';
 import { Tenant } from '@app/tenants';
 import { IsOmittable } from '../common/is-omittable';
+import { NotBlank } from '../common/not-blank';
 
 export class SignupDto {
   @ApiProperty({ example: 'Comune di Valdoria' })
-  @IsString() @MinLength(2) @MaxLength(200)
+  @IsString() @MinLength(2) @MaxLength(200) @NotBlank()
   name: string;
 
   @ApiProperty({ example: 'valdoria', description: 'lowercase letters, digits and hyphens; used in the public page /c/{slug}' })
@@ -41,7 +42,7 @@ export class SignupResponseDto {
 const TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
 
 export class UpdateTenantSettingsDto {
-  @ApiPropertyOptional() @IsOmittable() @IsString() @MinLength(2) @MaxLength(200)
+  @ApiPropertyOptional() @IsOmittable() @IsString() @MinLength(2) @MaxLength(200) @NotBlank()
   name?: string;
 
   @ApiPropertyOptional({ nullable: true }) @IsOptional() @IsInt() @Min(1) @Max(10_000_000)
