@@ -112,7 +112,7 @@ export class InboundService {
       const consent = handling === 'subscribe' || handling === 'unsubscribe' ? handling : null;
       const records = subscriber && consent ? [subscriber, ...(await this.sameCitizen(manager, tenantId, channel.id, subscriber, sender))] : [];
       if (subscriber && consent && (await this.isOutdated(manager, tenantId, channel.id, subscriber, records, consent, message.occurredAt))) {
-        await this.touch(manager, subscriber, sender, message.occurredAt);
+        await this.touch(manager, subscriber, sender, this.windowOpenedAt(message.occurredAt));
         await manager.query(`UPDATE inbound_messages SET subscriber_id = $2, handled_as = 'outdated' WHERE id = $1`, [inboundId, subscriber.id]);
         return;
       }
@@ -158,14 +158,15 @@ export class InboundService {
         default:
           break;
       }
-      if (subscriber) await this.touch(manager, subscriber, sender, message.occurredAt);
+      if (subscriber) await this.touch(manager, subscriber, sender, this.windowOpenedAt(message.occurredAt));
       await manager.query(`UPDATE inbound_messages SET subscriber_id = $2, handled_as = $3 WHERE id = $1`, [inboundId, subscriber?.id ?? null, handledAs]);
       // A comune awaiting approval or suspended cannot send (CONTRACT): the message is handled, unanswered.
       if (replies.length > 0 && tenant.status !== TenantStatus.Active) {
         this.logger.log(`channel ${channel.id}: no answer sent, the comune is ${tenant.status}`);
       } else {
-        // The citizen's message opened a 24-hour window: a free-form answer cannot go after it.
-        const windowEndsAt = new Date(new Date(message.occurredAt).getTime() + REPLY_WINDOW_MS);
+        // The citizen's message opened a 24-hour window: a free-form answer cannot go after it (nor
+        // at all, for a message Meta delivers a day late: the outbox gives it up at once).
+        const windowEndsAt = new Date(new Date(this.windowOpenedAt(message.occurredAt)).getTime() + REPLY_WINDOW_MS);
         written = await this.outbox.add(manager, channel, sender, replies, windowEndsAt);
       }
     });
@@ -410,6 +411,17 @@ export class InboundService {
   }
 
   /** Every message opens the 24-hour window and shows the citizen reachable; the latest identity details are kept. */
+  /**
+   * When the citizen's message opened their 24-hour window: when they wrote it, as Meta stamps it,
+   * but when it arrived for one stamped more than REDELIVERY_HORIZON_MS earlier. Meta stops
+   * re-delivering an event after 7 days: such a time is no late copy's and says nothing (a replay,
+   * a sender's clock gone wrong), as isOutdated reads it too.
+   */
+  private windowOpenedAt(occurredAt: string): string {
+    const now = this.clock.now();
+    return now.getTime() - new Date(occurredAt).getTime() > REDELIVERY_HORIZON_MS ? now.toISOString() : occurredAt;
+  }
+
   private async touch(manager: EntityManager, subscriber: Subscriber, sender: Sender, occurredAt: string): Promise<void> {
     await manager.query(
       `UPDATE subscribers s SET
