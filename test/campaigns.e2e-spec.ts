@@ -1,4 +1,4 @@
-import { FakeGraphApi, createTestApp, fixtureJson, graphError, messagesWebhook, signedWebhook, TenantSession, TestApp, waitFor } from '@app/testing';
+import { ANSWER_LOST, FakeGraphApi, createTestApp, fixtureJson, graphError, messagesWebhook, signedWebhook, TenantSession, TestApp, waitFor } from '@app/testing';
 import { asTenantId } from '@app/core';
 import { DeliveryLedger } from '@app/delivery';
 import {
@@ -571,6 +571,47 @@ describe('Campaigns over HTTP', () => {
       fake.reset();
     }
   });
+
+  it('records a delivered status for a send whose answer was lost and whose campaign was cancelled meanwhile', async () => {
+    const channel = await createChannel(session);
+    const [citizen] = await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 1);
+    fake.behave(() => ANSWER_LOST);
+    try {
+      const id = await createCampaign(session, { channelId: channel.id, message: { type: 'text', text: 'Risposta persa' } });
+      await session.as('post', `/v1/campaigns/${id}/send`).expect(202);
+      await waitFor(() => expect(fake.requests.filter((r) => r.phoneNumberId === channel.phoneNumberId)).toHaveLength(1));
+      // Held for Meta's status webhook (the send may have reached WhatsApp), then cancelled.
+      await session.as('post', `/v1/campaigns/${id}/cancel`).expect(200);
+      await waitFor(async () => expect((await campaignOf(session, id)).stats).toMatchObject({ recipients: 1, queued: 0, skipped: 1 }));
+      const [request] = fake.requests.filter((r) => r.phoneNumberId === channel.phoneNumberId);
+      await pushStatuses(testApp, session.tenantId, channel.id, [{ wamid: request.wamid!, status: 'delivered', callbackData: String(request.body.biz_opaque_callback_data) }]);
+      await waitFor(async () => expect((await campaignOf(session, id)).stats).toMatchObject({ recipients: 1, skipped: 0, delivered: 1 }));
+      const [delivery] = await allDeliveries(session, id);
+      expect(delivery).toMatchObject({ subscriberId: citizen.id, status: 'delivered', providerMessageId: request.wamid, reason: null });
+      expect((await campaignOf(session, id)).status).toBe('cancelled');
+    } finally {
+      fake.reset();
+    }
+  });
+
+  it('applies a failed status Meta sends before the worker has recorded the message it answered', async () => {
+    const channel = await createChannel(session);
+    await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 1);
+    // Meta answers slowly; its failed webhook (which carries no callback data) comes first.
+    fake.latencyMs = 2_000;
+    fake.behave(() => ({ status: 200, body: { messaging_product: 'whatsapp', contacts: [{ input: 'x', wa_id: 'x' }], messages: [{ id: 'wamid.early-failure' }] } }));
+    try {
+      const id = await createCampaign(session, { channelId: channel.id, message: { type: 'template', template: { name: 'avviso', language: 'it' } } });
+      await session.as('post', `/v1/campaigns/${id}/send`).expect(202);
+      await waitFor(() => expect(fake.requests.filter((r) => r.phoneNumberId === channel.phoneNumberId)).toHaveLength(1));
+      await pushStatuses(testApp, session.tenantId, channel.id, [{ wamid: 'wamid.early-failure', status: 'failed', errorCode: 131026, errorTitle: 'Message undeliverable' }]);
+      await waitFor(async () => expect((await campaignOf(session, id)).stats).toMatchObject({ recipients: 1, failed: 1 }), { timeoutMs: 20_000 });
+      const [delivery] = await allDeliveries(session, id);
+      expect(delivery).toMatchObject({ status: 'failed', providerMessageId: 'wamid.early-failure', errorCode: 131026 });
+    } finally {
+      fake.reset();
+    }
+  }, 30_000);
 
   it('skips, as cancelled, what a dead worker held when the campaign was cancelled, once its lease expires', async () => {
     const channel = await createChannel(session);

@@ -184,7 +184,8 @@ export const APPLY_CHANGES = `WITH v AS (
            -- A message handed over carries no error: a retried attempt's code goes with the retry.
            error_code = CASE WHEN v.to_status = 'failed' THEN v.error_code WHEN v.to_status IN ('sent','delivered','read') THEN NULL ELSE COALESCE(v.error_code, d.error_code) END,
            error_detail = CASE WHEN v.to_status IN ('sent','delivered','read') THEN NULL ELSE COALESCE(left(v.error_detail, 500), d.error_detail) END,
-           reason = CASE WHEN v.to_status = 'queued' AND ${CANCELLED} THEN 'cancelled' ELSE COALESCE(v.reason, d.reason) END,
+           -- (A skipped delivery that Meta's status shows was handed over after all loses its reason.)
+           reason = CASE WHEN v.to_status = 'queued' AND ${CANCELLED} THEN 'cancelled' WHEN v.from_status = 'skipped' THEN v.reason ELSE COALESCE(v.reason, d.reason) END,
            next_attempt_at = v.next_attempt_at,
            window_closed_at = CASE WHEN v.window_closed THEN now() ELSE d.window_closed_at END,
            claimed_until = NULL,

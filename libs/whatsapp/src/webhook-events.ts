@@ -24,6 +24,8 @@ export interface DeliveryStatusesJob {
   tenantId: string;
   channelId: string;
   statuses: StatusEvent[];
+  /** times these statuses were put back because no delivery had their message yet (absent: never) */
+  round?: number;
 }
 
 /** An inbound message's kind, as far as the platform cares (unknown types are kept as `other`). */

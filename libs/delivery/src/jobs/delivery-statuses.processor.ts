@@ -1,4 +1,5 @@
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { randomUUID } from 'crypto';
 import { DataSource } from 'typeorm';
 import { asTenantId, counter, TenantId } from '@app/core';
 import { PreparedStatements } from '@app/database';
@@ -30,6 +31,13 @@ const STATUS_CONCURRENCY = 256;
 /** A batch is written when this many status events are waiting, or FLUSH_MS after the first one. */
 const FLUSH_EVENTS = 1000;
 const FLUSH_MS = 5;
+/**
+ * When statuses of messages no delivery has yet are looked at again (ms after the look before).
+ * Meta may report a message before the worker has recorded the wamid it answered with (the chunk's
+ * other answers are awaited first, or the answer was slow): a `failed` status, which carries no
+ * biz_opaque_callback_data to find the delivery by, would otherwise be lost for good.
+ */
+export const UNKNOWN_STATUS_RETRY_MS = [5_000, 30_000, 120_000];
 
 const applied = counter({ name: 'delivery_status_events_total', help: 'Provider status events by effect', labelNames: ['effect'] as const });
 
@@ -97,15 +105,46 @@ export class DeliveryStatusesProcessor implements OnApplicationBootstrap {
     }
     try {
       // Tenants touch disjoint deliveries and campaigns: written side by side.
-      await Promise.all([...byTenant].map(([tenantId, events]) => this.apply(asTenantId(tenantId), events)));
+      const unknown = new Set(
+        (await Promise.all([...byTenant].map(async ([tenantId, events]) => (await this.applyEvents(asTenantId(tenantId), events)).unknown))).flat().map((event) => event.wamid),
+      );
+      if (unknown.size > 0) await this.lookAgainLater(batch.map((item) => item.job), unknown);
       batch.forEach((item) => item.resolve());
     } catch (error) {
       batch.forEach((item) => item.reject(error));
     }
   }
 
+  /**
+   * Puts back the statuses of messages no delivery had (by wamid or callback data), for another
+   * look after UNKNOWN_STATUS_RETRY_MS; after the last, they are dropped as not ours (a message
+   * sent from outside the platform, or one whose delivery is gone).
+   */
+  private async lookAgainLater(jobs: DeliveryStatusesJob[], unknown: Set<string>): Promise<void> {
+    for (const job of jobs) {
+      const statuses = job.statuses.filter((status) => unknown.has(status.wamid));
+      if (statuses.length === 0) continue;
+      const round = job.round ?? 0;
+      if (round >= UNKNOWN_STATUS_RETRY_MS.length) {
+        applied.inc({ effect: 'unknown_message' }, statuses.length);
+        continue;
+      }
+      applied.inc({ effect: 'looked_at_later' }, statuses.length);
+      await this.transport.add<DeliveryStatusesJob>(QueueName.DeliveryStatuses, {
+        name: 'apply-statuses-later',
+        data: { tenantId: job.tenantId, channelId: job.channelId, statuses, round: round + 1 },
+        options: { jobId: `statuses-later:${job.channelId}:${round + 1}:${randomUUID()}`, delayMs: UNKNOWN_STATUS_RETRY_MS[round] },
+      });
+    }
+  }
+
   /** Applies a tenant's status events; returns how many deliveries moved. */
   async apply(tenantId: TenantId, events: StatusEvent[]): Promise<number> {
+    return (await this.applyEvents(tenantId, events)).moved;
+  }
+
+  /** Applies a tenant's status events: how many deliveries moved, and the events of messages no delivery has. */
+  private async applyEvents(tenantId: TenantId, events: StatusEvent[]): Promise<{ moved: number; unknown: StatusEvent[] }> {
     const best = new Map<string, StatusEvent>();
     for (const event of events) {
       const current = best.get(event.wamid);
@@ -115,9 +154,11 @@ export class DeliveryStatusesProcessor implements OnApplicationBootstrap {
     const answers = [...best.values()].filter((event) => event.callbackData && REPLY_CALLBACK.test(event.callbackData));
     if (answers.length > 0) await this.settleAnswers(tenantId, answers);
     let moved = 0;
+    const unknown: StatusEvent[] = [];
     let pending = [...best.values()].filter((event) => !answers.includes(event));
     for (let round = 0; round < 3 && pending.length > 0; round++) {
-      const { changes, replans } = await this.plan(tenantId, pending);
+      const { changes, replans, unmatched } = await this.plan(tenantId, pending);
+      unknown.push(...unmatched);
       const done = await this.ledger.apply(tenantId, changes);
       moved += done.size;
       applied.inc({ effect: 'applied' }, done.size);
@@ -126,7 +167,7 @@ export class DeliveryStatusesProcessor implements OnApplicationBootstrap {
       const retry = new Set(changes.filter((change) => !done.has(change.id)).map((change) => change.providerMessageId));
       pending = pending.filter((event) => retry.has(event.wamid));
     }
-    return moved;
+    return { moved, unknown };
   }
 
   /**
@@ -172,12 +213,12 @@ export class DeliveryStatusesProcessor implements OnApplicationBootstrap {
     }
   }
 
-  private async plan(tenantId: TenantId, events: StatusEvent[]): Promise<{ changes: DeliveryChange[]; replans: Replan[] }> {
+  private async plan(tenantId: TenantId, events: StatusEvent[]): Promise<{ changes: DeliveryChange[]; replans: Replan[]; unmatched: StatusEvent[] }> {
     const rows = await this.statements.query<{ id: string; status: DeliveryStatus; wamid: string | null }>(
       `SELECT id::text AS id, status, provider_message_id AS wamid FROM deliveries WHERE provider_message_id = ANY($2::text[]) AND ${sameTenant('tenant_id')}`,
       [tenantId, events.map((event) => event.wamid)],
     );
-    const found = new Map(rows.map((row) => [row.wamid!, row]));
+    const found = new Map<string, { id: string; status: DeliveryStatus; wamid: string | null; handedOver?: boolean }>(rows.map((row) => [row.wamid!, row]));
     // Our delivery id comes back as biz_opaque_callback_data: it finds a message whose wamid was not recorded yet.
     const byCallback = events.filter((event) => !found.has(event.wamid) && event.callbackData && /^\d{1,18}$/.test(event.callbackData));
     if (byCallback.length > 0) {
@@ -188,8 +229,10 @@ export class DeliveryStatusesProcessor implements OnApplicationBootstrap {
       const byId = new Map(extra.map((row) => [row.id, row]));
       for (const event of byCallback) {
         const row = byId.get(event.callbackData!);
-        // The late webhooks of a message the delivery replaced are not the new message's.
-        if (row && row.replaced !== event.wamid) found.set(event.wamid, { id: row.id, status: row.status, wamid: event.wamid });
+        // The late webhooks of a message the delivery replaced are not the new message's. A status
+        // naming a skipped delivery says that it was handed over after all: a send whose answer was
+        // lost, held for its webhook while the campaign was cancelled (or its citizen left).
+        if (row && row.replaced !== event.wamid) found.set(event.wamid, { id: row.id, status: row.status, wamid: event.wamid, handedOver: row.status === 'skipped' });
       }
     }
     const replannable = await this.replannable(
@@ -198,13 +241,14 @@ export class DeliveryStatusesProcessor implements OnApplicationBootstrap {
     );
     const replans: Replan[] = [];
     const changes: DeliveryChange[] = [];
+    const unmatched: StatusEvent[] = [];
     for (const event of events) {
       const row = found.get(event.wamid);
       if (!row) {
-        applied.inc({ effect: 'unknown_message' });
+        unmatched.push(event);
         continue;
       }
-      if (!canMoveTo(row.status, event.status)) {
+      if (!row.handedOver && !canMoveTo(row.status, event.status)) {
         applied.inc({ effect: 'stale' });
         continue;
       }
@@ -228,7 +272,7 @@ export class DeliveryStatusesProcessor implements OnApplicationBootstrap {
         errorDetail: event.status === 'failed' ? event.errorTitle : null,
       });
     }
-    return { changes, replans };
+    return { changes, replans, unmatched };
   }
 
   /**
