@@ -37,7 +37,8 @@ describe('Public API contract walkthrough', () => {
     const channel = (await session.as('post', '/v1/channels').send(channelBody).expect(201)).body;
     expect(channel).toMatchObject({ id: expect.any(String), name: 'WhatsApp del Comune', provider: 'whatsapp_cloud', phoneNumberId, messagesPerSecond: 80 });
     expect(JSON.stringify(channel)).not.toMatch(/EAAG-contract-token|contract-app-secret|contract-verify/);
-    await session.as('post', '/v1/channels').send(channelBody).expect(409);
+    const duplicate = await session.as('post', '/v1/channels').send(channelBody).expect(409);
+    expect(duplicate.body.message).toContain('phoneNumberId');
     expect((await session.as('get', '/v1/channels').expect(200)).body).toEqual({ data: [expect.objectContaining({ id: channel.id })], nextCursor: null });
     await session.as('get', `/v1/channels/${channel.id}`).expect(200);
 
