@@ -292,6 +292,26 @@ describe('Input the validator or the database cannot take as it is', () => {
     for (const refused of answers.filter((a) => a.status === 409)) expect(String(refused.body.message)).toMatch(/\bkey\b/);
   });
 
+  it('lists campaigns newest first, and pages through those created within one millisecond without losing any', async () => {
+    const ids: string[] = [];
+    for (const title of ['Primo', 'Secondo', 'Terzo']) {
+      ids.push((await session.as('post', '/v1/campaigns').send({ channelId, title, message: { type: 'text', text: title } }).expect(201)).body.id);
+    }
+    // The three in one millisecond, microseconds apart (a JavaScript Date keeps only milliseconds).
+    await testApp.dataSource.query(
+      `UPDATE campaigns SET created_at = '2030-01-01T00:00:00.000001Z'::timestamptz + (array_position($1::uuid[], id) * interval '1 microsecond') WHERE id = ANY($1::uuid[])`,
+      [ids],
+    );
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { body: { data: { id: string }[]; nextCursor: string | null } } = await session.as('get', '/v1/campaigns').query({ limit: 1, ...(cursor ? { cursor } : {}) }).expect(200);
+      seen.push(...page.body.data.map((c) => c.id));
+      cursor = page.body.nextCursor;
+    } while (cursor && seen.length < 10);
+    expect(seen.slice(0, 3)).toEqual([...ids].reverse());
+  });
+
   it('answers a new draft with every counter at zero', async () => {
     const created = await session.as('post', '/v1/campaigns').send({ channelId, title: 'Bozza', message: { type: 'text', text: 'Ciao' } }).expect(201);
     expect(created.body.stats).toEqual({ recipients: 0, queued: 0, sent: 0, delivered: 0, read: 0, failed: 0, skipped: 0 });

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
 import { asTenantId, NotFoundError, TenantId } from '@app/core';
-import { isUuid, TenantScopedRepository } from '@app/database';
+import { isUuid, Page, PageQueryDto, paginateNewestFirst, TenantScopedRepository } from '@app/database';
 import { Campaign } from './campaign.entity';
 
 @Injectable()
@@ -17,6 +17,13 @@ export class CampaignsRepository extends TenantScopedRepository<Campaign> {
     const campaign = await this.scoped(tenantId, 'campaign', manager).andWhere('campaign.id = :id', { id }).setLock('pessimistic_write').getOne();
     if (!campaign) throw new NotFoundError(this.resourceName);
     return campaign;
+  }
+
+  /** The comune's campaigns, newest first (as people read them), of one status when given. */
+  listNewestFirst(tenantId: TenantId, page: PageQueryDto, status?: Campaign['status']): Promise<Page<Campaign>> {
+    const qb = this.scoped(tenantId);
+    if (status) qb.andWhere(`${qb.alias}.status = :status`, { status });
+    return paginateNewestFirst(qb, page, { time: `${qb.alias}.created_at`, id: `${qb.alias}.id`, idProperty: 'id' });
   }
 
   /** The ids of the comune's campaigns in one status. */

@@ -150,10 +150,9 @@ export class CampaignsService {
     return topics;
   }
 
+  /** Newest first. */
   list(tenantId: TenantId, page: PageQueryDto, status?: CampaignStatus): Promise<Page<Campaign>> {
-    return this.campaigns.list(tenantId, page, (qb) => {
-      if (status) qb.andWhere('campaigns.status = :status', { status });
-    });
+    return this.campaigns.listNewestFirst(tenantId, page, status);
   }
 
   get(tenantId: TenantId, id: string): Promise<Campaign> {

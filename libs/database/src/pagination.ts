@@ -69,23 +69,32 @@ export async function paginate<T extends ObjectLiteral>(
 
 /**
  * Keyset pagination newest first, on a timestamp with the unique id breaking ties (lists people
- * read from the latest, like an inbox): the cursor is the last row's [time, id].
+ * read from the latest, like an inbox): the cursor is the last row's [time, id], the time to the
+ * microsecond as PostgreSQL keeps it (a JavaScript Date would cut it to the millisecond, and rows
+ * of the same millisecond after the cursor's would be left out of the next page).
  */
 export async function paginateNewestFirst<T extends ObjectLiteral>(
   qb: SelectQueryBuilder<T>,
   page: PageQueryDto,
-  key: { time: string; id: string; timeProperty: keyof T; idProperty: keyof T },
+  key: { time: string; id: string; idProperty: keyof T },
 ): Promise<Page<T>> {
   const limit = page.limit ?? 50;
   if (page.cursor) {
     const cursor = decodePairCursor(page.cursor);
     qb.andWhere(`(${key.time}, ${key.id}) < (:cursorTime, :cursorId)`, { cursorTime: cursor[0], cursorId: cursor[1] });
   }
-  const rows = await withCursor(page, () => qb.orderBy(key.time, 'DESC').addOrderBy(key.id, 'DESC').limit(limit + 1).getMany());
-  const hasMore = rows.length > limit;
-  const data = hasMore ? rows.slice(0, limit) : rows;
-  const last = data[data.length - 1];
-  return { data, nextCursor: hasMore ? encodeCursor([(last[key.timeProperty] as Date).toISOString(), last[key.idProperty]]) : null };
+  const { entities, raw } = await withCursor(page, () =>
+    qb
+      .addSelect(`to_char(${key.time} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`, 'page_cursor_time')
+      .orderBy(key.time, 'DESC')
+      .addOrderBy(key.id, 'DESC')
+      .limit(limit + 1)
+      .getRawAndEntities(),
+  );
+  const hasMore = entities.length > limit;
+  const data = hasMore ? entities.slice(0, limit) : entities;
+  const last = data.length - 1;
+  return { data, nextCursor: hasMore ? encodeCursor([(raw[last] as { page_cursor_time: string }).page_cursor_time, data[last][key.idProperty]]) : null };
 }
 
 function decodePairCursor(cursor: string): [string, string] {

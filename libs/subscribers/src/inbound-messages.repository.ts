@@ -17,6 +17,6 @@ export class InboundMessagesRepository extends TenantScopedRepository<InboundMes
     const qb = this.scoped(tenantId);
     if (filter.channelId) qb.andWhere(`${qb.alias}.channel_id = :channelId`, { channelId: filter.channelId });
     if (filter.handledAs) qb.andWhere(`${qb.alias}.handled_as = :handledAs`, { handledAs: filter.handledAs });
-    return paginateNewestFirst(qb, filter, { time: `${qb.alias}.received_at`, id: `${qb.alias}.id`, timeProperty: 'receivedAt', idProperty: 'id' });
+    return paginateNewestFirst(qb, filter, { time: `${qb.alias}.received_at`, id: `${qb.alias}.id`, idProperty: 'id' });
   }
 }

@@ -54,7 +54,7 @@ export class CampaignsController {
   }
 
   @Get()
-  @ApiOperation({ summary: "The comune's campaigns, oldest first" })
+  @ApiOperation({ summary: "The comune's campaigns, newest first" })
   @ApiOkResponse({ type: CampaignListDto })
   async list(@CurrentTenant() tenantId: TenantId, @Query() query: CampaignListQueryDto): Promise<CampaignListDto> {
     return mapPage(await this.campaigns.list(tenantId, query, query.status), toCampaignResponse);
