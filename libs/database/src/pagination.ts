@@ -71,7 +71,8 @@ export async function paginate<T extends ObjectLiteral>(
  * Keyset pagination newest first, on a timestamp with the unique id breaking ties (lists people
  * read from the latest, like an inbox): the cursor is the last row's [time, id], the time to the
  * microsecond as PostgreSQL keeps it (a JavaScript Date would cut it to the millisecond, and rows
- * of the same millisecond after the cursor's would be left out of the next page).
+ * of the same millisecond after the cursor's would be left out of the next page). The query must
+ * not join (each raw row is read as its entity's).
  */
 export async function paginateNewestFirst<T extends ObjectLiteral>(
   qb: SelectQueryBuilder<T>,

@@ -145,7 +145,11 @@ function isUtf8(bytes: Buffer): boolean {
  * takes windows-1252 for ISO-8859-1, where 0x80-0x9F are control characters.
  */
 function decodeLine(bytes: Buffer): string {
-  return isUtf8(bytes) ? bytes.toString('utf8') : iconv.decode(bytes, 'win1252');
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    return iconv.decode(bytes, 'win1252');
+  }
 }
 
 /** Complete lines (each with its line break) as UTF-8: as they are when all of them are, else line by line. */
