@@ -18,6 +18,7 @@ import { SubscriberUndeliverable1796500000000 } from './1796500000000-Subscriber
 import { DeliveryWindowClosed1796600000000 } from './1796600000000-DeliveryWindowClosed';
 import { TemplateQuickReplies1796700000000 } from './1796700000000-TemplateQuickReplies';
 import { StatusRollupPlannedPerCall1796800000000 } from './1796800000000-StatusRollupPlannedPerCall';
+import { SubscribersNewestFirst1796900000000 } from './1796900000000-SubscribersNewestFirst';
 
 /**
  * Every migration, in order (one per line). A new migration is added here; a merged one is never
@@ -45,4 +46,5 @@ export const MIGRATIONS = [
   DeliveryWindowClosed1796600000000,
   TemplateQuickReplies1796700000000,
   StatusRollupPlannedPerCall1796800000000,
+  SubscribersNewestFirst1796900000000,
 ];

@@ -154,6 +154,8 @@ describe('Embedded default under concurrent use', () => {
       await http().post(`/v1/admin/tenants/${signup.body.id}/approve`).set('Authorization', `Bearer ${operator.body.accessToken}`).expect(200);
       const login = await http().post('/v1/auth/login').send({ email: 'urp@affollata.example', password: 'una-password-lunga' }).expect(200);
       const auth = { Authorization: `Bearer ${login.body.accessToken}` };
+      // A normal campaign waits out quiet hours (21:00–08:00 by default): none, whatever the hour the test runs.
+      await http().patch('/v1/tenant').set(auth).send({ quietHoursStart: '00:00', quietHoursEnd: '00:00' }).expect(200);
       const channel = await http().post('/v1/channels').set(auth).send({ name: 'Affollata', provider: 'sandbox' }).expect(201);
       await http().post('/v1/topics').set(auth).send({ key: 'meteo', name: 'Meteo' }).expect(201);
       const csv = ['phone,name,topics', ...Array.from({ length: 150 }, (_, i) => `+39 347 100 ${String(i).padStart(4, '0')},Persona ${i},meteo`)].join('\n');

@@ -78,6 +78,11 @@ describe('Platform: tenants, auth, roles, API keys', () => {
       expect(statuses.slice(20)).toEqual([429, 429]);
       const limited = await guess('target@comune.example');
       expect(limited.body).toMatchObject({ statusCode: 429, error: 'Too Many Requests' });
+      // Says when to try again, as its Retry-After header does (in seconds, within the minute).
+      const retryAfter = Number(limited.headers['retry-after']);
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(60);
+      expect(limited.body.message).toBe(`Too many requests: try again in ${retryAfter} second${retryAfter === 1 ? '' : 's'}`);
       expect((await guess('someone-else@comune.example')).status).toBe(401);
     });
 

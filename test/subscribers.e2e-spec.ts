@@ -60,7 +60,8 @@ describe('Topics, subscribers, import, public signup', () => {
     const page2 = await session.as('get', `/v1/subscribers?channelId=${channelId}&limit=2&cursor=${page1.body.nextCursor}`).expect(200);
     const page3 = await session.as('get', `/v1/subscribers?channelId=${channelId}&limit=2&cursor=${page2.body.nextCursor}`).expect(200);
     expect(page3.body.nextCursor).toBeNull();
-    expect(new Set([...page1.body.data, ...page2.body.data, ...page3.body.data].map((s: { id: string }) => s.id))).toEqual(new Set(ids));
+    // Newest first: the latest sign-ups open the list.
+    expect([...page1.body.data, ...page2.body.data, ...page3.body.data].map((s: { id: string }) => s.id)).toEqual([...ids].reverse());
     expect((await session.as('get', '/v1/subscribers?topic=meteo').expect(200)).body.data).toHaveLength(2);
 
     const patched = await session.as('patch', `/v1/subscribers/${ids[0]}`).send({ name: 'Marco', topics: ['eventi', 'meteo'] }).expect(200);

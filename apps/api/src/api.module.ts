@@ -11,7 +11,7 @@ import { CampaignsHttpModule } from './campaigns/campaigns-http.module';
 import { ChannelsHttpModule } from './channels/channels-http.module';
 import { AuditController } from './audit/audit.controller';
 import { AuthController } from './auth/auth.controller';
-import { THROTTLERS } from './common/auth-throttler.guard';
+import { THROTTLERS, tooManyRequestsMessage } from './common/auth-throttler.guard';
 import { CredentialsGuard } from './common/credentials.guard';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { SharedThrottlerStorage, SharedThrottlerStorageModule } from './common/throttler-storage';
@@ -37,7 +37,7 @@ import { UsersController } from './users/users.controller';
     ThrottlerModule.forRootAsync({
       imports: [SharedThrottlerStorageModule],
       inject: [SharedThrottlerStorage],
-      useFactory: (storage: SharedThrottlerStorage) => ({ throttlers: THROTTLERS, storage }),
+      useFactory: (storage: SharedThrottlerStorage) => ({ throttlers: THROTTLERS, storage, errorMessage: tooManyRequestsMessage }),
     }),
   ],
   controllers: [AuthController, TenantsController, AdminTenantsController, UsersController, ApiKeysController, OperationsController, AuditController],

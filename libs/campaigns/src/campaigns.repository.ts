@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
 import { asTenantId, NotFoundError, TenantId } from '@app/core';
-import { isUuid, Page, PageQueryDto, paginateNewestFirst, TenantScopedRepository } from '@app/database';
+import { isUuid, Page, PageQueryDto, TenantScopedRepository } from '@app/database';
 import { Campaign } from './campaign.entity';
 
 @Injectable()
@@ -20,10 +20,10 @@ export class CampaignsRepository extends TenantScopedRepository<Campaign> {
   }
 
   /** The comune's campaigns, newest first (as people read them), of one status when given. */
-  listNewestFirst(tenantId: TenantId, page: PageQueryDto, status?: Campaign['status']): Promise<Page<Campaign>> {
-    const qb = this.scoped(tenantId);
-    if (status) qb.andWhere(`${qb.alias}.status = :status`, { status });
-    return paginateNewestFirst(qb, page, { time: `${qb.alias}.created_at`, id: `${qb.alias}.id`, idProperty: 'id' });
+  listWithStatus(tenantId: TenantId, page: PageQueryDto, status?: Campaign['status']): Promise<Page<Campaign>> {
+    return this.listNewestFirst(tenantId, page, (qb) => {
+      if (status) qb.andWhere(`${qb.alias}.status = :status`, { status });
+    });
   }
 
   /** The ids of the comune's campaigns in one status. */

@@ -152,7 +152,7 @@ export class CampaignsService {
 
   /** Newest first. */
   list(tenantId: TenantId, page: PageQueryDto, status?: CampaignStatus): Promise<Page<Campaign>> {
-    return this.campaigns.listNewestFirst(tenantId, page, status);
+    return this.campaigns.listWithStatus(tenantId, page, status);
   }
 
   get(tenantId: TenantId, id: string): Promise<Campaign> {

@@ -1,6 +1,6 @@
 import type { DeepPartial, EntityManager, ObjectLiteral, Repository, SelectQueryBuilder } from 'typeorm';
 import { NotFoundError, TenantId } from '@app/core';
-import { Page, PageQueryDto, paginate } from './pagination';
+import { Page, PageQueryDto, paginate, paginateNewestFirst } from './pagination';
 
 export interface TenantOwned extends ObjectLiteral {
   id: string;
@@ -54,6 +54,13 @@ export abstract class TenantScopedRepository<T extends TenantOwned> {
     const qb = this.scoped(tenantId);
     refine?.(qb);
     return paginate(qb, page);
+  }
+
+  /** The tenant's rows newest first by creation (as people read a list of what they added), the id breaking ties. */
+  async listNewestFirst(tenantId: TenantId, page: PageQueryDto, refine?: (qb: SelectQueryBuilder<T>) => void): Promise<Page<T>> {
+    const qb = this.scoped(tenantId);
+    refine?.(qb);
+    return paginateNewestFirst(qb, page, { time: `${qb.alias}.created_at`, id: `${qb.alias}.id`, idProperty: 'id' });
   }
 
   async insert(tenantId: TenantId, values: DeepPartial<T>, manager?: EntityManager): Promise<T> {

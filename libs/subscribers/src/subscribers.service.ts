@@ -115,7 +115,7 @@ export class SubscribersService {
   }
 
   async list(tenantId: TenantId, filter: SubscriberFilter): Promise<Page<SubscriberView>> {
-    const page = await this.subscribers.list(tenantId, filter, (qb) => {
+    const page = await this.subscribers.listNewestFirst(tenantId, filter, (qb) => {
       if (filter.channelId) qb.andWhere('subscribers.channel_id = :channelId', { channelId: filter.channelId });
       if (filter.status) qb.andWhere('subscribers.status = :status', { status: filter.status });
       if (filter.undeliverable === 'true') qb.andWhere('subscribers.undeliverable_since IS NOT NULL');

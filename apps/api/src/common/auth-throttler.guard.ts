@@ -1,5 +1,5 @@
-import { Injectable } from '@nestjs/common';
-import { ThrottlerGuard } from '@nestjs/throttler';
+import { ExecutionContext, Injectable } from '@nestjs/common';
+import { ThrottlerGuard, ThrottlerLimitDetail } from '@nestjs/throttler';
 
 /** Rate limit keyed by client address and, for login, the account tried. */
 @Injectable()
@@ -26,3 +26,9 @@ export const THROTTLERS = [
   { name: 'default', ttl: 60_000, limit: 600 },
   { name: 'account', ttl: 3_600_000, limit: 1_000_000_000 },
 ];
+
+/** The 429's message: what happened and when to try again (the same figure as its Retry-After header). */
+export const tooManyRequestsMessage = (_context: ExecutionContext, detail: ThrottlerLimitDetail): string => {
+  const seconds = Math.max(1, Math.ceil(detail.timeToBlockExpire));
+  return `Too many requests: try again in ${seconds} second${seconds === 1 ? '' : 's'}`;
+};

@@ -70,7 +70,7 @@ export class SubscribersController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'Subscribers, filtered by channel, status, topic and reachability (undeliverable)' })
+  @ApiOperation({ summary: 'Subscribers newest first, filtered by channel, status, topic and reachability (undeliverable)' })
   @ApiOkResponse({ type: SubscriberListDto })
   async list(@CurrentTenant() tenantId: TenantId, @Query() query: SubscriberListQueryDto): Promise<SubscriberListDto> {
     return mapPage(await this.subscribers.list(tenantId, { ...query, status: query.status as SubscriberStatus | undefined }), toSubscriberResponse);
