@@ -31,6 +31,10 @@ describe('Campaign timing: quiet hours and scheduledAt, with an injected clock',
     const normal = await createCampaign(session, { channelId: channel.id, message: { type: 'text', text: 'Mercato spostato' } });
     const deferred = await session.as('post', `/v1/campaigns/${normal}/send`).expect(202);
     expect(deferred.body).toMatchObject({ id: normal, status: 'scheduled', scheduledAt: '2026-01-16T07:00:00.000Z' });
+    // The answer says why it waits (a "send now" that does not go now).
+    expect(deferred.body.warnings).toEqual([
+      'Quiet hours (21:00–08:00, Europe/Rome): normal campaigns wait, and this one goes on at 08:00 (2026-01-16T07:00:00.000Z). Emergencies are not held',
+    ]);
 
     const emergency = await createCampaign(session, { channelId: channel.id, priority: 'emergency', message: { type: 'text', text: 'Esondazione: salire ai piani alti' } });
     await session.as('post', `/v1/campaigns/${emergency}/send`).expect(202);
@@ -74,6 +78,14 @@ describe('Campaign timing: quiet hours and scheduledAt, with an injected clock',
     expect((await campaignOf(session, created.body.id)).status).toBe('scheduled');
     clock.set('2026-01-16T11:30:01Z');
     await waitFor(async () => expect(await campaignOf(session, created.body.id)).toMatchObject({ status: 'completed', stats: { sent: 1 } }));
+
+    // A time already past (a mistyped year) is refused, at creation and in a change; the last minute counts as now.
+    clock.set('2026-01-16T12:00:00Z');
+    const past = await session.as('post', '/v1/campaigns').send({ channelId: channel.id, title: 'x', scheduledAt: '2025-01-16T12:00', message: { type: 'text', text: 'x' } }).expect(400);
+    expect(past.body).toMatchObject({ message: 'scheduledAt 2025-01-16T11:00:00.000Z is in the past: give a time to come, or leave scheduledAt out to send when the campaign is sent' });
+    const draft = await session.as('post', '/v1/campaigns').send({ channelId: channel.id, title: 'x', scheduledAt: '2026-01-16T11:59:30Z', message: { type: 'text', text: 'x' } }).expect(201);
+    await session.as('patch', `/v1/campaigns/${draft.body.id}`).send({ scheduledAt: '2026-01-16T11:58:00Z' }).expect(400);
+    expect((await session.as('get', `/v1/campaigns/${draft.body.id}`).expect(200)).body.scheduledAt).toBe('2026-01-16T11:59:30.000Z');
 
     // A date without a time, or a day that does not exist, is refused naming the field.
     for (const scheduledAt of ['2026-01-17', '2026-02-30T08:00', '17/01/2026 08:00']) {

@@ -231,7 +231,12 @@ describe('Platform: tenants, auth, roles, API keys', () => {
       expect(unknown.body.message).toEqual(expect.arrayContaining([expect.stringContaining('status')]));
 
       const malformed = await session.as('patch', '/v1/tenant').set('Content-Type', 'application/json').send('{"name": ').expect(400);
-      expect(malformed.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+      expect(malformed.body).toMatchObject({ statusCode: 400, error: 'Bad Request', message: expect.stringMatching(/^Malformed JSON in request body: /) });
+      // JSON that is not an object (the parser takes objects and arrays only) is said to be that.
+      for (const body of ['null', '"Comune"', '42']) {
+        const notAnObject = await session.as('patch', '/v1/tenant').set('Content-Type', 'application/json').send(body).expect(400);
+        expect(notAnObject.body).toEqual({ statusCode: 400, error: 'Bad Request', message: 'The request body must be a JSON object' });
+      }
 
       await session.as('patch', '/v1/tenant').send({ quietHoursStart: '25:00', timezone: 'Mars/Olympus' }).expect(400);
       // A zone in other letter case is stored as IANA spells it.

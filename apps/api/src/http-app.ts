@@ -48,6 +48,7 @@ export function configureHttpApp(app: NestExpressApplication): void {
   app.useBodyParser('raw', { type: (request: IncomingMessage) => request.url?.startsWith(`/${WEBHOOKS_PATH}`) ?? false, limit: '4mb' });
   app.use(refuseUnreadableBodies);
   app.useBodyParser('json', { limit: '4mb' });
+  app.use(explainUnparsableJson);
   app.useBodyParser('urlencoded', { limit: '100kb', extended: false });
   app.useGlobalPipes(
     // First: NUL characters and runaway nesting are refused before the validator walks the input.
@@ -61,6 +62,23 @@ export function configureHttpApp(app: NestExpressApplication): void {
     }),
   );
   SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json', customSiteTitle: 'Filodiretto API' });
+}
+
+/**
+ * The JSON parser's refusals, said plainly. It takes only an object or an array (strict), and
+ * says of `null` or `"text"` that they are not valid JSON; a malformed body keeps the parser's
+ * account of where it breaks. (Handed on as plain errors: Nest would pass a SyntaxError's own
+ * message through.)
+ */
+function explainUnparsableJson(error: unknown, _request: IncomingMessage, _response: ServerResponse, next: (error?: unknown) => void): void {
+  const failure = error as { type?: unknown; body?: unknown; message?: unknown } | null;
+  if (failure?.type !== 'entity.parse.failed') return next(error);
+  const text = typeof failure.body === 'string' ? failure.body.trimStart() : '';
+  const message =
+    text !== '' && text[0] !== '{' && text[0] !== '['
+      ? 'The request body must be a JSON object'
+      : `Malformed JSON in request body: ${String(failure.message).slice(0, 200)}`;
+  next(Object.assign(new Error(message), { status: 400 }));
 }
 
 /** Media types the API reads a body in: JSON, and the multipart and form encodings of uploads and forms. */

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { BadRequestError, ConflictError, NotFoundError, TenantId } from '@app/core';
+import { BadRequestError, Clock, ConflictError, NotFoundError, TenantId } from '@app/core';
 import { Channel, ChannelsRepository, MessageTemplatesService } from '@app/channels';
 import { Page, PageQueryDto } from '@app/database';
 import { asTemplateParameter, CampaignMessage, CampaignPriority, DeliveryStatus, instantOfLocal, MAX_TEMPLATE_PARAMETER_LENGTH, quietHoursEnd, wallTime } from '@app/delivery';
@@ -43,6 +43,9 @@ const SKIP_FREE_DELIVERIES = `WITH free AS (
     RETURNING 1
   ), n AS (SELECT count(*)::int AS n FROM moved)`;
 
+/** How far in the past a scheduledAt may be and still be taken (as now): the time it took to send the request. */
+const SCHEDULE_SLACK_MS = 60_000;
+
 /** Queued deliveries read to tell what waits for a later attempt (see waitingNote). */
 const RETRY_SCAN = 5000;
 
@@ -65,6 +68,7 @@ export class CampaignsService {
     private readonly tenants: TenantsService,
     private readonly launcher: CampaignLauncher,
     private readonly templates: MessageTemplatesService,
+    private readonly clock: Clock,
   ) {}
 
   async create(tenantId: TenantId, input: NewCampaign, createdBy: string | null): Promise<Campaign> {
@@ -124,11 +128,18 @@ export class CampaignsService {
     }
   }
 
-  /** The instant a scheduledAt names: a time without an offset is the comune's wall clock. */
+  /**
+   * The instant a scheduledAt names: a time without an offset is the comune's wall clock. A time
+   * already past is refused (a mistyped year would otherwise send at once, when the draft is
+   * sent); up to SCHEDULE_SLACK_MS ago counts as now.
+   */
   private async scheduleInstant(tenantId: TenantId, text: string): Promise<Date> {
     const { timezone } = await this.tenants.get(tenantId);
     const instant = instantOfLocal(text, timezone);
     if (!instant) throw new BadRequestError(`scheduledAt is not a valid date and time: ${text.slice(0, 40)}`);
+    if (instant.getTime() < this.clock.now().getTime() - SCHEDULE_SLACK_MS) {
+      throw new BadRequestError(`scheduledAt ${instant.toISOString()} is in the past: give a time to come, or leave scheduledAt out to send when the campaign is sent`, 'scheduled_in_past');
+    }
     return instant;
   }
 
@@ -169,7 +180,7 @@ export class CampaignsService {
     if (campaign.status !== 'sending' && campaign.status !== 'scheduled') return null;
     const channel = await this.channels.findById(tenantId, campaign.channelId);
     if (channel?.status === 'paused') return pausedChannelNote(channel);
-    const now = new Date();
+    const now = this.clock.now();
     if (campaign.priority !== 'emergency') {
       const tenant = await this.tenants.get(tenantId);
       const end = quietHoursEnd(now, { timezone: tenant.timezone, start: tenant.quietHoursStart, end: tenant.quietHoursEnd });
@@ -231,7 +242,13 @@ export class CampaignsService {
       const refusal = await this.templates.refusal(tenantId, channel, channel.fallbackTemplate);
       if (refusal) warnings.push(`Subscribers outside the 24-hour window are skipped (outside_window): the channel's fallback template cannot be sent. ${refusal}`);
     }
-    return { campaign: (await this.launcher.launch(tenantId, id, ['draft'], sentBy)).campaign, warnings };
+    const { campaign: launched } = await this.launcher.launch(tenantId, id, ['draft'], sentBy);
+    // Held for the end of quiet hours: said with the answer, not only on the campaign.
+    if (launched.status === 'scheduled') {
+      const note = await this.heldBack(tenantId, launched);
+      if (note && !warnings.includes(note)) warnings.push(note);
+    }
+    return { campaign: launched, warnings };
   }
 
   /** A template message's body values must match the template's (when its text is known): 400 naming the field. */

@@ -102,7 +102,7 @@ export class CreateCampaignDto {
 
   @ApiPropertyOptional({
     example: '2027-03-12T07:30',
-    description: "When to send (ISO 8601 date and time); without an offset it is the comune's local time (its timezone), with one (Z, +01:00) that instant. The send request then schedules it",
+    description: "When to send (ISO 8601 date and time); without an offset it is the comune's local time (its timezone), with one (Z, +01:00) that instant; a time already past is refused (400). The send request then schedules it",
   })
   @IsOptional()
   @Matches(ISO_DATE_TIME, { message: "scheduledAt must be an ISO 8601 date and time: 2026-12-03T08:00 (the comune's local time) or with an offset, 2026-12-03T08:00:00+01:00" })

@@ -104,7 +104,7 @@ export class CampaignsController {
   @ApiOperation({
     summary: 'Send a draft campaign (tenant admins and API keys)',
     description:
-      'Starts at once, or schedules it for its scheduledAt or, for normal campaigns, the end of quiet hours. 403 when the comune may not send; 409 when it was sent already or its template is not APPROVED on WhatsApp (or not among the synced templates). `warnings` says what will hold it back: a paused channel, a fallback template WhatsApp will refuse.',
+      'Starts at once, or schedules it for its scheduledAt or, for normal campaigns, the end of quiet hours. 403 when the comune may not send; 409 when it was sent already or its template is not APPROVED on WhatsApp (or not among the synced templates). `warnings` says what will hold it back: a paused channel, quiet hours, a fallback template WhatsApp will refuse.',
   })
   @ApiAcceptedResponse({ type: SendCampaignResponseDto })
   @ApiConflictResponse({ description: 'The campaign was already sent', type: ErrorResponseDto })

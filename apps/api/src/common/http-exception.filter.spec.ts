@@ -47,8 +47,8 @@ describe('HttpExceptionFilter', () => {
       const nul = Object.assign(new QueryFailedError('insert', [], new Error('invalid byte sequence for encoding "UTF8": 0x00')), { code });
       expect(respond(nul).body).toEqual({ statusCode: 400, error: 'Bad Request', message: 'A value contains a character that cannot be stored' });
     }
-    const parse = Object.assign(new SyntaxError('Unexpected end'), { status: 400, type: 'entity.parse.failed' });
-    expect(respond(parse).body).toEqual({ statusCode: 400, error: 'Bad Request', message: 'Malformed JSON in request body' });
+    const tooLarge = Object.assign(new Error('request entity too large'), { status: 413, type: 'entity.too.large' });
+    expect(respond(tooLarge).body).toEqual({ statusCode: 413, error: 'Payload Too Large', message: 'Request body is too large' });
   });
 
   it('hides an unexpected error behind a 500 that carries the correlation id, and logs it', () => {

@@ -107,12 +107,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const status = (exception as { status?: number; statusCode?: number })?.status ?? (exception as { statusCode?: number })?.statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       const type = (exception as { type?: string }).type;
-      const message =
-        type === 'entity.parse.failed'
-          ? 'Malformed JSON in request body'
-          : type === 'entity.too.large'
-            ? 'Request body is too large'
-            : ((exception as Error).message ?? 'Bad request');
+      const message = type === 'entity.too.large' ? 'Request body is too large' : ((exception as Error).message ?? 'Bad request');
       return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message };
     }
     return { statusCode: HttpStatus.INTERNAL_SERVER_ERROR, error: 'Internal Server Error', message: 'Internal server error' };
