@@ -203,6 +203,22 @@ describe('Input the validator or the database cannot take as it is', () => {
     expect(listed.body.message).toBe('topic must not contain NUL characters');
   });
 
+  it('refuses half of a surrogate pair in any field, naming it (the email validator threw on one: a 500)', async () => {
+    // JSON's \ud800 escape decodes to a lone surrogate: sent as the raw body, as a client would write it.
+    const raw = (path: string, json: string, as = false) =>
+      (as ? session.as('post', path) : testApp.http().post(path)).set('Content-Type', 'application/json').send(json);
+    const login = await raw('/v1/auth/login', '{"email":"\\ud800@comune.it","password":"una-password"}');
+    expect(login.status).toBe(400);
+    expect(login.body.message).toBe('email contains a lone UTF-16 surrogate, which is not a character');
+    const signup = await raw('/v1/tenants/signup', '{"name":"Comune","slug":"surrogati","adminEmail":"\\udc00@comune.it","adminPassword":"una-password-lunga"}');
+    expect(signup.status).toBe(400);
+    expect(signup.body.message).toBe('adminEmail contains a lone UTF-16 surrogate, which is not a character');
+    await expectRefused(raw('/v1/campaigns', `{"channelId":"${channelId}","title":"Allerta \\ud83d","message":{"type":"text","text":"x"}}`, true), /^title contains a lone UTF-16 surrogate/);
+    // A whole pair (an emoji written as escapes) is a character like any other.
+    const emoji = await raw('/v1/campaigns', `{"channelId":"${channelId}","title":"Allerta \\ud83c\\udf0a","message":{"type":"text","text":"x"}}`, true).expect(201);
+    expect(emoji.body.title).toBe('Allerta 🌊');
+  });
+
   it('refuses nesting deeper than any route takes inside a field, instead of overflowing the validator', async () => {
     const body = `{"channelId":"${channelId}","title":"t","message":{"type":"text","text":"x"},"topics":${'['.repeat(2000)}${']'.repeat(2000)}}`;
     await expectRefused(session.as('post', '/v1/campaigns').set('Content-Type', 'application/json').send(body), /^topics(\[0\])+ is nested too deeply/);

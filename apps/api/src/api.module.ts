@@ -16,7 +16,6 @@ import { CredentialsGuard } from './common/credentials.guard';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { SharedThrottlerStorage, SharedThrottlerStorageModule } from './common/throttler-storage';
 import { TenantContextInterceptor } from './common/tenant-context.interceptor';
-import { HttpMetricsInterceptor } from './operations/http-metrics.interceptor';
 import { OperationsController } from './operations/operations.controller';
 import { QueueHealthIndicator } from './operations/queue.health';
 import { AdminTenantsController } from './tenants/admin-tenants.controller';
@@ -45,7 +44,6 @@ import { UsersController } from './users/users.controller';
     QueueHealthIndicator,
     { provide: APP_GUARD, useClass: CredentialsGuard },
     { provide: APP_FILTER, useClass: HttpExceptionFilter },
-    { provide: APP_INTERCEPTOR, useClass: HttpMetricsInterceptor },
     { provide: APP_INTERCEPTOR, useClass: TenantContextInterceptor },
   ],
 })

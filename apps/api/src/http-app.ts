@@ -5,6 +5,7 @@ import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppConfig, PUBLIC_OPERATION_EXTENSION } from '@app/core';
 import { InputSafetyPipe } from './common/input-safety.pipe';
+import { recordHttpMetrics } from './operations/http-metrics';
 import { WEBHOOKS_PATH } from './webhooks/webhooks.controller';
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
@@ -42,6 +43,7 @@ export function configureHttpApp(app: NestExpressApplication): void {
   app.useLogger(app.get(Logger));
   app.set('trust proxy', app.get(AppConfig).trustProxy);
   app.disable('x-powered-by');
+  app.use(recordHttpMetrics);
   // Meta's webhooks are read as bytes, whatever their content type: the signature is checked on
   // them before anything is parsed, so a body that is not JSON is refused as unsigned (401), not
   // parsed first and refused as malformed (400). The JSON parser then leaves them alone.

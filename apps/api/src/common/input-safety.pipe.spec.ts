@@ -6,7 +6,15 @@ describe('findUnsafeInput', () => {
     expect(findUnsafeInput({ title: 'ok', message: { type: 'text', text: 'a\u0000b' } }, '')).toBe('message.text must not contain NUL characters');
     expect(findUnsafeInput({ message: { options: ['Sì', 'N\u0000o'] } }, '')).toBe('message.options[1] must not contain NUL characters');
     expect(findUnsafeInput('x\u0000', 'topic')).toBe('topic must not contain NUL characters');
-    expect(findUnsafeInput({ ['a\u0000']: 1 }, '')).toBe('the request body has a property name with a NUL character');
+    expect(findUnsafeInput({ ['a\u0000']: 1 }, '')).toBe('the request body has a property name with a NUL character or a lone surrogate');
+  });
+
+  it('names the field holding half of a surrogate pair, and lets whole pairs (emoji) through', () => {
+    expect(findUnsafeInput({ email: '\ud800@comune.it' }, '')).toBe('email contains a lone UTF-16 surrogate, which is not a character');
+    expect(findUnsafeInput({ name: 'Co\udc00mune' }, '')).toBe('name contains a lone UTF-16 surrogate, which is not a character');
+    expect(findUnsafeInput({ name: 'fine\ud83d' }, '')).toBe('name contains a lone UTF-16 surrogate, which is not a character');
+    expect(findUnsafeInput({ ['k\udfff']: 1 }, '')).toBe('the request body has a property name with a NUL character or a lone surrogate');
+    expect(findUnsafeInput({ message: { text: 'Allerta 🌊 alluvione ⚠️' } }, '')).toBeNull();
   });
 
   it('refuses nesting deeper than the limit, at any depth of the body, without recursing', () => {

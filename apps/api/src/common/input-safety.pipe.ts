@@ -10,9 +10,13 @@ export const MAX_INPUT_DEPTH = 32;
  */
 export const MAX_ARRAY_LENGTH = 1_000;
 
+/** Half of a UTF-16 surrogate pair without its other half: not a character (JSON's `"\ud800"` makes one). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /**
  * What no route can store, found before validation: a NUL character (PostgreSQL's text and jsonb
- * refuse it, so it would surface as a 500) and nesting deeper than MAX_INPUT_DEPTH (the validator
+ * refuse it, so it would surface as a 500), a lone surrogate (the email validator throws on one,
+ * and PostgreSQL would store it as U+FFFD, not what was sent) and nesting deeper than MAX_INPUT_DEPTH (the validator
  * recurses through it and would overflow its stack), and arrays longer than MAX_ARRAY_LENGTH.
  * Answers the problem naming the field, or null.
  * The walk is iterative, so the depth it checks cannot overflow it either.
@@ -24,6 +28,7 @@ export function findUnsafeInput(value: unknown, root: string): string | null {
     const name = item.path || 'the request body';
     if (typeof item.value === 'string') {
       if (item.value.includes('\u0000')) return `${name} must not contain NUL characters`;
+      if (LONE_SURROGATE.test(item.value)) return `${name} contains a lone UTF-16 surrogate, which is not a character`;
       continue;
     }
     if (item.value === null || typeof item.value !== 'object') continue;
@@ -31,7 +36,7 @@ export function findUnsafeInput(value: unknown, root: string): string | null {
     if (Array.isArray(item.value) && item.value.length > MAX_ARRAY_LENGTH) return `${name} has too many elements (at most ${MAX_ARRAY_LENGTH})`;
     const entries = Array.isArray(item.value) ? item.value.map((element, index) => [String(index), element] as const) : Object.entries(item.value);
     for (const [key, element] of entries) {
-      if (key.includes('\u0000')) return `${name} has a property name with a NUL character`;
+      if (key.includes('\u0000') || LONE_SURROGATE.test(key)) return `${name} has a property name with a NUL character or a lone surrogate`;
       const path = Array.isArray(item.value) ? `${item.path}[${key}]` : item.path ? `${item.path}.${key}` : key;
       stack.push({ value: element, path, depth: item.depth + 1 });
     }
