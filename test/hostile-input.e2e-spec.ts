@@ -302,6 +302,17 @@ describe('Input the validator or the database cannot take as it is', () => {
     expect({ status: privacy.status, message: privacy.body.message }).toEqual({ status: 400, message: ['privacyAccepted must be true'] });
   });
 
+  it('refuses a new password of spaces, or of fewer than four different characters, at signup and for a new member', async () => {
+    const signup = (adminPassword: string) => testApp.http().post('/v1/tenants/signup').send({ name: 'Comune', slug: 'password-deboli', adminEmail: 'deboli@example.org', adminPassword });
+    expect((await signup(' '.repeat(12))).body.message).toEqual(['adminPassword must not be blank', 'adminPassword must use at least 4 different characters']);
+    expect((await signup('abababababab')).body.message).toEqual(['adminPassword must use at least 4 different characters']);
+    const member = await session.as('post', '/v1/users').send({ email: 'debole@example.org', password: 'aaaaaaaaaa', role: 'editor' });
+    expect({ status: member.status, message: member.body.message }).toEqual({ status: 400, message: ['password must use at least 4 different characters'] });
+    // Nothing was created by the refusals; a password of ordinary variety is taken.
+    expect((await testApp.dataSource.query(`SELECT count(*)::int AS n FROM tenants WHERE slug = 'password-deboli'`))[0].n).toBe(0);
+    await session.as('post', '/v1/users').send({ email: 'debole@example.org', password: 'una-password-lunga', role: 'editor' }).expect(201);
+  });
+
   it('names the clashing field when concurrent creates race for the same unique value', async () => {
     const answers = await Promise.all(Array.from({ length: 6 }, () => session.as('post', '/v1/topics').send({ key: 'gara', name: 'Gara' })));
     expect(answers.map((a) => a.status).sort()).toEqual([201, 409, 409, 409, 409, 409]);

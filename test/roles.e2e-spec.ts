@@ -1,3 +1,5 @@
+import { JwtService } from '@nestjs/jwt';
+import { AppConfig } from '@app/core';
 import { createTestApp, TenantSession, TestApp, waitFor } from '@app/testing';
 
 /**
@@ -138,6 +140,13 @@ describe('Role matrix on every route of the OpenAPI document', () => {
     await testApp.http().get('/v1/topics').set('X-API-Key', key).expect(401);
     await testApp.http().get('/v1/topics').set('Authorization', 'Bearer not.a.jwt').expect(401);
     await testApp.http().get('/v1/topics').set('Authorization', `Bearer ${session.refreshToken}`).expect(401);
+  });
+
+  it('refuses an access token without an expiry, even one signed with the real secret', async () => {
+    const jwt = new JwtService({ secret: testApp.app.get(AppConfig).jwt.secret });
+    const { exp: _exp, iat: _iat, ...claims } = jwt.decode<Record<string, unknown>>(session.accessToken);
+    await testApp.http().get('/v1/topics').set('Authorization', `Bearer ${jwt.sign(claims, { expiresIn: 600 })}`).expect(200);
+    await testApp.http().get('/v1/topics').set('Authorization', `Bearer ${jwt.sign(claims)}`).expect(401);
   });
 
   it('applies a role change or a deletion to access tokens already issued', async () => {

@@ -13,9 +13,13 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     super({ jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(), ignoreExpiration: false, secretOrKey: config.jwt.secret, algorithms: ['HS256'] });
   }
 
-  /** Access tokens only: a token with an audience (a queue-board ticket) is not one. */
-  validate(claims: AccessTokenClaims & { aud?: unknown }): Principal | false {
-    if (claims.aud !== undefined) return false;
+  /**
+   * Access tokens only: a token with an audience (a queue-board ticket) is not one, nor one
+   * without an expiry (every token the platform issues has one; a token that never expires
+   * could only have been made with a leaked secret, and would outlive its rotation's purpose).
+   */
+  validate(claims: AccessTokenClaims & { aud?: unknown; exp?: unknown }): Principal | false {
+    if (claims.aud !== undefined || typeof claims.exp !== 'number') return false;
     return this.auth.principalFromClaims(claims);
   }
 }

@@ -4,7 +4,7 @@ import { IsEmail, IsIn, IsInt, IsOptional, IsString, IsTimeZone, IsUrl, Matches,
 import { PageQueryDto } from '@app/database';
 import { Tenant } from '@app/tenants';
 import { IsOmittable } from '../common/is-omittable';
-import { NotBlank } from '../common/not-blank';
+import { NewPassword, NotBlank } from '../common/not-blank';
 
 export class SignupDto {
   @ApiProperty({ example: 'Comune di Valdoria' })
@@ -20,7 +20,7 @@ export class SignupDto {
   adminEmail: string;
 
   @ApiProperty({ example: 'una-password-lunga', minLength: 10 })
-  @IsString() @MinLength(10) @MaxLength(200)
+  @NewPassword()
   adminPassword: string;
 
   @ApiPropertyOptional({ example: 48000 })

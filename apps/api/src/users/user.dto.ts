@@ -1,7 +1,8 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsEmail, IsIn, IsString, MaxLength, MinLength } from 'class-validator';
+import { IsEmail, IsIn, MaxLength } from 'class-validator';
 import { User } from '@app/auth';
 import { TENANT_ROLES, TenantRole } from '@app/core';
+import { NewPassword } from '../common/not-blank';
 
 export class CreateUserDto {
   @ApiProperty({ example: 'redazione@comune.valdoria.it' })
@@ -9,7 +10,7 @@ export class CreateUserDto {
   email: string;
 
   @ApiProperty({ minLength: 10 })
-  @IsString() @MinLength(10) @MaxLength(200)
+  @NewPassword()
   password: string;
 
   @ApiProperty({ enum: TENANT_ROLES })
