@@ -52,6 +52,21 @@ describe('OpenAPI document', () => {
     }
   });
 
+  it('documents 400 on every operation that takes input, and 413 on those with a body', () => {
+    const missing: string[] = [];
+    for (const [path, operations] of Object.entries(document.paths)) {
+      for (const [method, operation] of Object.entries(operations) as [string, { responses?: Record<string, unknown>; requestBody?: unknown; parameters?: unknown[] }][]) {
+        const takesInput = operation.requestBody !== undefined || (operation.parameters?.length ?? 0) > 0;
+        if (takesInput && !operation.responses?.['400']) missing.push(`400 ${method} ${path}`);
+        if (operation.requestBody !== undefined && !operation.responses?.['413']) missing.push(`413 ${method} ${path}`);
+      }
+    }
+    expect(missing).toEqual([]);
+    for (const path of ['/v1/auth/login', '/v1/auth/refresh', '/v1/tenants/signup']) expect(Object.keys(document.paths[path].post.responses ?? {})).toContain('400');
+    expect(Object.keys(document.paths['/v1/users/{id}'].patch.responses ?? {})).toContain('409');
+    expect(Object.keys(document.paths['/v1/users/{id}'].delete.responses ?? {})).toContain('409');
+  });
+
   it('gives every operation at least one documented success response', () => {
     for (const [path, operations] of Object.entries(document.paths)) {
       for (const [method, operation] of Object.entries(operations)) {

@@ -26,13 +26,20 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const document = SwaggerModule.createDocument(app, config, {
     operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '')}_${method}`,
   });
-  // Public operations override the document-wide security requirement with none.
+  const error = { $ref: '#/components/schemas/ErrorResponseDto' };
   for (const operations of Object.values(document.paths)) {
     for (const operation of Object.values(operations) as Record<string, unknown>[]) {
-      if (operation && typeof operation === 'object' && operation[PUBLIC_OPERATION_EXTENSION]) {
+      if (!operation || typeof operation !== 'object') continue;
+      // Public operations override the document-wide security requirement with none.
+      if (operation[PUBLIC_OPERATION_EXTENSION]) {
         delete operation[PUBLIC_OPERATION_EXTENSION];
         operation.security = [];
       }
+      // What every operation taking input may answer, whether or not its controller says so.
+      const responses = (operation.responses ??= {}) as Record<string, unknown>;
+      const takesInput = operation.requestBody !== undefined || ((operation.parameters as unknown[] | undefined)?.length ?? 0) > 0;
+      if (takesInput) responses['400'] ??= { description: 'Invalid input; the message names the field', content: { 'application/json': { schema: error } } };
+      if (operation.requestBody !== undefined) responses['413'] ??= { description: 'Request body is too large', content: { 'application/json': { schema: error } } };
     }
   }
   return document;

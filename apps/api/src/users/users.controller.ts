@@ -41,6 +41,7 @@ export class UsersController {
   @Patch(':id')
   @ApiOperation({ summary: "Change a person's role" })
   @ApiOkResponse({ type: UserDto })
+  @ApiConflictResponse({ description: 'The comune\'s last tenant admin cannot lose the role (code last_tenant_admin)', type: ErrorResponseDto })
   @ApiNotFound('User')
   async update(
     @CurrentTenant() tenantId: TenantId,
@@ -55,6 +56,7 @@ export class UsersController {
   @HttpCode(204)
   @ApiOperation({ summary: 'Remove a person from the comune' })
   @ApiNoContentResponse({ description: 'Removed' })
+  @ApiConflictResponse({ description: 'Your own account, or the comune\'s last tenant admin', type: ErrorResponseDto })
   @ApiNotFound('User')
   async remove(@CurrentTenant() tenantId: TenantId, @CurrentPrincipal() principal: Principal, @Param('id', IdParam('User')) id: string): Promise<void> {
     await this.users.remove(tenantId, id, principal);
