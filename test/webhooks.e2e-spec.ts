@@ -550,6 +550,36 @@ describe('WhatsApp webhooks: signature, inbound handling, isolation', () => {
       const history = (await a.session.as('get', `/v1/subscribers/${giulia.id}/export`).expect(200)).body.consentHistory;
       expect(history.map((e: { action: string; source: string }) => `${e.action}:${e.source}`)).toEqual(['requested:web_form', 'subscribed:keyword']);
     });
+    it('changes nothing of a citizen already known when someone fills in the web form with their number, until they confirm', async () => {
+      const a = await comune();
+      await a.session.as('post', '/v1/topics').send({ key: 'viabilita', name: 'Viabilità' }).expect(201);
+      await post(a, justNow(fixtureFor('webhook-text-inbound.json', a))).expect(200);
+      await waitFor(async () => expect(await subscribers(a, '&status=active')).toHaveLength(1));
+      const [giulia] = await subscribers(a);
+      const form = () => testApp.http().post(`/v1/public/${a.session.slug}/subscriptions`).send({ phone: '347 821 5604', name: 'Altro nome', topics: ['viabilita'], privacyAccepted: true }).expect(202);
+      const now = async () => (await a.session.as('get', `/v1/subscribers/${giulia.id}`).expect(200)).body;
+
+      // Following: her topics and name stay; the request is in her consent history.
+      await form();
+      expect(await now()).toMatchObject({ status: 'active', topics: [], name: giulia.name, consentSource: 'keyword' });
+      // Gone: she stays gone (not pending, not counted as a web signup).
+      await a.session.as('post', `/v1/subscribers/${giulia.id}/unsubscribe`).expect(200);
+      await form();
+      expect(await now()).toMatchObject({ status: 'unsubscribed', topics: [], consentSource: 'keyword' });
+      const history = (await a.session.as('get', `/v1/subscribers/${giulia.id}/export`).expect(200)).body.consentHistory;
+      expect(history.map((e: { action: string; source: string }) => `${e.action}:${e.source}`)).toEqual([
+        'subscribed:keyword',
+        'requested:web_form',
+        'unsubscribed:api',
+        'requested:web_form',
+      ]);
+      // Her keyword confirms: back, with the topics the form asked for. (Written a second later than
+      // her opt-out: Meta's timestamps are whole seconds, and one not after it is taken as older.)
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      await post(a, justNow(sentAgain(fixtureFor('webhook-text-inbound.json', a), 'back'))).expect(200);
+      await waitFor(async () => expect(await now()).toMatchObject({ status: 'active', topics: ['viabilita'], name: giulia.name }));
+    });
+
     describe('keywords Meta delivers out of order', () => {
       /** Giulia's keyword `text`, written `secondsAgo` before now, under its own message id. */
       const giuliaWrote = (a: Comune, text: string, secondsAgo: number, tag: string): Buffer =>

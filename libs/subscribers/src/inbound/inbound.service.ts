@@ -262,6 +262,8 @@ export class InboundService {
     } else {
       changed = false;
     }
+    // Topics asked for on the web form since they last subscribed: the keyword confirms them.
+    if (existing) await this.grantRequestedTopics(manager, tenantId, subscriber.id);
     if (changed) {
       await this.consent.record(manager, {
         tenantId,
@@ -277,6 +279,24 @@ export class InboundService {
       await this.consent.lift(manager, tenantId, channel.id, this.subscribersService.contactHashes(sender));
     }
     return { subscriber, changed };
+  }
+
+  /**
+   * Adds the topics of the web-form requests recorded since the subscriber's last subscription
+   * (a form filled in for a number already known changes nothing until its owner confirms).
+   */
+  private async grantRequestedTopics(manager: EntityManager, tenantId: TenantId, subscriberId: string): Promise<void> {
+    await manager.query(
+      `INSERT INTO subscriber_topics (tenant_id, subscriber_id, topic_id)
+       SELECT DISTINCT $1::uuid, $2::uuid, t.id
+         FROM consent_events e
+         CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(e.details->'topics') = 'array' THEN e.details->'topics' ELSE '[]'::jsonb END) AS k(key)
+         JOIN topics t ON t.tenant_id = e.tenant_id AND t.key = k.key
+        WHERE e.tenant_id = $1 AND e.subscriber_id = $2 AND e.action = 'requested'
+          AND e.id > COALESCE((SELECT max(s.id) FROM consent_events s WHERE s.tenant_id = $1 AND s.subscriber_id = $2 AND s.action = 'subscribed'), 0)
+       ON CONFLICT DO NOTHING`,
+      [tenantId, subscriberId],
+    );
   }
 
   /**

@@ -61,24 +61,22 @@ export class PublicSignupService {
     await this.dataSource.transaction(async (manager) => {
       const topics = await this.topics.resolveKeys(tenantId, input.topics ?? [], manager);
       let subscriber = await this.subscribers.findByContact(tenantId, channel.id, { phone }, manager);
-      if (subscriber?.status === SubscriberStatus.Active) {
-        // Already following: topics chosen now are added, nothing else changes.
-        await this.addTopics(manager, tenantId, subscriber.id, topics.map((t) => t.id));
-        return;
-      }
+      // Anyone can fill in the form with anyone's number: a citizen already known (following, or
+      // gone) keeps their status, topics and name. The request is recorded, and the topics it asks
+      // for become theirs once they confirm on WhatsApp with the subscribe keyword.
+      const known = subscriber !== null && subscriber.status !== SubscriberStatus.Pending;
       if (!subscriber) {
         subscriber = await this.subscribers.insert(
           tenantId,
           { channelId: channel.id, phone, waId: phone.slice(1), name: input.name ?? null, status: SubscriberStatus.Pending, consentSource: ConsentSource.WebForm },
           manager,
         );
-      } else {
-        subscriber.status = SubscriberStatus.Pending;
-        subscriber.consentSource = ConsentSource.WebForm;
-        if (input.name) subscriber.name = input.name;
+      } else if (!known && input.name) {
+        subscriber.name = input.name;
         await this.subscribers.save(tenantId, subscriber, manager);
       }
-      await this.addTopics(manager, tenantId, subscriber.id, topics.map((t) => t.id));
+      // A pending signup's topics are held with it (it receives nothing until confirmed).
+      if (!known) await this.addTopics(manager, tenantId, subscriber.id, topics.map((t) => t.id));
       await this.consent.record(manager, {
         tenantId,
         channelId: channel.id,
