@@ -279,6 +279,15 @@ describe('Input the validator or the database cannot take as it is', () => {
     expect(untyped.status).toBe(400);
     expect(untyped.body.message).toContain('Content-Type must be application/json');
     expect((await session.as('get', '/v1/topics').expect(200)).body.data.map((t: { key: string }) => t.key)).not.toContain('testo');
+    // A form encoding is not read either (a plain HTML form on any site could post it cross-site).
+    const form = await testApp.http().post('/v1/tenants/signup').type('form').send({ name: 'Comune', slug: 'da-un-form', adminEmail: 'form@example.org', adminPassword: 'una-password-lunga' });
+    expect(form.body).toEqual({ statusCode: 400, error: 'Bad Request', message: 'Content-Type must be application/json, not application/x-www-form-urlencoded' });
+    expect((await testApp.dataSource.query(`SELECT count(*)::int AS n FROM tenants WHERE slug = 'da-un-form'`))[0].n).toBe(0);
+    // The import takes an upload, and says so; a multipart body elsewhere is not read.
+    const csv = await session.as('post', '/v1/subscribers/import').set('Content-Type', 'text/csv').send('phone,name,topics\n3471234567,Anna,\n').expect(400);
+    expect(csv.body.message).toBe('Content-Type must be multipart/form-data (the file in a field named file), not text/csv');
+    const multipart = await session.as('post', '/v1/topics').field('key', 'multipart').field('name', 'Multipart').expect(400);
+    expect(multipart.body.message).toBe('Content-Type must be application/json, not multipart/form-data');
     // JSON under any of its names is read.
     await session.as('post', '/v1/topics').set('Content-Type', 'application/json; charset=utf-8').send(body).expect(201);
   });

@@ -6,6 +6,7 @@ import { Logger } from 'nestjs-pino';
 import { AppConfig, PUBLIC_OPERATION_EXTENSION } from '@app/core';
 import { InputSafetyPipe } from './common/input-safety.pipe';
 import { recordHttpMetrics } from './operations/http-metrics';
+import { SUBSCRIBERS_IMPORT_PATH } from './subscribers/subscribers.controller';
 import { WEBHOOKS_PATH } from './webhooks/webhooks.controller';
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
@@ -58,7 +59,6 @@ export function configureHttpApp(app: NestExpressApplication): void {
   app.use(refuseUnreadableBodies);
   app.useBodyParser('json', { limit: '4mb' });
   app.use(explainUnparsableJson);
-  app.useBodyParser('urlencoded', { limit: '100kb', extended: false });
   app.useGlobalPipes(
     // First: NUL characters and runaway nesting are refused before the validator walks the input.
     new InputSafetyPipe(),
@@ -90,18 +90,25 @@ function explainUnparsableJson(error: unknown, _request: IncomingMessage, _respo
   next(Object.assign(new Error(message), { status: 400 }));
 }
 
-/** Media types the API reads a body in: JSON, and the multipart and form encodings of uploads and forms. */
-const READABLE_BODY = /^(application\/(json|[\w.+-]+\+json|x-www-form-urlencoded)|multipart\/form-data)$/;
+/** JSON under its names: the one body type of the API's routes. */
+const JSON_BODY = /^application\/(json|[\w.+-]+\+json)$/;
+/** The routes that take an upload instead (multipart, the file in a field named file). */
+const UPLOAD_ROUTES = new Set([`/${SUBSCRIBERS_IMPORT_PATH}`]);
 
 /**
- * A body the parsers would skip (text/plain, XML, no Content-Type at all) is refused with a 400
- * that names the content type, instead of being ignored and the request answered as if its fields
- * were missing. Webhooks are read raw, whatever their type (their signature is checked first).
+ * A body in a type the route does not read (text/plain, a form encoding, XML, no Content-Type at
+ * all) is refused with a 400 that names the type the route wants, instead of being ignored and the
+ * request answered as if its fields were missing. Form encodings are not read at all: no page of
+ * the platform posts one, and a plain HTML form on any website could post them cross-site (signup,
+ * login) without the browser asking first. Webhooks are read raw, whatever their type (their
+ * signature is checked first).
  */
 function refuseUnreadableBodies(request: IncomingMessage, _response: ServerResponse, next: (error?: unknown) => void): void {
   const hasBody = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
   if (!hasBody || !request.url?.startsWith('/v1/') || request.url.startsWith(`/${WEBHOOKS_PATH}`)) return next();
   const type = request.headers['content-type']?.split(';')[0].trim().toLowerCase();
-  if (type && READABLE_BODY.test(type)) return next();
-  next(Object.assign(new Error(`Content-Type must be application/json${type ? `, not ${type.slice(0, 80)}` : ' (none was given)'}`), { status: 400 }));
+  const upload = UPLOAD_ROUTES.has(request.url.split('?')[0]);
+  if (type && (upload ? type === 'multipart/form-data' : JSON_BODY.test(type))) return next();
+  const wanted = upload ? 'multipart/form-data (the file in a field named file)' : 'application/json';
+  next(Object.assign(new Error(`Content-Type must be ${wanted}${type ? `, not ${type.slice(0, 80)}` : ' (none was given)'}`), { status: 400 }));
 }

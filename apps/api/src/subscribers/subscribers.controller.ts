@@ -21,8 +21,13 @@ import {
 
 const MAX_IMPORT_BYTES = 50 * 1024 * 1024;
 
+const SUBSCRIBERS_PATH = 'v1/subscribers';
+const IMPORT_ROUTE = 'import';
+/** The CSV import's path: its body is an upload (multipart), not JSON. */
+export const SUBSCRIBERS_IMPORT_PATH = `${SUBSCRIBERS_PATH}/${IMPORT_ROUTE}`;
+
 @ApiTags('subscribers')
-@Controller('v1/subscribers')
+@Controller(SUBSCRIBERS_PATH)
 @ApiAuthenticated()
 export class SubscribersController {
   constructor(
@@ -39,7 +44,7 @@ export class SubscribersController {
     return toSubscriberResponse(await this.subscribers.create(tenantId, { ...body, consentSource: ConsentSource.Api }));
   }
 
-  @Post('import')
+  @Post(IMPORT_ROUTE)
   @HttpCode(200)
   @UseInterceptors(FileInterceptor('file', { limits: { fileSize: MAX_IMPORT_BYTES, files: 1 } }))
   @ApiOperation({
