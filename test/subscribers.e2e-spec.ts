@@ -125,9 +125,11 @@ describe('Topics, subscribers, import, public signup', () => {
       '3470000008,Verdi,eventi,', // a trailing separator is no data
     ].join('\n');
     const result = await session.as('post', '/v1/subscribers/import').field('channelId', channelId).attach('file', Buffer.from(csv), 'lista.csv').expect(200);
+    // Every line of data counted once: 3 + 1 + 1 + 5 = the 10 lines.
     expect(result.body).toEqual({
       imported: 3,
       updated: 1,
+      merged: 1,
       rejected: [
         { line: 5, reason: 'invalid phone number' },
         { line: 6, reason: expect.stringContaining('sport') },
@@ -135,6 +137,7 @@ describe('Topics, subscribers, import, public signup', () => {
         { line: 9, reason: 'name is longer than 200 characters' },
         { line: 10, reason: expect.stringContaining('must be in double quotes') },
       ],
+      rejectedCount: 5,
     });
     const all = (await session.as('get', `/v1/subscribers?channelId=${channelId}`).expect(200)).body.data;
     const byPhone = Object.fromEntries(all.map((s: { phone: string }) => [s.phone, s]));
@@ -144,9 +147,22 @@ describe('Topics, subscribers, import, public signup', () => {
     expect(byPhone['+393470000007']).toBeUndefined();
     expect(byPhone['+393470000008']).toMatchObject({ name: 'Verdi', topics: ['eventi'] });
     await session.as('post', '/v1/subscribers/import').field('channelId', channelId).expect(400);
+    const noChannel = await session.as('post', '/v1/subscribers/import').attach('file', Buffer.from(csv), 'lista.csv').expect(400);
+    expect(noChannel.body.message).toContain('channelId is required: a form field beside file');
     await session.as('post', '/v1/subscribers/import').field('channelId', channelId).attach('file', Buffer.from('nome,cognome\na,b\n'), 'x.csv').expect(400);
     const other = await comune();
     await other.session.as('post', '/v1/subscribers/import').field('channelId', channelId).attach('file', Buffer.from(csv), 'lista.csv').expect(404);
+  });
+
+  it('lists the first 1,000 rejected lines of an import and counts them all', async () => {
+    const { session, channelId } = await comune();
+    const csv = ['phone,name,topics', '3470009999,Anna,', ...Array.from({ length: 1_005 }, (_, i) => `non-un-numero-${i},X,`)].join('\n');
+    const result = await session.as('post', '/v1/subscribers/import').field('channelId', channelId).attach('file', Buffer.from(csv), 'lista.csv').expect(200);
+    expect(result.body).toMatchObject({ imported: 1, updated: 0, merged: 0, rejectedCount: 1_005 });
+    expect(result.body.rejected).toHaveLength(1_000);
+    // Every entry is a line of the file (the header is line 1, Anna line 2).
+    expect(result.body.rejected[0]).toEqual({ line: 3, reason: 'invalid phone number' });
+    expect(result.body.rejected[999]).toEqual({ line: 1_002, reason: 'invalid phone number' });
   });
 
   it('imports a file saved by Excel with the Italian locale (; separator), reporting the lines where records start', async () => {
@@ -168,10 +184,12 @@ describe('Topics, subscribers, import, public signup', () => {
     expect(result.body).toEqual({
       imported: 3,
       updated: 0,
+      merged: 0,
       rejected: [
         { line: 7, reason: 'invalid phone number' },
         { line: 8, reason: 'unknown topic sport' },
       ],
+      rejectedCount: 2,
     });
     const all = (await session.as('get', `/v1/subscribers?channelId=${channelId}`).expect(200)).body.data;
     const byPhone = Object.fromEntries(all.map((s: { phone: string }) => [s.phone, s]));
@@ -183,7 +201,7 @@ describe('Topics, subscribers, import, public signup', () => {
     // Commas, CRLF line breaks (csv-parse counts a CRLF inside quotes as two lines), a rejected record over two lines.
     const commas = 'phone,name,topics\r\nnon-un-numero,"Anna\r\nRossi",meteo\r\n3470000202,Bruno,\r\naltro-non-numero,Carla,\r\n';
     const second = await session.as('post', '/v1/subscribers/import').field('channelId', channelId).attach('file', Buffer.from(commas), 'iscritti.csv').expect(200);
-    expect(second.body).toEqual({ imported: 1, updated: 0, rejected: [{ line: 2, reason: 'invalid phone number' }, { line: 5, reason: 'invalid phone number' }] });
+    expect(second.body).toEqual({ imported: 1, updated: 0, merged: 0, rejected: [{ line: 2, reason: 'invalid phone number' }, { line: 5, reason: 'invalid phone number' }], rejectedCount: 2 });
 
     // A header with neither separator (or no phone column) is still refused, naming both forms.
     // So are a header whose columns would be dropped (unknown, or the two separators mixed) and an empty file.
@@ -195,7 +213,7 @@ describe('Topics, subscribers, import, public signup', () => {
     // Excel's plain CSV on Italian Windows: Windows-1252, Italian column names.
     const legacy = Buffer.concat([Buffer.from('Telefono;Nome;Argomenti\r\n3470000401;Nicol'), Buffer.from([0xf2]), Buffer.from(' Ferr'), Buffer.from([0xe0]), Buffer.from(';meteo\r\n')]);
     const third = await session.as('post', '/v1/subscribers/import').field('channelId', channelId).attach('file', legacy, 'iscritti.csv').expect(200);
-    expect(third.body).toEqual({ imported: 1, updated: 0, rejected: [] });
+    expect(third.body).toEqual({ imported: 1, updated: 0, merged: 0, rejected: [], rejectedCount: 0 });
     const [nicolo] = (await session.as('get', `/v1/subscribers?channelId=${channelId}`).expect(200)).body.data.filter((row: { phone: string }) => row.phone === '+393470000401');
     expect(nicolo).toMatchObject({ name: 'Nicolò Ferrà', topics: ['meteo'] });
   });

@@ -1,12 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsIn, IsNotEmpty, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { PageQueryDto } from '@app/database';
 import { ConsentEvent, InboundMessage, SubscriberExport, SubscriberView } from '@app/subscribers';
 
 
 
 export class CreateSubscriberDto {
-  @ApiProperty({ format: 'uuid' }) @IsUUID('all', { message: 'channelId must be a UUID' })
+  @ApiProperty({ format: 'uuid' })
+  @IsNotEmpty({ message: 'channelId is required: a form field beside file' })
+  @IsUUID('all', { message: 'channelId must be a UUID' })
   channelId: string;
 
   @ApiProperty({ example: '+39 347 123 4567', description: 'Italian forms accepted (347 123 4567, +39 347…, 0039…); stored E.164' })
@@ -206,7 +208,9 @@ export class InboxListDto {
 }
 
 export class ImportSubscribersDto {
-  @ApiProperty({ format: 'uuid' }) @IsUUID('all', { message: 'channelId must be a UUID' })
+  @ApiProperty({ format: 'uuid' })
+  @IsNotEmpty({ message: 'channelId is required: a form field beside file' })
+  @IsUUID('all', { message: 'channelId must be a UUID' })
   channelId: string;
 }
 
@@ -216,9 +220,12 @@ export class ImportRejectionDto {
 }
 
 export class ImportResultDto {
-  @ApiProperty() imported: number;
-  @ApiProperty() updated: number;
-  @ApiProperty({ type: [ImportRejectionDto] }) rejected: ImportRejectionDto[];
+  @ApiProperty({ description: 'New subscribers (active, consent source import)' }) imported: number;
+  @ApiProperty({ description: 'Subscribers already known: name and topics merged, status kept' }) updated: number;
+  @ApiProperty({ description: 'Lines naming a phone an earlier line had: merged into that subscriber. imported + updated + merged + rejectedCount = the lines of data' })
+  merged: number;
+  @ApiProperty({ type: [ImportRejectionDto], description: 'The first 1,000 rejected lines' }) rejected: ImportRejectionDto[];
+  @ApiProperty({ description: 'Every rejected line, listed or not' }) rejectedCount: number;
 }
 
 export class UnsubscribedDto extends SubscriberDto {}

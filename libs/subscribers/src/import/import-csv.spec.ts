@@ -110,6 +110,14 @@ describe('readImportCsv', () => {
     expect((error as Error).message).toMatch(/^file: not a readable CSV \(/);
   });
 
+  it('does not send a binary file\'s bytes back in the error, only what can be shown', async () => {
+    const bytes = Buffer.concat([Buffer.from('phone,\u0001\u0007'), Buffer.from([0xff, 0xfe, 0x00, 0x1b]), Buffer.from('x\n1,2\n')]);
+    const error = await read(bytes).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BadRequestError);
+    // (Not UTF-8, the line is read as Windows-1252: 0xFF 0xFE are ÿþ there; the control characters are not shown.)
+    expect((error as Error).message).toBe('file: unknown columns in the CSV header: "??ÿþ??x" (phone,name,topics or phone;name;topics)');
+  });
+
   it('gives each record the physical line where it starts, after quoted fields over several lines', async () => {
     const lines = async (csv: string) => (await read(csv)).map((r) => [r.line, r.phone]);
     // LF, and CRLF between records with a CRLF inside a quoted field (csv-parse counts that one twice).

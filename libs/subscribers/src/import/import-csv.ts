@@ -48,13 +48,16 @@ export function detectSeparator(headerLine: string): CsvSeparator {
   return candidates.reduce((best, c) => (c.columns.length > best.columns.length ? c : best)).separator;
 }
 
+/** Text of the file echoed in an error, with what cannot be shown (control and unassigned characters, undecodable bytes) as `?`: a binary file's bytes are not sent back as they are. */
+const printable = (text: string, max: number): string => text.slice(0, max).replace(/[\p{C}\uFFFD]/gu, '?');
+
 /** Where each known column is in the header; a header without a phone column or with columns it does not know is a BadRequestError. */
 function headerMap(header: string[]): { phone: number; name: number; topics: number } {
   const names = header.map((h) => h.toLowerCase());
   const unknown = names.filter((name) => !(name in COLUMN_NAMES));
   if (!names.some((name) => COLUMN_NAMES[name] === 'phone')) throw new BadRequestError(`file: the CSV header must contain phone (${HEADER_HINT})`);
   // Its data would be dropped without a word: the file is refused, naming the columns.
-  if (unknown.length > 0) throw new BadRequestError(`file: unknown columns in the CSV header: ${unknown.map((name) => JSON.stringify(name.slice(0, 40))).join(', ')} (${HEADER_HINT})`);
+  if (unknown.length > 0) throw new BadRequestError(`file: unknown columns in the CSV header: ${unknown.map((name) => JSON.stringify(printable(name, 40))).join(', ')} (${HEADER_HINT})`);
   const at = (column: 'phone' | 'name' | 'topics') => names.findIndex((name) => COLUMN_NAMES[name] === column);
   const twice = (['phone', 'name', 'topics'] as const).filter((column) => names.filter((name) => COLUMN_NAMES[name] === column).length > 1);
   if (twice.length > 0) throw new BadRequestError(`file: the CSV header names ${twice.join(', ')} more than once`);
@@ -94,7 +97,7 @@ export async function* readImportCsv(csv: Readable | Buffer): AsyncGenerator<Imp
     if (!column) throw new BadRequestError(`file: the file is empty; the CSV header must contain phone (${HEADER_HINT})`);
   } catch (error) {
     if (error instanceof BadRequestError) throw error;
-    throw new BadRequestError(`file: not a readable CSV (${(error as Error).message.slice(0, 200)})`);
+    throw new BadRequestError(`file: not a readable CSV (${printable((error as Error).message, 200)})`);
   }
 }
 

@@ -11,7 +11,12 @@ import { readImportCsv } from './import-csv';
 export interface ImportResult {
   imported: number;
   updated: number;
+  /** lines that named a phone an earlier line of the file had: merged into that line's subscriber */
+  merged: number;
+  /** the first MAX_REJECTIONS_LISTED rejected lines */
   rejected: { line: number; reason: string }[];
+  /** every rejected line, listed or not */
+  rejectedCount: number;
 }
 
 interface ImportRow {
@@ -22,7 +27,6 @@ interface ImportRow {
 
 const BATCH = 5000;
 const MAX_REJECTIONS_LISTED = 1000;
-
 
 /** The longest name a subscriber may have (the API's limit too). */
 const MAX_NAME_LENGTH = 200;
@@ -58,6 +62,7 @@ export class SubscriberImportService {
       if (rejected.length < MAX_REJECTIONS_LISTED) rejected.push({ line, reason });
     };
     const rows = new Map<string, ImportRow>();
+    let merged = 0;
 
     for await (const record of readImportCsv(csv)) {
       const { line } = record;
@@ -94,6 +99,7 @@ export class SubscriberImportService {
       const name = record.name || null;
       const existing = rows.get(phone);
       if (existing) {
+        merged++;
         if (name) existing.name = name;
         for (const k of keys) existing.topicIds.add(topicIdByKey.get(k)!);
       } else {
@@ -112,8 +118,7 @@ export class SubscriberImportService {
         updated += result.updated;
       }
     });
-    if (rejectedCount > rejected.length) rejected.push({ line: 0, reason: `${rejectedCount - rejected.length} more rejected lines not listed` });
-    return { imported, updated, rejected };
+    return { imported, updated, merged, rejected, rejectedCount };
   }
 
   private async writeBatch(manager: EntityManager, tenantId: TenantId, channelId: string, batch: ImportRow[], privacyNoticeVersion: string): Promise<{ imported: number; updated: number }> {
