@@ -69,6 +69,12 @@ describe('Topics, subscribers, import, public signup', () => {
     const unsubscribed = await session.as('post', `/v1/subscribers/${ids[0]}/unsubscribe`).expect(200);
     expect(unsubscribed.body.status).toBe('unsubscribed');
     expect((await session.as('get', '/v1/subscribers?status=unsubscribed').expect(200)).body.data.map((s: { id: string }) => s.id)).toEqual([ids[0]]);
+    // The comune cannot put back one who left: the 409 says so.
+    const again = await session.as('post', '/v1/subscribers').send({ channelId, phone: '3471000010' }).expect(409);
+    expect(again.body).toMatchObject({
+      code: 'subscriber_exists',
+      message: `A subscriber with phone +393471000010 already exists on this channel (${ids[0]}, unsubscribed: only the person can subscribe again, by writing the subscribe keyword or through the web form)`,
+    });
     expect((await session.as('get', '/v1/subscribers?status=active').expect(200)).body.data).toHaveLength(4);
     await session.as('get', '/v1/subscribers?status=gone').expect(400);
 

@@ -90,8 +90,14 @@ export class SubscribersService {
     const source = input.consentSource ?? ConsentSource.Api;
     return this.dataSource.transaction(async (manager) => {
       const topics = await this.topics.resolveKeys(tenantId, input.topics ?? [], manager);
-      if (await this.subscribers.findByContact(tenantId, channel.id, { phone }, manager)) {
-        throw new ConflictError(`A subscriber with phone ${phone} already exists on this channel`);
+      const known = await this.subscribers.findByContact(tenantId, channel.id, { phone }, manager);
+      if (known) {
+        // One who left is not put back by the comune: only their own opt-in (keyword or web form) brings them back.
+        const why =
+          known.status === SubscriberStatus.Unsubscribed
+            ? ` (${known.id}, unsubscribed: only the person can subscribe again, by writing the subscribe keyword or through the web form)`
+            : ` (${known.id}, ${known.status})`;
+        throw new ConflictError(`A subscriber with phone ${phone} already exists on this channel${why}`, 'subscriber_exists');
       }
       const now = this.clock.now();
       const subscriber = await this.subscribers.insert(

@@ -116,7 +116,11 @@ export class SubscribersController {
 
   @Delete(':id')
   @HttpCode(204)
-  @ApiOperation({ summary: "Erase the person's data (GDPR); only a keyed hash stays, so that they are not re-added without a new opt-in" })
+  @ApiOperation({
+    summary: "Erase the person's data (GDPR); only a keyed hash stays, so that they are not re-added without a new opt-in",
+    description:
+      'What the number writes afterwards is not taken as a subscription unless it is the subscribe keyword, and a CSV import refuses the number (a stale list would bring the person back). Adding them one by one (POST /v1/subscribers) is the comune stating that they gave consent again, and is taken.',
+  })
   @ApiNoContentResponse({ description: 'Erased' })
   @ApiNotFound('Subscriber')
   async erase(@CurrentTenant() tenantId: TenantId, @CurrentPrincipal() principal: Principal, @Param('id', IdParam('Subscriber')) id: string): Promise<void> {
