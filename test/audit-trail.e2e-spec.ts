@@ -8,6 +8,7 @@ interface AuditEntryBody {
   targetType: string | null;
   targetId: string | null;
   details: Record<string, unknown> | null;
+  occurredAt: string;
 }
 
 /** The security- and privacy-relevant actions of a comune appear in its audit log, with who did them. */
@@ -71,10 +72,25 @@ describe('Audit trail of channels, campaigns and erasures', () => {
     expect(find('subscriber.erased', subscriber.id)).toMatchObject({ actorKind: 'user', actorId: me.id, targetType: 'subscriber' });
     expect(JSON.stringify(entries)).not.toContain(subscriber.phone);
     expect(find('channel.deleted', channel.id)).toMatchObject({ actorKind: 'user', actorId: me.id });
-    // In the order they happened.
-    expect(actions.indexOf('channel.created')).toBeLessThan(actions.indexOf('channel.paused'));
-    expect(actions.indexOf('subscriber.erased')).toBeLessThan(actions.indexOf('channel.deleted'));
+    // Newest first.
+    expect(actions.indexOf('channel.created')).toBeGreaterThan(actions.indexOf('channel.paused'));
+    expect(actions.indexOf('subscriber.erased')).toBeGreaterThan(actions.indexOf('channel.deleted'));
   }, 60_000);
+
+  it('pages through the trail newest first, each entry once', async () => {
+    const all = await trail();
+    expect(all.length).toBeGreaterThan(3);
+    const paged: AuditEntryBody[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { body: { data: AuditEntryBody[]; nextCursor: string | null } } = await session.as('get', `/v1/audit-log?limit=2${cursor ? `&cursor=${cursor}` : ''}`).expect(200);
+      paged.push(...page.body.data);
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(paged).toEqual(all);
+    const times = all.map((entry) => Date.parse(entry.occurredAt));
+    expect(times).toEqual([...times].sort((a, b) => b - a));
+  });
 
   it('records nothing for a refused action', async () => {
     const before = (await trail()).length;
@@ -83,8 +99,8 @@ describe('Audit trail of channels, campaigns and erasures', () => {
     await session.as('delete', '/v1/subscribers/5b0e6f1c-7a43-4d2b-9c1e-3f2a8d9e0b17').expect(404);
     await session.as('post', '/v1/campaigns/5b0e6f1c-7a43-4d2b-9c1e-3f2a8d9e0b17/send').expect(404);
     const after = await trail();
-    // Only the viewer's creation is new.
-    expect(after.slice(before).map((e) => e.action)).toEqual(['user.created']);
+    // Only the viewer's creation is new (first: newest first).
+    expect(after.slice(0, after.length - before).map((e) => e.action)).toEqual(['user.created']);
   });
 
   it('erases the subscribers of a deleted channel as leaving, and says in the trail what went with it', async () => {

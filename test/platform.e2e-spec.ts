@@ -47,7 +47,7 @@ describe('Platform: tenants, auth, roles, API keys', () => {
 
       // Both decisions are in the audit log, with who took them; the comune sees its own entries.
       const audit = await http().get(`/v1/audit-log`).set('Authorization', `Bearer ${refreshed.body.accessToken}`).expect(200);
-      expect(audit.body.data.map((e: { action: string }) => e.action)).toEqual(['tenant.approved', 'tenant.suspended']);
+      expect(audit.body.data.map((e: { action: string }) => e.action)).toEqual(['tenant.suspended', 'tenant.approved']);
       expect(audit.body.data[0]).toMatchObject({ actorKind: 'user', targetType: 'tenant', targetId: signup.body.id });
     });
 

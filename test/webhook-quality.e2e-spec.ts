@@ -50,7 +50,7 @@ describe("Meta's phone-number quality and messaging-limit updates", () => {
     await waitFor(async () => expect(await channelHealth()).toMatchObject({ qualityRating: 'GREEN', messagingLimitTier: 'TIER_100K' }));
 
     const audit = (await session.as('get', '/v1/audit-log').expect(200)).body.data as { action: string; details: Record<string, unknown> }[];
-    expect(audit.filter((entry) => entry.action === 'channel.quality-changed').map((entry) => entry.details.event)).toEqual(['FLAGGED', 'UNFLAGGED']);
+    expect(audit.filter((entry) => entry.action === 'channel.quality-changed').map((entry) => entry.details.event)).toEqual(['UNFLAGGED', 'FLAGGED']);
   });
 
   it('ignores a quality update signed with another secret', async () => {

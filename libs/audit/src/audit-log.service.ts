@@ -37,6 +37,8 @@ export interface AuditRecord {
   details?: Record<string, unknown>;
 }
 
+const NEWEST_FIRST = { column: 'entry.id', property: 'id', descending: true } as const;
+
 /** Append-only: entries are written, listed, never changed. */
 @Injectable()
 export class AuditLogService {
@@ -55,14 +57,14 @@ export class AuditLogService {
     });
   }
 
-  /** The tenant's own entries. */
+  /** The tenant's own entries, newest first (their ids grow with time). */
   listForTenant(tenantId: TenantId, page: PageQueryDto): Promise<Page<AuditEntry>> {
     const qb = this.entries.createQueryBuilder('entry').where('entry.tenant_id = :tenantId', { tenantId });
-    return paginate(qb, page, { column: 'entry.id', property: 'id' });
+    return paginate(qb, page, NEWEST_FIRST);
   }
 
-  /** Every entry (the platform operator). */
+  /** Every entry (the platform operator), newest first. */
   listAll(page: PageQueryDto): Promise<Page<AuditEntry>> {
-    return paginate(this.entries.createQueryBuilder('entry'), page, { column: 'entry.id', property: 'id' });
+    return paginate(this.entries.createQueryBuilder('entry'), page, NEWEST_FIRST);
   }
 }

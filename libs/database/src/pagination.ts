@@ -51,17 +51,18 @@ async function withCursor<T>(page: PageQueryDto, run: () => Promise<T>): Promise
 }
 
 /**
- * Keyset pagination on a unique, ordered column (default `id`): fetches one row more than asked
- * to know whether a next page exists.
+ * Keyset pagination on a unique, ordered column (default `id`), ascending or, for a column that
+ * grows with time (an identity), newest first: fetches one row more than asked to know whether a
+ * next page exists.
  */
 export async function paginate<T extends ObjectLiteral>(
   qb: SelectQueryBuilder<T>,
   page: PageQueryDto,
-  key: { column: string; property: keyof T } = { column: `${qb.alias}.id`, property: 'id' as keyof T },
+  key: { column: string; property: keyof T; descending?: boolean } = { column: `${qb.alias}.id`, property: 'id' as keyof T },
 ): Promise<Page<T>> {
   const limit = page.limit ?? 50;
-  if (page.cursor) qb.andWhere(`${key.column} > :cursor`, { cursor: decodeCursor(page.cursor) });
-  const rows = await withCursor(page, () => qb.orderBy(key.column, 'ASC').take(limit + 1).getMany());
+  if (page.cursor) qb.andWhere(`${key.column} ${key.descending ? '<' : '>'} :cursor`, { cursor: decodeCursor(page.cursor) });
+  const rows = await withCursor(page, () => qb.orderBy(key.column, key.descending ? 'DESC' : 'ASC').take(limit + 1).getMany());
   const hasMore = rows.length > limit;
   const data = hasMore ? rows.slice(0, limit) : rows;
   return { data, nextCursor: hasMore ? encodeCursor(data[data.length - 1][key.property]) : null };

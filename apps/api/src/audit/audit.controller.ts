@@ -14,7 +14,7 @@ export class AuditController {
 
   @Get('audit-log')
   @Roles(Role.TenantAdmin)
-  @ApiOperation({ summary: "Who did what in the comune (people, keys, channels, campaigns, erasures), oldest first" })
+  @ApiOperation({ summary: "Who did what in the comune (people, keys, channels, campaigns, erasures), newest first" })
   @ApiOkResponse({ type: AuditEntryListDto })
   async listOwn(@CurrentTenant() tenantId: TenantId, @Query() page: PageQueryDto): Promise<AuditEntryListDto> {
     return mapPage(await this.audit.listForTenant(tenantId, page), toAuditEntryResponse);
@@ -22,7 +22,7 @@ export class AuditController {
 
   @Get('admin/audit-log')
   @Roles(Role.PlatformAdmin)
-  @ApiOperation({ summary: 'The whole platform audit log (operator)' })
+  @ApiOperation({ summary: 'The whole platform audit log (operator), newest first' })
   @ApiOkResponse({ type: AuditEntryListDto })
   async listAll(@Query() page: PageQueryDto): Promise<AuditEntryListDto> {
     return mapPage(await this.audit.listAll(page), toAuditEntryResponse);
