@@ -85,7 +85,10 @@ describe('Embedded default (npm start with no configuration)', () => {
       expect(second.output()).toContain(`PLATFORM_ADMIN_PASSWORD is not the password of ${operatorLogin.email}`);
       expect(second.output()).toContain('"password": (the one the account was created with) }  (PLATFORM_ADMIN_PASSWORD applies only to the first start)');
       await http().post('/v1/auth/login').send({ email: operatorLogin.email, password: 'not-the-operator-password' }).expect(401);
-      await http().post('/v1/auth/login').send(operatorLogin).expect(200);
+      const operator = await http().post('/v1/auth/login').send(operatorLogin).expect(200);
+      // The queue board shows Redis's queues: the embedded default has none, and says why.
+      const board = await http().post('/v1/admin/queue-board/session').set('Authorization', `Bearer ${operator.body.accessToken}`).expect(404);
+      expect(board.body).toMatchObject({ code: 'queue_board_unavailable', message: expect.stringContaining('runs the in-process queue (set REDIS_URL)') });
       const login = await http().post('/v1/auth/login').send({ email: tenantEmail, password: 'una-password-lunga' }).expect(200);
       const tenant = await http().get('/v1/tenant').set('Authorization', `Bearer ${login.body.accessToken}`).expect(200);
       expect(tenant.body).toMatchObject({ slug: 'prova', status: 'active' });

@@ -125,6 +125,12 @@ describe('Hostile input on every route', () => {
     const response = await session.as('patch', '/v1/tenant').set('Content-Type', 'application/json').send(huge);
     expect(response.status).toBe(413);
     expect(response.body).toMatchObject({ statusCode: 413 });
+    // An import file over its own limit says which it is.
+    const channelId = (await createChannel(session, { provider: 'sandbox' })).id;
+    const list = Buffer.alloc(50 * 1024 * 1024 + 1, '3471234567,Anna,\n');
+    const upload = await session.as('post', '/v1/subscribers/import').field('channelId', channelId).attach('file', list, 'lista.csv');
+    expect(upload.status).toBe(413);
+    expect(upload.body).toEqual({ statusCode: 413, error: 'Payload Too Large', message: 'file is larger than 50 MB, the most one import takes: split the list into several files' });
   });
 
   it('does not let a __proto__ key grant a role', async () => {

@@ -246,6 +246,22 @@ describe('Topics, subscribers, import, public signup', () => {
     expect(listed).toEqual([expect.objectContaining({ phone: '+393335120987', name: 'Francesca', status: 'pending', consentSource: 'web_form', topics: ['farmacie'] })]);
   });
 
+  it('offers no signup while the comune awaits approval (it could not even send the welcome)', async () => {
+    const signup = { name: 'Comune di Attesa', slug: 'in-attesa', adminEmail: 'urp@in-attesa.example', adminPassword: 'una-password-lunga' };
+    await testApp.http().post('/v1/tenants/signup').send(signup).expect(201);
+    const login = await testApp.http().post('/v1/auth/login').send({ email: signup.adminEmail, password: signup.adminPassword }).expect(200);
+    // It can configure: a channel and a topic.
+    await testApp.http().post('/v1/channels').set('Authorization', `Bearer ${login.body.accessToken}`).send({ name: 'Attesa', provider: 'sandbox' }).expect(201);
+    await testApp.http().post('/v1/topics').set('Authorization', `Bearer ${login.body.accessToken}`).send({ key: 'meteo', name: 'Allerte meteo' }).expect(201);
+    const page = await testApp.http().get('/c/in-attesa').expect(200);
+    expect(page.text).toContain('Il servizio WhatsApp di Comune di Attesa non è ancora attivo');
+    expect(page.text).not.toContain('Allerte meteo');
+    const refused = await testApp.http().post('/v1/public/in-attesa/subscriptions').send({ phone: '333 512 0990', privacyAccepted: true }).expect(404);
+    expect(refused.body).toMatchObject({ code: 'comune_not_active', message: 'The WhatsApp service of Comune di Attesa is not active yet: the comune awaits approval' });
+    const stored = await testApp.dataSource.query(`SELECT count(*)::int AS n FROM subscribers s JOIN tenants t ON t.id = s.tenant_id WHERE t.slug = 'in-attesa'`);
+    expect(stored[0].n).toBe(0);
+  });
+
   it('keeps topics and subscribers of one comune invisible to another', async () => {
     const a = await comune();
     const b = await comune();

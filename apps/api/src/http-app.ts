@@ -5,6 +5,7 @@ import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppConfig, PUBLIC_OPERATION_EXTENSION } from '@app/core';
 import { InputSafetyPipe } from './common/input-safety.pipe';
+import { mediaType } from './common/media-type';
 import { recordHttpMetrics } from './operations/http-metrics';
 import { SUBSCRIBERS_IMPORT_PATH } from './subscribers/subscribers.controller';
 import { WEBHOOKS_PATH } from './webhooks/webhooks.controller';
@@ -92,7 +93,7 @@ function explainUnparsableJson(error: unknown, _request: IncomingMessage, _respo
 
 /** JSON under its names: the one body type of the API's routes. */
 const JSON_BODY = /^application\/(json|[\w.+-]+\+json)$/;
-/** The routes that take an upload instead (multipart, the file in a field named file). */
+/** The routes that take an upload instead (multipart, the file in a field named file): they check its type themselves. */
 const UPLOAD_ROUTES = new Set([`/${SUBSCRIBERS_IMPORT_PATH}`]);
 
 /**
@@ -106,9 +107,9 @@ const UPLOAD_ROUTES = new Set([`/${SUBSCRIBERS_IMPORT_PATH}`]);
 function refuseUnreadableBodies(request: IncomingMessage, _response: ServerResponse, next: (error?: unknown) => void): void {
   const hasBody = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
   if (!hasBody || !request.url?.startsWith('/v1/') || request.url.startsWith(`/${WEBHOOKS_PATH}`)) return next();
-  const type = request.headers['content-type']?.split(';')[0].trim().toLowerCase();
-  const upload = UPLOAD_ROUTES.has(request.url.split('?')[0]);
-  if (type && (upload ? type === 'multipart/form-data' : JSON_BODY.test(type))) return next();
-  const wanted = upload ? 'multipart/form-data (the file in a field named file)' : 'application/json';
-  next(Object.assign(new Error(`Content-Type must be ${wanted}${type ? `, not ${type.slice(0, 80)}` : ' (none was given)'}`), { status: 400 }));
+  // An upload's type is checked by its route, after the credential (multer reads only multipart).
+  if (UPLOAD_ROUTES.has(request.url.split('?')[0])) return next();
+  const type = mediaType(request);
+  if (type && JSON_BODY.test(type)) return next();
+  next(Object.assign(new Error(`Content-Type must be application/json${type ? `, not ${type.slice(0, 80)}` : ' (none was given)'}`), { status: 400 }));
 }

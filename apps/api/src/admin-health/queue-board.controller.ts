@@ -2,7 +2,7 @@ import { Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiNoContentResponse, ApiNotFoundResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { AuthService } from '@app/auth';
-import { AppConfig, CurrentPrincipal, NotFoundError, Principal, Role, Roles } from '@app/core';
+import { AppConfig, CurrentPrincipal, DomainError, ErrorKind, Principal, Role, Roles } from '@app/core';
 import { ApiAuthenticated } from '../common/api-responses';
 import { BOARD_COOKIE, QUEUE_BOARD_PATH } from './queue-board';
 
@@ -25,7 +25,9 @@ export class QueueBoardController {
   @ApiNoContentResponse({ description: 'The cookie is set' })
   @ApiNotFoundResponse({ description: 'No queue board: the in-process queue (no REDIS_URL)' })
   async session(@CurrentPrincipal() principal: Principal, @Req() request: Request, @Res({ passthrough: true }) response: Response): Promise<void> {
-    if (!this.config.usesRedis) throw new NotFoundError('Queue board (the in-process queue has none; it needs REDIS_URL)', 'queue_board_unavailable');
+    if (!this.config.usesRedis) {
+      throw new DomainError(ErrorKind.NotFound, 'There is no queue board here: it shows the Redis queues, and this deployment runs the in-process queue (set REDIS_URL)', 'queue_board_unavailable');
+    }
     const ticket = await this.auth.issueBoardTicket(principal);
     response.cookie(BOARD_COOKIE, ticket, {
       httpOnly: true,

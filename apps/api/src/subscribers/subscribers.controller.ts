@@ -1,11 +1,31 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UploadedFile, UseInterceptors } from '@nestjs/common';
+import {
+  Body,
+  CallHandler,
+  Controller,
+  Delete,
+  ExecutionContext,
+  Get,
+  HttpCode,
+  Injectable,
+  NestInterceptor,
+  Param,
+  Patch,
+  PayloadTooLargeException,
+  Post,
+  Query,
+  UploadedFile,
+  UseInterceptors,
+} from '@nestjs/common';
 import { FileInterceptor } from '@nestjs/platform-express';
+import type { Request } from 'express';
+import { catchError, Observable, throwError } from 'rxjs';
 import { ApiBody, ApiConflictResponse, ApiConsumes, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { BadRequestError, CurrentPrincipal, CurrentTenant, Principal, TenantId } from '@app/core';
 import { mapPage } from '@app/database';
 import { ConsentSource, SubscriberImportService, SubscribersService, SubscriberStatus } from '@app/subscribers';
 import { ApiAuthenticated, ApiNotFound, ErrorResponseDto } from '../common/api-responses';
 import { IdParam } from '../common/id-param';
+import { mediaType } from '../common/media-type';
 import {
   CreateSubscriberDto,
   ImportResultDto,
@@ -20,6 +40,23 @@ import {
 } from './subscriber.dto';
 
 const MAX_IMPORT_BYTES = 50 * 1024 * 1024;
+
+/**
+ * The upload's own checks, after the credential's and before its fields are validated: a body of
+ * another type than multipart is a 400 saying so (the HTTP app leaves this route's type to it), and
+ * multer's "File too large" is said with the limit and what to do.
+ */
+@Injectable()
+class ImportUpload implements NestInterceptor {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const type = mediaType(context.switchToHttp().getRequest<Request>());
+    if (type !== 'multipart/form-data') {
+      throw new BadRequestError(`Content-Type must be multipart/form-data (the file in a field named file)${type ? `, not ${type.slice(0, 80)}` : ' (none was given)'}`);
+    }
+    const tooLarge = `file is larger than ${MAX_IMPORT_BYTES / 1024 / 1024} MB, the most one import takes: split the list into several files`;
+    return next.handle().pipe(catchError((error: unknown) => throwError(() => (error instanceof PayloadTooLargeException ? new PayloadTooLargeException(tooLarge) : error))));
+  }
+}
 
 const SUBSCRIBERS_PATH = 'v1/subscribers';
 const IMPORT_ROUTE = 'import';
@@ -46,14 +83,15 @@ export class SubscribersController {
 
   @Post(IMPORT_ROUTE)
   @HttpCode(200)
-  @UseInterceptors(FileInterceptor('file', { limits: { fileSize: MAX_IMPORT_BYTES, files: 1 } }))
+  @UseInterceptors(ImportUpload, FileInterceptor('file', { limits: { fileSize: MAX_IMPORT_BYTES, files: 1 } }))
   @ApiOperation({
     summary: 'Import subscribers from a CSV',
     description:
       'Header `phone,name,topics`, or `phone;name;topics` as Excel saves CSV with the Italian locale: the separator (`,` or `;`) is taken from the header line. ' +
       'The Italian column names telefono, nome, argomenti are read too; a column it does not know, or an empty file, is a 400 naming it (its data would be lost). ' +
-      'UTF-8, or Windows-1252 as Excel writes plain CSV on Italian Windows (told from the first 64 KiB). ' +
-      'Topics are separated by `|`; duplicates are merged. ' +
+      'Each line is read as UTF-8, or as Windows-1252 (as Excel writes plain CSV on Italian Windows) when it is not valid UTF-8. ' +
+      'Topics are separated by `|`; a phone given on several lines is one subscriber, its names and topics merged (`merged` counts the later lines). ' +
+      `At most ${MAX_IMPORT_BYTES / 1024 / 1024} MB a file (413 beyond). ` +
       "`rejected[].line` is the file's line where the record starts (the header is line 1).",
   })
   @ApiConsumes('multipart/form-data')

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { asTenantId, BadRequestError, Clock, NotFoundError } from '@app/core';
+import { asTenantId, BadRequestError, Clock, DomainError, ErrorKind, NotFoundError } from '@app/core';
 import { Channel, ChannelsRepository, resolveSettings } from '@app/channels';
 import { Tenant, TenantsService, TenantStatus } from '@app/tenants';
 import { ConsentLog } from '../consent-log';
@@ -42,10 +42,15 @@ export class PublicSignupService {
     private readonly clock: Clock,
   ) {}
 
+  /**
+   * The comune's page: not found once suspended; offering no number (the page says the service is
+   * not active yet) while the comune awaits approval, as it could not even send the welcome.
+   */
   async page(slug: string): Promise<SignupPage> {
     const tenant = await this.tenants.findBySlug(slug);
     if (!tenant || tenant.status === TenantStatus.Suspended) throw new NotFoundError('Comune');
     const tenantId = asTenantId(tenant.id);
+    if (tenant.status !== TenantStatus.Active) return { tenant, channels: [], topics: [] };
     const [channels, topics] = await Promise.all([this.channels.listAllOfTenant(tenantId), this.topics.listAll(tenantId)]);
     return { tenant, channels: channels.filter((c) => c.status === 'active'), topics };
   }
@@ -55,6 +60,9 @@ export class PublicSignupService {
     const phone = requirePhone(input.phone);
     const { tenant, channels } = await this.page(slug);
     const tenantId = asTenantId(tenant.id);
+    if (tenant.status !== TenantStatus.Active) {
+      throw new DomainError(ErrorKind.NotFound, `The WhatsApp service of ${tenant.name} is not active yet: the comune awaits approval`, 'comune_not_active');
+    }
     const channel = input.channelId ? channels.find((c) => c.id === input.channelId) : channels[0];
     if (!channel) throw new NotFoundError('Channel');
     const now = this.clock.now();
