@@ -131,6 +131,9 @@ describe('Role matrix on every route of the OpenAPI document', () => {
     const created = (await session.as('post', '/v1/api-keys').send({ name: 'da revocare' }).expect(201)).body as { id: string; key: string };
     const key = created.key;
     await testApp.http().get('/v1/topics').set('X-API-Key', key).expect(200);
+    // Both credentials at once (they could name two comuni): refused, whichever is valid.
+    const both = await testApp.http().get('/v1/topics').set('X-API-Key', key).set('Authorization', `Bearer ${session.accessToken}`).expect(401);
+    expect(both.body.message).toBe('Send one credential: Authorization (a bearer token) or X-API-Key, not both');
     // Use is recorded (at most once a minute per key).
     await waitFor(async () => {
       const keys = (await session.as('get', '/v1/api-keys').expect(200)).body.data as { id: string; lastUsedAt: string | null }[];

@@ -28,6 +28,10 @@ export class CredentialsGuard extends AuthGuard('jwt') {
 
     const request = context.switchToHttp().getRequest<Request & { user?: Principal }>();
     const apiKey = request.headers['x-api-key'];
+    // Two credentials could name two comuni: which one a write lands in must not be a guess.
+    if (apiKey !== undefined && request.headers.authorization !== undefined) {
+      throw new UnauthorizedError('Send one credential: Authorization (a bearer token) or X-API-Key, not both');
+    }
     if (typeof apiKey === 'string' && apiKey.length > 0) {
       const principal = await this.apiKeys.authenticate(apiKey);
       if (!principal) throw new UnauthorizedError('Invalid or revoked API key');
