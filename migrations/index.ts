@@ -19,6 +19,7 @@ import { DeliveryWindowClosed1796600000000 } from './1796600000000-DeliveryWindo
 import { TemplateQuickReplies1796700000000 } from './1796700000000-TemplateQuickReplies';
 import { StatusRollupPlannedPerCall1796800000000 } from './1796800000000-StatusRollupPlannedPerCall';
 import { SubscribersNewestFirst1796900000000 } from './1796900000000-SubscribersNewestFirst';
+import { UserLoginAddresses1797000000000 } from './1797000000000-UserLoginAddresses';
 
 /**
  * Every migration, in order (one per line). A new migration is added here; a merged one is never
@@ -47,4 +48,5 @@ export const MIGRATIONS = [
   TemplateQuickReplies1796700000000,
   StatusRollupPlannedPerCall1796800000000,
   SubscribersNewestFirst1796900000000,
+  UserLoginAddresses1797000000000,
 ];

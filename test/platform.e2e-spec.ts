@@ -96,6 +96,26 @@ describe('Platform: tenants, auth, roles, API keys', () => {
       expect((await guess('another@comune.example', 500)).status).toBe(401);
     });
 
+    it('does not let guesses from elsewhere lock an account out of the addresses it logs in from', async () => {
+      const session = await TenantSession.create(testApp);
+      const login = (address: string, password: string) =>
+        testApp.http().post('/v1/auth/login').set('X-Forwarded-For', address).send({ email: session.adminEmail, password });
+      // The comune's office logs in as usual.
+      await login('10.8.0.1', session.adminPassword).expect(200);
+      // Guesses from other addresses reach the account-wide limit: 100 attempts from addresses not
+      // known yet (the two first logins of the session and of the office were such, then 98 guesses).
+      for (let i = 0; i < 98; i++) await login(`10.7.${i >> 8}.${i & 255}`, 'guess-guess').expect(401);
+      // A new address is held, even with the right password (a guess that succeeds would be told apart otherwise)...
+      await login('10.6.0.1', session.adminPassword).expect(429);
+      // ...the office is not, and its own wrong passwords still count against its own address
+      // (20 a minute: its two logins, then 18 wrong passwords).
+      await login('10.8.0.1', session.adminPassword).expect(200);
+      const statuses: number[] = [];
+      for (let i = 0; i < 18; i++) statuses.push((await login('10.8.0.1', 'guess-guess')).status);
+      expect(statuses.every((status) => status === 401)).toBe(true);
+      await login('10.8.0.1', 'guess-guess').expect(429);
+    });
+
     it('takes X-Forwarded-For only from the proxies TRUST_PROXY names', async () => {
       // The proxy is elsewhere (10.0.0.0/8): a client on loopback cannot name another address.
       const behindBalancer = await createTestApp({ worker: false, env: { TRUST_PROXY: '10.0.0.0/8' } });

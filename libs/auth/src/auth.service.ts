@@ -15,6 +15,11 @@ export interface TokenPair {
   expiresIn: number;
 }
 
+/** Addresses an account's successful logins are remembered from (the most recent ones). */
+const KNOWN_LOGIN_ADDRESSES = 10;
+/** How long a login address stays known after its last successful login. */
+const KNOWN_LOGIN_ADDRESS_DAYS = 30;
+
 /** The audience of queue-board tickets; access tokens have none. */
 export const BOARD_AUDIENCE = 'queue-board';
 
@@ -36,11 +41,19 @@ export class AuthService {
     private readonly clock: Clock,
   ) {}
 
-  async login(email: string, password: string): Promise<TokenPair> {
+  /** Checks the password; a success from `address` makes it one of the account's known addresses. */
+  async login(email: string, password: string, address?: string): Promise<TokenPair> {
     const user = await this.users.findByEmail(email);
     const valid = await this.hasher.verify(user?.passwordHash ?? null, password);
     if (!user || !valid) throw new UnauthorizedError('Wrong email or password');
+    if (address) await this.users.noteLoginAddress(user.id, address, this.clock.now(), KNOWN_LOGIN_ADDRESSES);
     return this.issue(user);
+  }
+
+  /** Whether the account logged in from `address` within KNOWN_LOGIN_ADDRESS_DAYS. */
+  async isKnownLoginAddress(email: string, address: string): Promise<boolean> {
+    const last = (await this.users.findByEmail(email))?.loginAddresses?.[address];
+    return last !== undefined && this.clock.now().getTime() - Date.parse(last) < KNOWN_LOGIN_ADDRESS_DAYS * 86_400_000;
   }
 
   /** Rotates the refresh token: the old one stops working; reusing a spent one revokes them all. */

@@ -9,6 +9,8 @@ export class User {
   @Column() email: string;
   @Column() passwordHash: string;
   @Column({ type: 'varchar' }) role: Role;
+  /** address → when the account last logged in from it (the most recent few) */
+  @Column({ type: 'jsonb', default: () => "'{}'::jsonb" }) loginAddresses: Record<string, string>;
   @CreateDateColumn({ type: 'timestamptz' }) createdAt: Date;
   @UpdateDateColumn({ type: 'timestamptz' }) updatedAt: Date;
 }

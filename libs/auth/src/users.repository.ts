@@ -16,6 +16,17 @@ export class UsersRepository extends TenantScopedRepository<User & { tenantId: s
     return this.repository.createQueryBuilder('u').where('lower(u.email) = lower(:email)', { email }).getOne();
   }
 
+  /** Records a successful login from `address`, keeping the `keep` most recent addresses. */
+  async noteLoginAddress(id: string, address: string, at: Date, keep: number): Promise<void> {
+    await this.repository.query(
+      `UPDATE users SET login_addresses = (
+         SELECT COALESCE(jsonb_object_agg(key, value), '{}'::jsonb)
+           FROM (SELECT key, value FROM jsonb_each(login_addresses || jsonb_build_object($2::text, $3::text)) ORDER BY value DESC LIMIT $4) recent
+       ) WHERE id = $1`,
+      [id, address, at.toISOString(), keep],
+    );
+  }
+
   async emailExists(email: string): Promise<boolean> {
     return (await this.findByEmail(email)) !== null;
   }

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Ip, Post, UseGuards } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags, ApiTooManyRequestsResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { Throttle } from '@nestjs/throttler';
 import { AuthService } from '@app/auth';
@@ -16,14 +16,14 @@ export class AuthController {
   @Post('login')
   @HttpCode(200)
   @UseGuards(AuthThrottlerGuard)
-  // 20 a minute per address and account; 100 an hour per account from anywhere.
+  // 20 a minute per address and account; 100 an hour per account from anywhere but the addresses it logged in from lately.
   @Throttle({ default: { limit: 20, ttl: 60_000 }, account: { limit: 100, ttl: 3_600_000, getTracker: loginAccount } })
   @ApiOperation({ summary: 'Log in with email and password' })
   @ApiOkResponse({ type: TokenPairDto })
   @ApiUnauthorizedResponse({ description: 'Wrong email or password', type: ErrorResponseDto })
   @ApiTooManyRequestsResponse({ description: 'Too many attempts', type: ErrorResponseDto })
-  login(@Body() body: LoginDto): Promise<TokenPairDto> {
-    return this.auth.login(body.email, body.password);
+  login(@Body() body: LoginDto, @Ip() address: string): Promise<TokenPairDto> {
+    return this.auth.login(body.email, body.password, address);
   }
 
   @Public()
