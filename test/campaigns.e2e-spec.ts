@@ -594,6 +594,27 @@ describe('Campaigns over HTTP', () => {
     }
   });
 
+  it('does not take a status naming a delivery skipped before any send as its hand-over', async () => {
+    const channel = await createChannel(session);
+    const [inside] = await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 1);
+    const [outside] = await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 1, { lastInboundAt: new Date(Date.now() - 3 * 86_400_000) });
+    const id = await createCampaign(session, { channelId: channel.id, message: { type: 'text', text: 'Solo nella finestra' } });
+    await session.as('post', `/v1/campaigns/${id}/send`).expect(202);
+    await waitFor(async () => expect((await campaignOf(session, id)).stats).toMatchObject({ recipients: 2, sent: 1, skipped: 1 }));
+    const [request] = fake.requests.filter((r) => r.phoneNumberId === channel.phoneNumberId);
+    const [skipped] = await testApp.dataSource.query(`SELECT id::text AS id FROM deliveries WHERE campaign_id = $1 AND subscriber_id = $2`, [id, outside.id]);
+    // In one batch: the real message's status, and one naming the skipped delivery's callback data.
+    await pushStatuses(testApp, session.tenantId, channel.id, [
+      { wamid: request.wamid!, status: 'delivered', callbackData: String(request.body.biz_opaque_callback_data) },
+      { wamid: 'wamid.NEVER-SENT', status: 'delivered', callbackData: skipped.id },
+    ]);
+    await waitFor(async () => expect((await campaignOf(session, id)).stats).toMatchObject({ delivered: 1 }));
+    expect((await campaignOf(session, id)).stats).toMatchObject({ recipients: 2, delivered: 1, skipped: 1 });
+    const deliveries = await allDeliveries(session, id);
+    expect(deliveries.find((d) => d.subscriberId === outside.id)).toMatchObject({ status: 'skipped', reason: 'outside_window', providerMessageId: null });
+    expect(deliveries.find((d) => d.subscriberId === inside.id)).toMatchObject({ status: 'delivered' });
+  });
+
   it('applies a failed status Meta sends before the worker has recorded the message it answered', async () => {
     const channel = await createChannel(session);
     await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 1);

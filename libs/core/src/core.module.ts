@@ -7,6 +7,9 @@ import { Clock } from './clock';
 
 const STARTUP_CONTEXTS = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestFactory']);
 
+/** A URL as logged: the secrets some carry in their query (Meta's `hub.verify_token`) replaced. */
+export const redactUrlSecrets = (url: string): string => url.replace(/([?&]hub\.verify_token=)[^&#]*/g, '$1[redacted]');
+
 /** Configuration, clock and structured logging for every process. */
 @Global()
 @Module({})
@@ -27,9 +30,11 @@ export class CoreModule {
               tenantId: req.user?.tenantId ?? undefined,
             }),
             redact: {
-              paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'],
+              paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie', 'req.query["hub.verify_token"]'],
               censor: '[redacted]',
             },
+            // Meta's webhook handshake carries the channel's verify token in the URL.
+            serializers: { req: (req: { url?: unknown }) => Object.assign(req, typeof req.url === 'string' ? { url: redactUrlSecrets(req.url) } : {}) },
             autoLogging: { ignore: (req: IncomingMessage) => req.url === '/health' || req.url === '/metrics' },
             hooks: {
               // Nest's start-up inventory (one line per module and route) is noise in production logs.

@@ -223,7 +223,12 @@ export class DeliveryStatusesProcessor implements OnApplicationBootstrap {
     const byCallback = events.filter((event) => !found.has(event.wamid) && event.callbackData && /^\d{1,18}$/.test(event.callbackData));
     if (byCallback.length > 0) {
       const extra = (await this.dataSource.query(
-        `SELECT id::text AS id, status, replaced_provider_message_id AS replaced FROM deliveries WHERE id = ANY($2::bigint[]) AND ${sameTenant('tenant_id')} AND provider_message_id IS NULL`,
+        // A skipped delivery is found only after a send of unknown outcome (an error without
+        // Meta's code: a timeout, a cut connection); one skipped before any hand-over (outside
+        // the window, unsubscribed, over the cap) was never sent, whatever a status says of it.
+        `SELECT id::text AS id, status, replaced_provider_message_id AS replaced FROM deliveries
+          WHERE id = ANY($2::bigint[]) AND ${sameTenant('tenant_id')} AND provider_message_id IS NULL
+            AND (status <> 'skipped' OR (error_detail IS NOT NULL AND error_code IS NULL))`,
         [tenantId, byCallback.map((event) => event.callbackData)],
       )) as { id: string; status: DeliveryStatus; replaced: string | null }[];
       const byId = new Map(extra.map((row) => [row.id, row]));
