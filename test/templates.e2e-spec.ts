@@ -177,7 +177,7 @@ describe('Message templates', () => {
   it('checks body parameters against the synced template, the fallback template, and warns of what will hold a send back', async () => {
     const channel = await createChannel(session);
     const wabaId = `waba${channel.phoneNumberId}`;
-    fake.templates.set(wabaId, [template('allerta_meteo', 'APPROVED', 'Allerta {{1}} dalle {{2}}'), template('avviso_generico', 'DISABLED', '{{1}}')]);
+    fake.templates.set(wabaId, [template('allerta_meteo', 'APPROVED', 'Allerta {{1}} dalle {{2}}'), template('avviso_generico', 'APPROVED', '{{1}}')]);
     await session.as('post', `/v1/campaigns`).send({ title: 'x', channelId: channel.id, message: { type: 'template', template: { name: 'allerta_meteo', language: 'it', bodyParameters: ['rossa'] } } }).expect(201);
     await session.as('post', `/v1/channels/${channel.id}/templates/sync`).expect(200);
 
@@ -190,8 +190,13 @@ describe('Message templates', () => {
     const fallback = await session.as('patch', `/v1/channels/${channel.id}`).send({ fallbackTemplate: { name: 'allerta_meteo', language: 'it' } }).expect(400);
     expect(fallback.body.message).toMatch(/fallbackTemplate "allerta_meteo" \(it\) takes 2 body parameter\(s\); a fallback template takes exactly one/);
 
-    // A disabled fallback and a paused channel: the text still goes to those in the window, with warnings.
+    // A fallback disabled since it was set, and a paused channel: the text still goes to those in the window, with warnings.
     await session.as('patch', `/v1/channels/${channel.id}`).send({ fallbackTemplate: { name: 'avviso_generico', language: 'it' }, status: 'paused' }).expect(200);
+    await postWebhook(templateEvent(wabaId, 'avviso_generico', 'DISABLED'), channel.appSecret);
+    await waitFor(async () => expect(await statusOf(channel.id, 'avviso_generico')).toBe('DISABLED'));
+    // Set now, such a fallback is refused (WhatsApp will never send it).
+    const disabled = await session.as('patch', `/v1/channels/${channel.id}`).send({ fallbackTemplate: { name: 'avviso_generico', language: 'it' } }).expect(400);
+    expect(disabled.body).toMatchObject({ code: 'template_not_sendable', message: expect.stringMatching(/^fallbackTemplate "avviso_generico" \(it\) is DISABLED on WhatsApp/) });
     await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 2);
     const id = await createCampaign(session, { channelId: channel.id, message: { type: 'text', text: 'Scuole chiuse domani' } });
     const sent = await session.as('post', `/v1/campaigns/${id}/send`).expect(202);

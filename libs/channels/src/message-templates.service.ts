@@ -24,6 +24,9 @@ export interface TemplateList {
  * is sent, so that a template that is not APPROVED (or does not exist, or takes other parameters)
  * is refused once, with the reason, instead of failing once per citizen.
  */
+/** Template statuses no later review undoes: such a template cannot be a channel's fallback. */
+const UNUSABLE_FOR_GOOD = new Set(['REJECTED', 'DISABLED', 'PENDING_DELETION', 'DELETED', 'ARCHIVED']);
+
 @Injectable()
 export class MessageTemplatesService {
   private readonly logger = new Logger(MessageTemplatesService.name);
@@ -222,6 +225,13 @@ export class MessageTemplatesService {
       throw new BadRequestError(
         `fallbackTemplate "${fallback.name}" (${fallback.language}) is not among the templates of the channel's WhatsApp Business Account: check its name and language, or sync the templates (POST /v1/channels/${channel.id}/templates/sync)`,
         'template_unknown',
+      );
+    }
+    // One WhatsApp will never send again (a review may still approve a pending one, and a paused one comes back).
+    if (standing.known && standing.template && UNUSABLE_FOR_GOOD.has(standing.template.status)) {
+      throw new BadRequestError(
+        `fallbackTemplate "${fallback.name}" (${fallback.language}) is ${standing.template.status} on WhatsApp: only an approved template can carry campaigns; choose another one`,
+        'template_not_sendable',
       );
     }
     const expected = standing.known ? standing.template?.bodyParameterCount : null;
