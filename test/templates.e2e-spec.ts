@@ -272,6 +272,11 @@ describe('Message templates', () => {
       expect(refused.body.message).toMatch(/^WhatsApp refused to list the templates of WABA waba\d+ \(HTTP 200\): Graph API answered .*Nothing was changed/);
     }
     expect((await templatesOf(channel.id)).data).toMatchObject([{ name: 'allerta_meteo', status: 'APPROVED' }]);
+    // Meta's own failure is a 503 to try again, not a hint at the channel's settings.
+    fake.templateListReply = graphError(2, 503, 'Service temporarily unavailable');
+    const down = await session.as('post', `/v1/channels/${channel.id}/templates/sync`).expect(503);
+    expect(down.body).toMatchObject({ code: 'provider_unavailable', message: expect.stringMatching(/^WhatsApp failed to list the templates .*\(error 2\).*Nothing was changed; try again in a few minutes$/) });
+    expect((await templatesOf(channel.id)).data).toMatchObject([{ name: 'allerta_meteo', status: 'APPROVED' }]);
     fake.templateListReply = graphError(80007, 400, 'Rate limit issues');
     expect((await session.as('post', `/v1/channels/${channel.id}/templates/sync`).expect(409)).body.message).toMatch(/limit on management calls .* try again later/);
     fake.templateListReply = null;

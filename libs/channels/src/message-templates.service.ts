@@ -102,6 +102,14 @@ export class MessageTemplatesService {
       if (error.code === null && error.httpStatus === null) {
         throw new DomainError(ErrorKind.Unavailable, `WhatsApp could not be reached to list the templates: ${error.message}`, 'provider_unavailable');
       }
+      // Meta's own failure (a 5xx, or its transient codes 1 and 2): nothing to fix on the channel.
+      if ((error.httpStatus !== null && error.httpStatus >= 500) || error.code === 1 || error.code === 2) {
+        throw new DomainError(
+          ErrorKind.Unavailable,
+          `WhatsApp failed to list the templates of WABA ${channel.wabaId}${error.code !== null ? ` (error ${error.code})` : ` (HTTP ${error.httpStatus})`}: ${error.message}. Nothing was changed; try again in a few minutes`,
+          'provider_unavailable',
+        );
+      }
       const throttled = error.code === 4 || error.code === 80007 || error.httpStatus === 429;
       const hint = throttled
         ? "Meta's limit on management calls for this account was reached: try again later"

@@ -83,7 +83,7 @@ export class ChannelsController {
   @ApiOkResponse({ type: MessageTemplateListDto })
   @ApiNotFound('Channel')
   @ApiConflictResponse({ description: 'A sandbox channel, or WhatsApp refused the listing (wabaId, accessToken)', type: ErrorResponseDto })
-  @ApiServiceUnavailableResponse({ description: 'WhatsApp could not be reached', type: ErrorResponseDto })
+  @ApiServiceUnavailableResponse({ description: 'WhatsApp could not be reached, or failed on its side (5xx): try again later', type: ErrorResponseDto })
   async syncTemplates(
     @CurrentTenant() tenantId: TenantId,
     @CurrentPrincipal() principal: Principal,
