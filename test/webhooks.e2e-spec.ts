@@ -860,6 +860,9 @@ describe('WhatsApp webhooks: signature, inbound handling, isolation', () => {
         .expect(400);
       expect(JSON.stringify(created.body)).toContain('STOP');
       await a.session.as('patch', `/v1/channels/${a.channelId}`).send({ welcomeText: 'Benvenuti a {comune}! Per uscire: {cancellazione}' }).expect(200);
+      // Keywords are kept as citizens will read them: spaces tidied, each once however written.
+      const tidied = await a.session.as('patch', `/v1/channels/${a.channelId}`).send({ subscribeKeywords: ['  attiva   iscrizione ', 'ISCRIVIMI', 'iscrivimi!', 'Attiva Iscrizione'] }).expect(200);
+      expect(tidied.body.subscribeKeywords).toEqual(['attiva iscrizione', 'ISCRIVIMI']);
     });
 
     it('never returns secrets, defaults to 80 messages per second and refuses a duplicate phoneNumberId', async () => {

@@ -7,7 +7,7 @@ import type { PhoneQualityEvent } from '@app/whatsapp';
 import { Channel, ChannelProvider, ChannelSettings, FallbackTemplate } from './channel.entity';
 import { ChannelSecrets } from './channel-secrets';
 import { ChannelsRepository } from './channels.repository';
-import { assertUsableSettings, resolveSettings } from './channel-settings';
+import { assertUsableSettings, normalizeKeyword, resolveSettings } from './channel-settings';
 import { MessageTemplatesService } from './message-templates.service';
 
 export interface NewChannel {
@@ -168,7 +168,26 @@ export class ChannelsService {
 function pickSettings(input: Partial<ChannelSettings>): Partial<ChannelSettings> {
   const settings: Record<string, unknown> = {};
   for (const key of SETTING_KEYS) if (input[key] !== undefined) settings[key] = input[key];
+  for (const key of ['subscribeKeywords', 'unsubscribeKeywords'] as const) if (Array.isArray(input[key])) settings[key] = tidyKeywords(input[key]);
   return settings as Partial<ChannelSettings>;
+}
+
+/**
+ * Keywords as they will be shown to citizens (the first fills `{iscrizione}` / `{cancellazione}`):
+ * spaces trimmed and collapsed, and each keyword once, however it was written (they match
+ * regardless of case, accents and punctuation).
+ */
+export function tidyKeywords(keywords: string[]): string[] {
+  const seen = new Set<string>();
+  const tidy: string[] = [];
+  for (const keyword of keywords) {
+    const shown = keyword.replace(/\s+/g, ' ').trim();
+    const key = normalizeKeyword(shown);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    tidy.push(shown);
+  }
+  return tidy;
 }
 
 /** New settings, refused (400) when the channel could not work with them. */
