@@ -7,8 +7,36 @@ import { Clock } from './clock';
 
 const STARTUP_CONTEXTS = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestFactory']);
 
-/** A URL as logged: the secrets some carry in their query (Meta's `hub.verify_token`) replaced. */
-export const redactUrlSecrets = (url: string): string => url.replace(/([?&]hub\.verify_token=)[^&#]*/g, '$1[redacted]');
+/** Query keys whose values are secrets (Meta's handshake), as the query parser reads them (`hub.verify_token`, `hub.verify_token[]`, ...), in any case to be safe */
+const SECRET_QUERY_KEY = /^hub\.verify_token(\[[^\]]*\])*$/i;
+
+const decodedKey = (key: string): string => {
+  try {
+    return decodeURIComponent(key.replace(/\+/g, ' '));
+  } catch {
+    return key;
+  }
+};
+
+/**
+ * A URL as logged: the secrets some carry in their query (Meta's `hub.verify_token`) replaced.
+ * Keys are compared decoded, as the query parser takes them (`hub%2Everify_token` is the same key).
+ */
+export const redactUrlSecrets = (url: string): string => {
+  const start = url.indexOf('?');
+  if (start < 0) return url;
+  const hash = url.indexOf('#', start);
+  const end = hash < 0 ? url.length : hash;
+  const query = url
+    .slice(start + 1, end)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      return eq >= 0 && SECRET_QUERY_KEY.test(decodedKey(pair.slice(0, eq))) ? `${pair.slice(0, eq)}=[redacted]` : pair;
+    })
+    .join('&');
+  return `${url.slice(0, start + 1)}${query}${url.slice(end)}`;
+};
 
 /** Configuration, clock and structured logging for every process. */
 @Global()
