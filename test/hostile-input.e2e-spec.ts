@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { gzipSync } from 'zlib';
 import { createTestApp, TenantSession, TestApp } from '@app/testing';
 import { createChannel } from './campaign-fixtures';
 
@@ -234,6 +235,9 @@ describe('Input the validator or the database cannot take as it is', () => {
     // 100,000 distinct poll options: the uniqueness check is quadratic and held every request for seconds.
     const options = Array.from({ length: 100_000 }, (_, i) => `t${i}`);
     await expectRefused(session.as('post', '/v1/campaigns').send({ channelId, title: 't', message: { type: 'poll', text: 'q', options } }), /^message\.options has too many elements/);
+    // 100,000 unknown fields were refused one message each: a 900 KB answer.
+    const fields = Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, 1]));
+    await expectRefused(session.as('post', '/v1/topics').send(fields), /^the request body has too many fields \(at most 1000\)$/);
   });
 
   it('refuses null for a field that cannot be empty in a partial update, naming it', async () => {
@@ -296,6 +300,35 @@ describe('Input the validator or the database cannot take as it is', () => {
     expect(multipart.body.message).toBe('Content-Type must be application/json, not multipart/form-data');
     // JSON under any of its names is read.
     await session.as('post', '/v1/topics').set('Content-Type', 'application/json; charset=utf-8').send(body).expect(201);
+  });
+
+  it('reads JSON sent as application/*+json, and refuses another charset, bad UTF-8 or an unknown encoding with a 400 that says so', async () => {
+    // A merge-patch body was taken as empty: 200 and nothing changed.
+    await session.as('post', '/v1/topics').set('Content-Type', 'application/vnd.api+json').send(JSON.stringify({ key: 'vnd', name: 'Vnd' })).expect(201);
+    await session.as('patch', '/v1/tenant').set('Content-Type', 'application/merge-patch+json').send(JSON.stringify({ quietHoursStart: '22:30' })).expect(200);
+    expect((await session.as('get', '/v1/tenant').expect(200)).body.quietHoursStart).toBe('22:30');
+    const refusals: [Record<string, string>, Buffer, string][] = [
+      [{ 'Content-Type': 'application/json; charset=latin1' }, Buffer.from('{"key":"latin","name":"Caf\xe9"}', 'latin1'), 'Content-Type charset must be utf-8, not latin1'],
+      [{ 'Content-Type': 'application/json; charset=utf-16' }, Buffer.from('{"key":"sedici","name":"x"}', 'utf16le'), 'Content-Type charset must be utf-8, not utf-16'],
+      [{ 'Content-Type': 'application/json' }, Buffer.concat([Buffer.from('{"key":"rotto","name":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]), 'The request body is not valid UTF-8: send JSON encoded as UTF-8'],
+      [{ 'Content-Type': 'application/json', 'Content-Encoding': 'foo' }, Buffer.from('{"key":"foo","name":"x"}'), 'Content-Encoding foo is not supported: send the body uncompressed, or as gzip, deflate or br'],
+    ];
+    // The bytes as they are (supertest would serialize a Buffer as JSON).
+    const { port } = testApp.app.getHttpServer().address() as { port: number };
+    const post = async (headers: Record<string, string>, bytes: Buffer) => {
+      const response = await fetch(`http://127.0.0.1:${port}/v1/topics`, { method: 'POST', headers: { ...headers, Authorization: `Bearer ${session.accessToken}` }, body: bytes });
+      return { status: response.status, body: (await response.json()) as { message?: string } };
+    };
+    for (const [headers, bytes, message] of refusals) {
+      expect({ headers, ...(await post(headers, bytes)) }).toEqual({ headers, status: 400, body: { statusCode: 400, error: 'Bad Request', message } });
+    }
+    const notGzip = await post({ 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, Buffer.from('{"key":"gz","name":"x"}'));
+    expect(notGzip.status).toBe(400);
+    expect(notGzip.body.message).toMatch(/^The request body could not be decompressed as its Content-Encoding \(gzip\) says: /);
+    // Gzip that is gzip is read.
+    expect((await post({ 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, gzipSync('{"key":"gzip","name":"Gzip"}'))).status).toBe(201);
+    const keys = (await session.as('get', '/v1/topics').expect(200)).body.data.map((t: { key: string }) => t.key);
+    expect(keys.filter((key: string) => ['latin', 'sedici', 'rotto', 'foo', 'gz'].includes(key))).toEqual([]);
   });
 
   it('refuses names and texts of spaces only, naming the field once', async () => {

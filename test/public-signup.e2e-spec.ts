@@ -24,8 +24,16 @@ describe('Public signup page in a browser', () => {
     const channel = (await session.as('post', '/v1/channels').send({ name: 'WhatsApp del Comune', provider: 'sandbox', privacyPolicyUrl: 'https://comune.example/privacy' }).expect(201)).body;
     await session.as('post', '/v1/topics').send({ key: 'meteo', name: 'Allerte meteo' }).expect(201);
     const page = await browser.newPage({ viewport: { width: 375, height: 740 } });
-    await page.goto(`${base}/c/${session.slug}`);
+    const refused: string[] = [];
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) refused.push(message.text());
+    });
+    const response = await page.goto(`${base}/c/${session.slug}`);
+    expect(response!.headers()['content-security-policy']).toMatch(/script-src 'sha256-[^']+'.*frame-ancestors 'none'/);
+    expect(response!.headers()['x-content-type-options']).toBe('nosniff');
     expect(await page.title()).toContain('avvisi WhatsApp');
+    // The page's own style applies under its policy (named by hash); so does its script (the form below).
+    expect(await page.evaluate("getComputedStyle(document.querySelector('button[type=submit]')).backgroundColor")).toBe('rgb(11, 107, 58)');
     // Without the privacy acceptance the form explains what is missing and sends nothing.
     await page.getByLabel('Numero di cellulare (WhatsApp)').fill('347 821 5604');
     await page.getByRole('button', { name: 'Iscrivimi' }).click();
@@ -36,6 +44,7 @@ describe('Public signup page in a browser', () => {
     await page.getByRole('button', { name: 'Iscrivimi' }).click();
     await page.getByRole('heading', { name: 'Manca un ultimo passo' }).waitFor();
     expect(await page.getByRole('link', { name: 'Apri WhatsApp e conferma' }).getAttribute('href')).toBe('https://wa.me/390000000000?text=ATTIVA%20ISCRIZIONE');
+    expect(refused).toEqual([]);
     await page.close();
     const subscribers = (await session.as('get', `/v1/subscribers?channelId=${channel.id}`).expect(200)).body.data;
     expect(subscribers).toEqual([expect.objectContaining({ phone: '+393478215604', name: 'Giulia', status: 'pending', topics: ['meteo'], consentSource: 'web_form' })]);

@@ -42,6 +42,9 @@ describe('Topics, subscribers, import, public signup', () => {
     expect(JSON.stringify(bad.body.message)).toContain('phone');
     const missing = await session.as('post', '/v1/subscribers').send({ channelId }).expect(400);
     expect(JSON.stringify(missing.body.message)).toContain('phone');
+    // (The import's wording, a form field beside the file, is the import's alone.)
+    const noChannel = await session.as('post', '/v1/subscribers').send({ phone: '3281112222' }).expect(400);
+    expect(noChannel.body.message).toEqual(['channelId must be a UUID']);
     await session.as('post', '/v1/subscribers').send({ channelId, phone: '3281112222', topics: ['sconosciuto'] }).expect(400);
     await session.as('post', '/v1/subscribers').send({ channelId: '00000000-0000-4000-8000-000000000000', phone: '3281112222' }).expect(404);
   });

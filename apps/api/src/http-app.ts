@@ -1,6 +1,8 @@
+import { isUtf8 } from 'buffer';
 import type { IncomingMessage, ServerResponse } from 'http';
 import { INestApplication, ValidationPipe } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
+import { json } from 'express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppConfig, PUBLIC_OPERATION_EXTENSION } from '@app/core';
@@ -52,13 +54,21 @@ export function configureHttpApp(app: NestExpressApplication): void {
   app.useLogger(app.get(Logger));
   app.set('trust proxy', app.get(AppConfig).trustProxy);
   app.disable('x-powered-by');
+  // Every answer is what its Content-Type says: a browser never sniffs a JSON error or an export into a page.
+  app.use((_request: IncomingMessage, response: ServerResponse, next: () => void) => {
+    response.setHeader('X-Content-Type-Options', 'nosniff');
+    next();
+  });
   app.use(recordHttpMetrics);
   // Meta's webhooks are read as bytes, whatever their content type: the signature is checked on
   // them before anything is parsed, so a body that is not JSON is refused as unsigned (401), not
   // parsed first and refused as malformed (400). The JSON parser then leaves them alone.
   app.useBodyParser('raw', { type: (request: IncomingMessage) => request.url?.startsWith(`/${WEBHOOKS_PATH}`) ?? false, limit: '4mb' });
   app.use(refuseUnreadableBodies);
-  app.useBodyParser('json', { limit: '4mb' });
+  // Read under every name refuseUnreadableBodies lets through (application/json, application/*+json),
+  // and only as UTF-8 that is valid: a body is never read as empty, nor stored with its bad bytes replaced.
+  // (express's own parser, not app.useBodyParser: with rawBody on, Nest puts its own verify in place of this one.)
+  app.use(json({ limit: '4mb', type: (request: IncomingMessage) => JSON_BODY.test(mediaType(request) ?? ''), verify: refuseInvalidUtf8 }));
   app.use(explainUnparsableJson);
   app.useGlobalPipes(
     // First: NUL characters and runaway nesting are refused before the validator walks the input.
@@ -79,9 +89,15 @@ export function configureHttpApp(app: NestExpressApplication): void {
  * says of `null` or `"text"` that they are not valid JSON; a malformed body keeps the parser's
  * account of where it breaks. (Handed on as plain errors: Nest would pass a SyntaxError's own
  * message through.)
+ * The other refusals of the body's reading are 400s too, each saying what to send instead.
  */
-function explainUnparsableJson(error: unknown, _request: IncomingMessage, _response: ServerResponse, next: (error?: unknown) => void): void {
-  const failure = error as { type?: unknown; body?: unknown; message?: unknown } | null;
+function explainUnparsableJson(error: unknown, request: IncomingMessage, _response: ServerResponse, next: (error?: unknown) => void): void {
+  const failure = error as { type?: unknown; body?: unknown; message?: unknown; code?: unknown } | null;
+  const refuse = (message: string) => next(Object.assign(new Error(message), { status: 400 }));
+  const encoding = String(request.headers['content-encoding'] ?? '').slice(0, 40);
+  if (failure?.type === 'entity.verify.failed') return refuse(String(failure.message));
+  if (failure?.type === 'encoding.unsupported') return refuse(`Content-Encoding ${encoding} is not supported: send the body uncompressed, or as gzip, deflate or br`);
+  if (typeof failure?.code === 'string' && failure.code.startsWith('Z_')) return refuse(`The request body could not be decompressed as its Content-Encoding (${encoding}) says: ${String(failure.message).slice(0, 100)}`);
   if (failure?.type !== 'entity.parse.failed') return next(error);
   const text = typeof failure.body === 'string' ? failure.body.trimStart() : '';
   const message =
@@ -89,6 +105,11 @@ function explainUnparsableJson(error: unknown, _request: IncomingMessage, _respo
       ? 'The request body must be a JSON object'
       : `Malformed JSON in request body: ${String(failure.message).slice(0, 200)}`;
   next(Object.assign(new Error(message), { status: 400 }));
+}
+
+/** The JSON parser's check of the bytes it reads (JSON is UTF-8, and so is everything the platform stores). */
+function refuseInvalidUtf8(_request: IncomingMessage, _response: ServerResponse, body: Buffer): void {
+  if (!isUtf8(body)) throw new Error('The request body is not valid UTF-8: send JSON encoded as UTF-8');
 }
 
 /** JSON under its names: the one body type of the API's routes. */
@@ -110,6 +131,10 @@ function refuseUnreadableBodies(request: IncomingMessage, _response: ServerRespo
   // An upload's type is checked by its route, after the credential (multer reads only multipart).
   if (UPLOAD_ROUTES.has(request.url.split('?')[0])) return next();
   const type = mediaType(request);
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(request.headers['content-type'] ?? '')?.[1];
+  if (type && JSON_BODY.test(type) && charset !== undefined && !/^utf-8$/i.test(charset)) {
+    return next(Object.assign(new Error(`Content-Type charset must be utf-8, not ${charset.slice(0, 40)}`), { status: 400 }));
+  }
   if (type && JSON_BODY.test(type)) return next();
   next(Object.assign(new Error(`Content-Type must be application/json${type ? `, not ${type.slice(0, 80)}` : ' (none was given)'}`), { status: 400 }));
 }

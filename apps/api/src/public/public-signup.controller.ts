@@ -5,7 +5,7 @@ import { Public } from '@app/core';
 import { PublicSignupService } from '@app/subscribers';
 import { ApiNotFound, ErrorResponseDto } from '../common/api-responses';
 import { PublicSubscriptionAcceptedDto, PublicSubscriptionDto } from './public-signup.dto';
-import { renderSignupPage } from './signup-page';
+import { renderSignupPage, SIGNUP_PAGE_CSP } from './signup-page';
 
 const ACCEPTED: PublicSubscriptionAcceptedDto = {
   status: 'pending',
@@ -24,6 +24,7 @@ export class PublicSignupController {
   @Throttle({ default: { limit: 120, ttl: 60_000 } })
   @Header('Content-Type', 'text/html; charset=utf-8')
   @Header('Cache-Control', 'no-cache')
+  @Header('Content-Security-Policy', SIGNUP_PAGE_CSP)
   @ApiOperation({ summary: "The comune's subscription page (HTML, Italian)" })
   @ApiProduces('text/html')
   @ApiOkResponse({ description: 'The page', schema: { type: 'string' } })

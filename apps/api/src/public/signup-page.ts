@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import { Channel, ChannelProvider, resolveSettings } from '@app/channels';
 import type { SignupPage } from '@app/subscribers';
 
@@ -21,6 +22,68 @@ const confirmation = (channel: Channel): string => {
     </div>`;
 };
 
+/** The page's own style and script: the same bytes on every page, so the CSP names them by hash. */
+const PAGE_STYLE = `
+  :root { color-scheme: light dark; font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; line-height: 1.5; }
+  body { margin: 0; padding: 1rem; max-width: 34rem; margin-inline: auto; }
+  h1 { font-size: 1.5rem; }
+  label { display: block; font-weight: 600; margin-top: 1rem; }
+  input[type=tel], input[type=text], select { width: 100%; box-sizing: border-box; font-size: 1.1rem; padding: .6rem; border: 2px solid #555; border-radius: .4rem; }
+  fieldset { margin-top: 1rem; border: 1px solid #888; border-radius: .4rem; }
+  .check { display: flex; gap: .5rem; align-items: flex-start; margin-top: .6rem; }
+  .check label { margin: 0; font-weight: normal; }
+  .check input { width: 1.4rem; height: 1.4rem; }
+  .help { font-size: .9rem; margin: .2rem 0 0; }
+  button, .button { display: inline-block; margin-top: 1.2rem; font-size: 1.1rem; padding: .8rem 1.4rem; background: #0b6b3a; color: #fff; border: 0; border-radius: .4rem; text-decoration: none; cursor: pointer; }
+  button:focus-visible, .button:focus-visible, input:focus-visible { outline: 3px solid #f2a900; outline-offset: 2px; }
+  .hp { position: absolute; left: -10000px; width: 1px; height: 1px; overflow: hidden; }
+  #result.error { color: #b00020; font-weight: 600; }
+`;
+
+const PAGE_SCRIPT = `
+(function () {
+  var form = document.getElementById('signup');
+  if (!form) return;
+  form.addEventListener('submit', function (event) {
+    event.preventDefault();
+    var result = document.getElementById('result');
+    result.className = '';
+    var data = new FormData(form);
+    if (!form.privacyAccepted.checked) { result.className = 'error'; result.textContent = "Per iscriverti devi accettare l'informativa sulla privacy."; form.privacyAccepted.focus(); return; }
+    if (!String(data.get('phone') || '').trim()) { result.className = 'error'; result.textContent = 'Inserisci il tuo numero di cellulare.'; form.phone.focus(); return; }
+    var body = { phone: String(data.get('phone')), privacyAccepted: true, topics: data.getAll('topics').map(String) };
+    if (data.get('name')) body.name = String(data.get('name'));
+    if (data.get('channelId')) body.channelId = String(data.get('channelId'));
+    if (data.get('website')) body.website = String(data.get('website'));
+    result.textContent = 'Invio in corso…';
+    fetch(form.getAttribute('data-action'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      .then(function (response) {
+        if (response.status === 202) { form.hidden = true; var done = document.querySelector('.done[data-channel-id="' + body.channelId + '"]') || document.querySelector('.done'); done.hidden = false; done.querySelector('h2').setAttribute('tabindex', '-1'); done.querySelector('h2').focus(); return; }
+        result.className = 'error';
+        result.textContent = response.status === 429 ? 'Troppi tentativi: riprova fra qualche minuto.' : response.status === 400 ? 'Controlla il numero di cellulare e riprova.' : 'Non è stato possibile completare l\\'iscrizione. Riprova più tardi.';
+      })
+      .catch(function () { result.className = 'error'; result.textContent = 'Connessione non riuscita. Riprova.'; });
+  });
+})();
+`;
+
+const cspHash = (source: string): string => `'sha256-${createHash('sha256').update(source, 'utf8').digest('base64')}'`;
+
+/**
+ * The page's Content-Security-Policy: its own inline style and script (by hash) and requests to
+ * this origin, nothing else; no framing (the form cannot be overlaid by another site), no plugins.
+ */
+export const SIGNUP_PAGE_CSP = [
+  "default-src 'none'",
+  `style-src ${cspHash(PAGE_STYLE)}`,
+  `script-src ${cspHash(PAGE_SCRIPT)}`,
+  "connect-src 'self'",
+  "img-src 'self' data:",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+].join('; ');
+
 /** The comune's subscription page: small, accessible, mobile-first, in Italian, no external assets. */
 export function renderSignupPage({ tenant, channels: all, topics }: SignupPage, slug: string): string {
   // A comune's sandbox (its try-out number) is not offered to citizens once it has a real number.
@@ -43,7 +106,7 @@ export function renderSignupPage({ tenant, channels: all, topics }: SignupPage, 
   const body = channel
     ? `<p>Ricevi su WhatsApp avvisi di protezione civile, allerte meteo, interruzioni di servizi, viabilità e notizie utili di ${name}.
       Il servizio è gratuito e solo informativo: nessuno vede il tuo numero.</p>
-    <form id="signup" novalidate>
+    <form id="signup" data-action="${escapeHtml(`/v1/public/${encodeURIComponent(slug)}/subscriptions`)}" novalidate>
       ${channelSelect}
       <label for="phone">Numero di cellulare (WhatsApp)</label>
       <input id="phone" name="phone" type="tel" inputmode="tel" autocomplete="tel" required placeholder="347 123 4567" aria-describedby="phone-help">
@@ -65,54 +128,14 @@ export function renderSignupPage({ tenant, channels: all, topics }: SignupPage, 
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Iscriviti agli avvisi WhatsApp – ${name}</title>
-<style>
-  :root { color-scheme: light dark; font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; line-height: 1.5; }
-  body { margin: 0; padding: 1rem; max-width: 34rem; margin-inline: auto; }
-  h1 { font-size: 1.5rem; }
-  label { display: block; font-weight: 600; margin-top: 1rem; }
-  input[type=tel], input[type=text], select { width: 100%; box-sizing: border-box; font-size: 1.1rem; padding: .6rem; border: 2px solid #555; border-radius: .4rem; }
-  fieldset { margin-top: 1rem; border: 1px solid #888; border-radius: .4rem; }
-  .check { display: flex; gap: .5rem; align-items: flex-start; margin-top: .6rem; }
-  .check label { margin: 0; font-weight: normal; }
-  .check input { width: 1.4rem; height: 1.4rem; }
-  .help { font-size: .9rem; margin: .2rem 0 0; }
-  button, .button { display: inline-block; margin-top: 1.2rem; font-size: 1.1rem; padding: .8rem 1.4rem; background: #0b6b3a; color: #fff; border: 0; border-radius: .4rem; text-decoration: none; cursor: pointer; }
-  button:focus-visible, .button:focus-visible, input:focus-visible { outline: 3px solid #f2a900; outline-offset: 2px; }
-  .hp { position: absolute; left: -10000px; width: 1px; height: 1px; overflow: hidden; }
-  #result.error { color: #b00020; font-weight: 600; }
-</style>
+<style>${PAGE_STYLE}</style>
 </head>
 <body>
 <main>
   <h1>Avvisi WhatsApp di ${name}</h1>
   ${body}
 </main>
-<script>
-(function () {
-  var form = document.getElementById('signup');
-  if (!form) return;
-  form.addEventListener('submit', function (event) {
-    event.preventDefault();
-    var result = document.getElementById('result');
-    result.className = '';
-    var data = new FormData(form);
-    if (!form.privacyAccepted.checked) { result.className = 'error'; result.textContent = "Per iscriverti devi accettare l'informativa sulla privacy."; form.privacyAccepted.focus(); return; }
-    if (!String(data.get('phone') || '').trim()) { result.className = 'error'; result.textContent = 'Inserisci il tuo numero di cellulare.'; form.phone.focus(); return; }
-    var body = { phone: String(data.get('phone')), privacyAccepted: true, topics: data.getAll('topics').map(String) };
-    if (data.get('name')) body.name = String(data.get('name'));
-    if (data.get('channelId')) body.channelId = String(data.get('channelId'));
-    if (data.get('website')) body.website = String(data.get('website'));
-    result.textContent = 'Invio in corso…';
-    fetch(${JSON.stringify(`/v1/public/${slug}/subscriptions`)}, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-      .then(function (response) {
-        if (response.status === 202) { form.hidden = true; var done = document.querySelector('.done[data-channel-id="' + body.channelId + '"]') || document.querySelector('.done'); done.hidden = false; done.querySelector('h2').setAttribute('tabindex', '-1'); done.querySelector('h2').focus(); return; }
-        result.className = 'error';
-        result.textContent = response.status === 429 ? 'Troppi tentativi: riprova fra qualche minuto.' : response.status === 400 ? 'Controlla il numero di cellulare e riprova.' : 'Non è stato possibile completare l\\'iscrizione. Riprova più tardi.';
-      })
-      .catch(function () { result.className = 'error'; result.textContent = 'Connessione non riuscita. Riprova.'; });
-  });
-})();
-</script>
+<script>${PAGE_SCRIPT}</script>
 </body>
 </html>`;
 }

@@ -3,12 +3,8 @@ import { ArrayMaxSize, IsArray, IsIn, IsNotEmpty, IsOptional, IsString, IsUUID, 
 import { PageQueryDto } from '@app/database';
 import { ConsentEvent, InboundMessage, SubscriberExport, SubscriberView } from '@app/subscribers';
 
-
-
 export class CreateSubscriberDto {
-  @ApiProperty({ format: 'uuid' })
-  @IsNotEmpty({ message: 'channelId is required: a form field beside file' })
-  @IsUUID('all', { message: 'channelId must be a UUID' })
+  @ApiProperty({ format: 'uuid' }) @IsUUID('all', { message: 'channelId must be a UUID' })
   channelId: string;
 
   @ApiProperty({ example: '+39 347 123 4567', description: 'Italian forms accepted (347 123 4567, +39 347…, 0039…); stored E.164' })
