@@ -261,6 +261,34 @@ describe('Message templates', () => {
     expect(refused.body.message).toMatch(/"allerta_rossa" \(it\) is PAUSED on WhatsApp \(WhatsApp refused sends with error 132015\)/);
   });
 
+  it('stops a campaign whose template WhatsApp does not know (never synced, so taken at send) after its first refusals, saying what to check', async () => {
+    const channel = await createChannel(session, { messagesPerSecond: 5 });
+    await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 30);
+    fake.behave((request) => (request.body.type === 'template' ? graphError(132001, 404, 'Template name does not exist in the translation') : null));
+    const id = await createCampaign(session, { channelId: channel.id, message: { type: 'template', template: { name: 'avviso_inesistente', language: 'it' } } });
+    await session.as('post', `/v1/campaigns/${id}/send`).expect(202);
+    const stopped = await waitFor(
+      async () => {
+        const campaign = await campaignOf(session, id);
+        expect(campaign.status).toBe('cancelled');
+        expect(campaign.stats.queued).toBe(0);
+        return campaign;
+      },
+      { timeoutMs: 15_000 },
+    );
+    expect(stopped.failureReason).toMatch(
+      /^WhatsApp refused template "avviso_inesistente" \(it\) as unknown in that language, or not approved \(error 132001\): the messages not sent yet were stopped\. Check its name, language and values/,
+    );
+    // A few tried and failed with the code; the others not sent at all (cancelled), not 30 failures.
+    expect(stopped.stats.sent).toBe(0);
+    expect(stopped.stats.failed).toBeGreaterThanOrEqual(1);
+    expect(stopped.stats.failed + stopped.stats.skipped).toBe(30);
+    expect(fake.requests.length).toBe(stopped.stats.failed);
+    expect(fake.requests.length).toBeLessThan(10);
+    const failed = (await session.as('get', `/v1/campaigns/${id}/deliveries?status=failed`).expect(200)).body.data;
+    expect(failed.every((delivery: { errorCode: number }) => delivery.errorCode === 132001)).toBe(true);
+  });
+
   it('refuses an answer that is not a template list without touching what is known, and forgets the list when the WABA changes', async () => {
     const channel = await createChannel(session);
     const wabaId = `waba${channel.phoneNumberId}`;

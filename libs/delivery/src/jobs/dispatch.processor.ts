@@ -36,6 +36,19 @@ export const EMERGENCY_UNCERTAIN_HOLD_MS = 15_000;
 /** Meta's template paused (low quality, or pacing-held messages dropped) and template disabled errors. */
 const TEMPLATE_PAUSED = 132015;
 const TEMPLATE_DISABLED = 132016;
+/**
+ * Meta's refusals of a template send that every other message of the same template and values
+ * would get too: parameters that do not fit (132000 count, 132012 format) and a name or language
+ * WhatsApp does not know, or not approved (132001). A campaign's own template refused so stops the
+ * campaign after its first refusals instead of failing each of its messages in turn.
+ */
+const TEMPLATE_REFUSALS: Record<number, string> = {
+  [TEMPLATE_PAUSED]: 'as paused',
+  [TEMPLATE_DISABLED]: 'as disabled',
+  132000: 'for a number of body values it does not take',
+  132001: 'as unknown in that language, or not approved',
+  132012: 'for body values in a format it does not take',
+};
 /** Meta's "more than 24 hours since the customer last replied" (re-engagement) error. */
 export const WINDOW_CLOSED = 131047;
 /** How soon a delivery refused with WINDOW_CLOSED is planned again, as outside the window. */
@@ -65,11 +78,11 @@ interface CampaignContext {
 interface ChunkStop {
   paused: GraphApiError | null;
   cancelled: boolean;
-  /** Meta refused the campaign's own template as paused or disabled: nothing more of it can go */
-  templateRefused: boolean;
+  /** Meta refused the campaign's own template (one of TEMPLATE_REFUSALS, its code): nothing more of it can go */
+  templateRefused: number | null;
 }
 
-const halted = (stop: ChunkStop): boolean => stop.paused !== null || stop.cancelled || stop.templateRefused;
+const halted = (stop: ChunkStop): boolean => stop.paused !== null || stop.cancelled || stop.templateRefused !== null;
 
 interface ClaimedDelivery {
   id: string;
@@ -188,7 +201,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
     // answered. Every queued delivery of the range is claimed once, whatever its subscriber's
     // state: those who left are recorded as skipped with the chunk, so no pass over the range is
     // left to do.
-    const stop: ChunkStop = { paused: null, cancelled: false, templateRefused: false };
+    const stop: ChunkStop = { paused: null, cancelled: false, templateRefused: null };
     const recording: Promise<void>[] = [];
     // A cancel taken while this job's messages wait for their slots stops what is not sent yet,
     // and so does the opt-out of one of their recipients for that recipient.
@@ -366,7 +379,7 @@ export class DispatchProcessor implements OnApplicationBootstrap {
         gateFailure = error;
         break;
       }
-      if (stop.paused || stop.templateRefused) break;
+      if (stop.paused || stop.templateRefused !== null) break;
       // Asked at the last moment before the hand-over: a cancel seen since the claim sends nothing more.
       if (this.cancellations.isCancelled(batch.campaignId)) {
         stop.cancelled = true;
@@ -394,10 +407,17 @@ export class DispatchProcessor implements OnApplicationBootstrap {
               const sentMessage = item.request.message;
               if ((code === TEMPLATE_PAUSED || code === TEMPLATE_DISABLED) && sentMessage.type === 'template') {
                 refusedTemplates.set(`${sentMessage.name}/${sentMessage.language}`, { name: sentMessage.name, language: sentMessage.language, code });
-                // The campaign's own template (not the fallback of a text): its other messages would all fail.
-                if (context.message.type === 'template' && context.message.template.name === sentMessage.name && context.message.template.language === sentMessage.language) {
-                  stop.templateRefused = true;
-                }
+              }
+              // The campaign's own template (not the fallback of a text): its other messages would all fail.
+              if (
+                code !== null &&
+                TEMPLATE_REFUSALS[code] !== undefined &&
+                sentMessage.type === 'template' &&
+                context.message.type === 'template' &&
+                context.message.template.name === sentMessage.name &&
+                context.message.template.language === sentMessage.language
+              ) {
+                stop.templateRefused ??= code;
               }
               if (disposition === ErrorDisposition.Pause) {
                 stop.paused ??= graph;
@@ -431,10 +451,12 @@ export class DispatchProcessor implements OnApplicationBootstrap {
       for (const refused of refusedTemplates.values()) {
         await this.templates.noteSendRefusal(channel, refused, refused.code).catch((error: unknown) => this.logger.warn(`could not note template ${refused.name} as refused: ${(error as Error).message}`));
       }
-      if (stop.templateRefused && context.message.type === 'template') {
+      if (stop.templateRefused !== null && context.message.type === 'template') {
         const { name, language } = context.message.template;
-        const code = refusedTemplates.get(`${name}/${language}`)?.code ?? TEMPLATE_PAUSED;
-        const reason = `WhatsApp refused template "${name}" (${language}) as ${code === TEMPLATE_DISABLED ? 'disabled' : 'paused'} (error ${code}): the messages not sent yet were stopped. Choose another template and send a new campaign`;
+        const code = stop.templateRefused;
+        const reason = `WhatsApp refused template "${name}" (${language}) ${TEMPLATE_REFUSALS[code]} (error ${code}): the messages not sent yet were stopped. ${
+          code === TEMPLATE_PAUSED || code === TEMPLATE_DISABLED ? 'Choose another template' : 'Check its name, language and values against the templates of the channel (sync them)'
+        } and send a new campaign`;
         // Stopped as a cancel is (the campaigns side owns that), once whatever the number of jobs.
         await this.transport
           .add<StopCampaignJob>(QueueName.Campaigns, { name: STOP_CAMPAIGN_JOB, data: { tenantId, campaignId: batch.campaignId, reason }, options: { jobId: `stop:${batch.campaignId}` } })
