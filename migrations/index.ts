@@ -20,6 +20,7 @@ import { TemplateQuickReplies1796700000000 } from './1796700000000-TemplateQuick
 import { StatusRollupPlannedPerCall1796800000000 } from './1796800000000-StatusRollupPlannedPerCall';
 import { SubscribersNewestFirst1796900000000 } from './1796900000000-SubscribersNewestFirst';
 import { UserLoginAddresses1797000000000 } from './1797000000000-UserLoginAddresses';
+import { UserTokenVersion1797100000000 } from './1797100000000-UserTokenVersion';
 
 /**
  * Every migration, in order (one per line). A new migration is added here; a merged one is never
@@ -49,4 +50,5 @@ export const MIGRATIONS = [
   StatusRollupPlannedPerCall1796800000000,
   SubscribersNewestFirst1796900000000,
   UserLoginAddresses1797000000000,
+  UserTokenVersion1797100000000,
 ];

@@ -69,6 +69,68 @@ describe('Platform: tenants, auth, roles, API keys', () => {
     });
   });
 
+  describe('password change and logout', () => {
+    it("changes one's own password given the current one, ending every other session of the account at once", async () => {
+      const session = await TenantSession.create(testApp);
+      const http = testApp.http;
+      const login = (password: string) => http().post('/v1/auth/login').send({ email: session.adminEmail, password });
+      const other = (await login(session.adminPassword).expect(200)).body;
+      const change = (token: string, body: object) => http().post('/v1/auth/password').set('Authorization', `Bearer ${token}`).send(body);
+
+      const wrong = await change(session.accessToken, { currentPassword: 'not-the-password', newPassword: 'una-password-nuova' }).expect(400);
+      expect(wrong.body.message).toBe('currentPassword is not the password of this account');
+      const weak = await change(session.accessToken, { currentPassword: session.adminPassword, newPassword: 'aaaaaaaaaaaa' }).expect(400);
+      expect(weak.body.message).toEqual(['newPassword must use at least 4 different characters']);
+      const same = await change(session.accessToken, { currentPassword: session.adminPassword, newPassword: session.adminPassword }).expect(400);
+      expect(same.body.message).toBe('newPassword must differ from currentPassword');
+      // Nothing changed by the refusals: the other session still works.
+      await http().get('/v1/tenant').set('Authorization', `Bearer ${other.accessToken}`).expect(200);
+
+      const changed = await change(session.accessToken, { currentPassword: session.adminPassword, newPassword: 'una-password-nuova' }).expect(200);
+      expect(changed.body).toEqual({ accessToken: expect.any(String), refreshToken: expect.any(String), expiresIn: 900 });
+      // Every token issued before is refused, the changing session's own included; the new pair works.
+      for (const token of [session.accessToken, other.accessToken]) {
+        const ended = await http().get('/v1/tenant').set('Authorization', `Bearer ${token}`).expect(401);
+        expect(ended.body.message).toBe('This session has ended (the password was changed since): log in again');
+      }
+      await http().post('/v1/auth/refresh').send({ refreshToken: other.refreshToken }).expect(401);
+      await http().get('/v1/tenant').set('Authorization', `Bearer ${changed.body.accessToken}`).expect(200);
+      await login(session.adminPassword).expect(401);
+      const fresh = (await login('una-password-nuova').expect(200)).body;
+      await http().post('/v1/auth/refresh').send({ refreshToken: changed.body.refreshToken }).expect(200);
+
+      // In the comune's audit log, by whom; never the password.
+      const audit = await http().get('/v1/audit-log').set('Authorization', `Bearer ${fresh.accessToken}`).expect(200);
+      expect(audit.body.data[0]).toMatchObject({ action: 'user.password-changed', actorKind: 'user', targetType: 'user' });
+      expect(JSON.stringify(audit.body)).not.toContain('una-password-nuova');
+    });
+
+    it('lets a viewer change their password, not an API key', async () => {
+      const session = await TenantSession.create(testApp);
+      const email = `viewer-pw-${session.slug}@comune.example`;
+      await session.as('post', '/v1/users').send({ email, password: 'password-of-a-member', role: 'viewer' }).expect(201);
+      const viewer = (await testApp.http().post('/v1/auth/login').send({ email, password: 'password-of-a-member' }).expect(200)).body;
+      await testApp.http().post('/v1/auth/password').set('Authorization', `Bearer ${viewer.accessToken}`).send({ currentPassword: 'password-of-a-member', newPassword: 'la-mia-password' }).expect(200);
+      await testApp.http().post('/v1/auth/login').send({ email, password: 'la-mia-password' }).expect(200);
+      const key = await session.apiKey();
+      await testApp.http().post('/v1/auth/password').set('X-API-Key', key).send({ currentPassword: 'x', newPassword: 'la-mia-password' }).expect(403);
+      await testApp.http().post('/v1/auth/password').send({ currentPassword: 'x', newPassword: 'la-mia-password' }).expect(401);
+    });
+
+    it('ends a session on logout: its refresh token stops working, other sessions go on', async () => {
+      const session = await TenantSession.create(testApp);
+      const login = () => testApp.http().post('/v1/auth/login').send({ email: session.adminEmail, password: session.adminPassword }).expect(200);
+      const [first, second] = [(await login()).body, (await login()).body];
+      await testApp.http().post('/v1/auth/logout').send({ refreshToken: first.refreshToken }).expect(204);
+      await testApp.http().post('/v1/auth/refresh').send({ refreshToken: first.refreshToken }).expect(401);
+      await testApp.http().post('/v1/auth/refresh').send({ refreshToken: second.refreshToken }).expect(200);
+      // Logging out twice, or with a token nobody has, says nothing either way.
+      await testApp.http().post('/v1/auth/logout').send({ refreshToken: first.refreshToken }).expect(204);
+      await testApp.http().post('/v1/auth/logout').send({ refreshToken: 'rt_unknown' }).expect(204);
+      await testApp.http().post('/v1/auth/logout').send({}).expect(400);
+    });
+  });
+
   describe('rate limits', () => {
     it('slows down password guessing on one account with 429, without locking out other accounts', async () => {
       const guess = (email: string) => testApp.http().post('/v1/auth/login').send({ email, password: 'guess-guess' });

@@ -30,12 +30,14 @@ const PERMISSIONS: [RegExp, Actor[] | typeof SIGNED][] = [
   // The platform operator's routes.
   [/^(get|post) \/v1\/admin\//, OPERATOR],
   // Public: sign-up, login, the citizens' pages, console assets, health and metrics.
-  [/^post \/v1\/(auth\/login|auth\/refresh|tenants\/signup)$/, ANYONE],
+  [/^post \/v1\/(auth\/login|auth\/refresh|auth\/logout|tenants\/signup)$/, ANYONE],
   [/^(get \/c\/\{slug\}|post \/v1\/public\/\{slug\}\/subscriptions|get \/sandbox\/\{channelId\})$/, ANYONE],
   [/^get \/(console|console\/assets\/\{name\}|health|metrics)$/, ANYONE],
   [/^(get|post) \/v1\/webhooks\/whatsapp(\/\{channelId\})?$/, SIGNED],
   // Who am I: any credential, the operator included.
   [/^get \/v1\/auth\/me$/, ANY_CREDENTIAL],
+  // One's own password: every person, the operator included; an API key has none.
+  [/^post \/v1\/auth\/password$/, ['platform_admin', 'tenant_admin', 'editor', 'viewer']],
   // People and credentials: tenant admins as people, never an API key.
   [/^(get|post|patch|delete) \/v1\/(users|api-keys)(\/\{id\})?$/, ADMIN_USERS],
   // The comune's settings and audit trail, channels, sending and cancelling: tenant admins and API keys.

@@ -14,6 +14,7 @@ export enum AuditAction {
   UserCreated = 'user.created',
   UserRoleChanged = 'user.role-changed',
   UserDeleted = 'user.deleted',
+  PasswordChanged = 'user.password-changed',
   ApiKeyCreated = 'api-key.created',
   ApiKeyRevoked = 'api-key.revoked',
   ChannelCreated = 'channel.created',

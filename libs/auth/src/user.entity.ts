@@ -11,6 +11,8 @@ export class User {
   @Column({ type: 'varchar' }) role: Role;
   /** address → when the account last logged in from it (the most recent few) */
   @Column({ type: 'jsonb', default: () => "'{}'::jsonb" }) loginAddresses: Record<string, string>;
+  /** the session generation access tokens must carry (`ver`): moved on by a password change */
+  @Column({ type: 'int', default: 0 }) tokenVersion: number;
   @CreateDateColumn({ type: 'timestamptz' }) createdAt: Date;
   @UpdateDateColumn({ type: 'timestamptz' }) updatedAt: Date;
 }

@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsEmail, IsString, MaxLength, MinLength } from 'class-validator';
+import { NewPassword } from '../common/not-blank';
 
 export class LoginDto {
   @ApiProperty({ example: 'urp@comune.valdoria.it' })
@@ -17,6 +18,16 @@ export class RefreshDto {
   // a wrong token is 401, like every invalid credential, not 400.
   @IsString() @MinLength(1) @MaxLength(4096)
   refreshToken: string;
+}
+
+export class ChangePasswordDto {
+  @ApiProperty({ description: "The account's password now" })
+  @IsString() @MinLength(1) @MaxLength(200)
+  currentPassword: string;
+
+  @ApiProperty({ description: '10 to 200 characters, at least 4 different ones', example: 'una-password-nuova' })
+  @NewPassword()
+  newPassword: string;
 }
 
 export class TokenPairDto {

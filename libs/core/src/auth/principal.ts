@@ -25,6 +25,8 @@ export interface Principal {
   tenantId: TenantId | null;
   role: Role;
   email?: string;
+  /** a user's: the session generation of the token it came with (AuthService.currentMember checks it) */
+  tokenVersion?: number;
 }
 
 export const IS_PUBLIC = 'filodiretto:public';
