@@ -54,6 +54,28 @@ describe('SendThrottle', () => {
     expect(most * 4).toBeLessThanOrEqual(1000 * SendThrottle.HEADROOM);
   });
 
+  it('keeps a rate of a few a second whole over a longer window, instead of rounding its headroom off to half', () => {
+    expect(SendThrottle.handOutWindow(1000)).toEqual({ count: 960, ms: 1000, perSecond: 960 });
+    expect(SendThrottle.handOutWindow(80)).toMatchObject({ count: 76, ms: 1000 });
+    expect(SendThrottle.handOutWindow(10)).toMatchObject({ count: 9, ms: 1000 });
+    // 2/s handed out 1 a second; 1/s had no margin left at all.
+    expect(SendThrottle.handOutWindow(2)).toMatchObject({ count: 2, ms: 1150 });
+    expect(SendThrottle.handOutWindow(1)).toMatchObject({ count: 1, ms: 1150 });
+    for (let rate = 1; rate <= 1000; rate++) {
+      const window = SendThrottle.handOutWindow(rate);
+      // Never more than the rate in any second, never less than 85 % of it.
+      expect((window.count * 1000) / window.ms).toBeLessThanOrEqual(rate * SendThrottle.HEADROOM + 1e-9);
+      expect(window.count / Math.max(1, window.ms / 1000) / rate).toBeGreaterThan(0.85);
+    }
+  });
+
+  it('at 3 a second, hands out no more than 3 in any second, spaced along the longer window', async () => {
+    const handedOut: number[] = [];
+    await Promise.all(Array.from({ length: 7 }, () => throttle.acquire('slow', 3, 1).then(() => handedOut.push(performance.now()))));
+    handedOut.sort((a, b) => a - b);
+    for (let i = 3; i < handedOut.length; i++) expect(handedOut[i] - handedOut[i - 3]).toBeGreaterThanOrEqual(1000);
+  });
+
   it('sizes groups to about 5 ms of the rate', () => {
     expect(SendThrottle.groupSize(1000)).toBe(4);
     expect(SendThrottle.groupSize(80)).toBe(1);

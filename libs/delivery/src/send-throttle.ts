@@ -95,6 +95,25 @@ export class SendThrottle implements OnModuleDestroy {
    */
   static readonly CATCH_UP_RATE = 2;
   static readonly BURST_MS = 10;
+  /** The window of a rate too small for HEADROOM to round to a slot of its own (see handOutWindow). */
+  static readonly SMALL_RATE_WINDOW_MS = 1150;
+
+  /**
+   * The trailing window a process keeps its hand-outs within: at most `count` in any `ms`. That is
+   * rate x HEADROOM rounded down in a second, while that loses little. At a few a second the rounding
+   * costs a whole slot (2/s sent 1 a second, 1/s had no margin at all), so such a rate is kept as a
+   * whole over a longer window instead: the same margin for jitter between hand-out and Meta's
+   * receipt (3 a second handed out reached a receiver as 4), with 87 % of the rate instead of 50.
+   * `perSecond` is the window's rate, which the timeline is spaced at.
+   */
+  static handOutWindow(messagesPerSecond: number): { count: number; ms: number; perSecond: number } {
+    const inOneSecond = Math.floor(messagesPerSecond * SendThrottle.HEADROOM);
+    const stretched = Math.max(1, Math.floor(messagesPerSecond));
+    if (inOneSecond >= 1 && inOneSecond * SendThrottle.SMALL_RATE_WINDOW_MS >= stretched * 1000) {
+      return { count: inOneSecond, ms: 1000, perSecond: messagesPerSecond * SendThrottle.HEADROOM };
+    }
+    return { count: stretched, ms: SendThrottle.SMALL_RATE_WINDOW_MS, perSecond: (stretched * 1000) / SendThrottle.SMALL_RATE_WINDOW_MS };
+  }
 
   private readonly redis: Redis | null;
   private readonly timelines = new Map<string, number>();
@@ -180,11 +199,10 @@ export class SendThrottle implements OnModuleDestroy {
     if (this.closed) return;
     const now = performance.now();
     let stale = 0;
-    // This process never hands out more than rate x HEADROOM slots in any trailing second (rounded
-    // down: at a rate of a few a second, the one slot rounded off is the only margin left for the
-    // jitter between hand-out and Meta's receipt; 3/s handed out 3 a second reached a receiver as 4).
-    const perSecond = Math.max(1, Math.floor(pacer.messagesPerSecond * SendThrottle.HEADROOM));
-    while (pacer.handedOut.length > 0 && now - pacer.handedOut[0] >= 1000) pacer.handedOut.shift();
+    // This process never hands out more than the window's count in its trailing window (handOutWindow).
+    const window = SendThrottle.handOutWindow(pacer.messagesPerSecond);
+    const perSecond = (window.count * 1000) / window.ms;
+    while (pacer.handedOut.length > 0 && now - pacer.handedOut[0] >= window.ms) pacer.handedOut.shift();
     // No hand-out before this time: the trailing second is full, or the catch-up credit is spent.
     let notBefore = 0;
     const maxLateness = pacer.shared ? SendThrottle.MAX_LATENESS_MS : SendThrottle.CATCH_UP_MS;
@@ -197,8 +215,8 @@ export class SendThrottle implements OnModuleDestroy {
         stale++;
         continue;
       }
-      if (pacer.handedOut.length >= perSecond) {
-        notBefore = pacer.handedOut[pacer.handedOut.length - perSecond] + 1000;
+      if (pacer.handedOut.length >= window.count) {
+        notBefore = pacer.handedOut[pacer.handedOut.length - window.count] + window.ms;
         break;
       }
       if (pacer.credit < 1) {
@@ -219,14 +237,14 @@ export class SendThrottle implements OnModuleDestroy {
     if (pacer.waiting.length === 0) while (pacer.slots.length > 0 && pacer.slots[0] <= now) pacer.slots.shift();
     const demand = pacer.waiting.reduce((sum, w) => sum + w.need, 0);
     const blockMs = Math.min(SendThrottle.MAX_BLOCK_MS, Math.max(SendThrottle.BLOCK_MS, pacer.roundTripMs * 1.5));
-    const block = Math.max(1, Math.floor((pacer.messagesPerSecond * SendThrottle.HEADROOM * blockMs) / 1000));
+    const block = Math.max(1, Math.floor((window.perSecond * blockMs) / 1000));
     // The next block is reserved while two are still held (a Redis round trip slower than one block
     // would otherwise leave the timeline idle), and at most about three blocks are held ahead, so
     // the timeline is never reserved far into the future.
     if (demand > pacer.slots.length && pacer.slots.length < 2 * block && !pacer.reserving) {
       const count = Math.min(block, demand - pacer.slots.length);
       pacer.reserving = true;
-      const intervalUs = Math.ceil(1_000_000 / (pacer.messagesPerSecond * SendThrottle.HEADROOM));
+      const intervalUs = Math.ceil(1_000_000 / window.perSecond);
       const asked = performance.now();
       this.reserve(channelId, intervalUs, count).then(
         ({ tatUs, shared }) => {
