@@ -407,14 +407,34 @@ describe('WhatsApp webhooks: signature, inbound handling, isolation', () => {
       expect(new Set(fake.sent.map((r) => r.body.to))).toEqual(new Set(citizens.map((waId) => `+${waId}`)));
     });
 
-    it('handles the keyword of a suspended comune without answering: it cannot send', async () => {
+    it('handles the keyword of a suspended comune without answering while it cannot send, and welcomes the citizen once it is active again', async () => {
       const a = await comune();
       const operator = await TenantSession.operatorToken(testApp);
       await testApp.http().post(`/v1/admin/tenants/${a.session.tenantId}/suspend`).set('Authorization', `Bearer ${operator}`).expect(200);
-      await post(a, fixtureFor('webhook-text-inbound.json', a)).expect(200);
+      await post(a, justNow(fixtureFor('webhook-text-inbound.json', a))).expect(200);
       await waitFor(async () => expect(await processedEvents(a.channelId)).toBe(1));
       expect(await subscribers(a)).toMatchObject([{ phone: '+393478215604', status: 'active' }]);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Longer than the outbox sweep's period: nothing goes while the comune is suspended.
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      expect(fake.requests).toHaveLength(0);
+      // Reinstated within the citizen's 24-hour window: the welcome they asked for goes, once.
+      await testApp.http().post(`/v1/admin/tenants/${a.session.tenantId}/approve`).set('Authorization', `Bearer ${operator}`).expect(200);
+      await waitFor(() => expect(fake.sentTo('+393478215604')).toHaveLength(1), { timeoutMs: 10_000 });
+      expect((fake.sentTo('+393478215604')[0].body.text as { body: string }).body).toMatch(/iscritt/i);
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(fake.requests).toHaveLength(1);
+    });
+
+    it('gives up an answer held for a suspended comune once the citizen window has closed', async () => {
+      const a = await comune();
+      const operator = await TenantSession.operatorToken(testApp);
+      await testApp.http().post(`/v1/admin/tenants/${a.session.tenantId}/suspend`).set('Authorization', `Bearer ${operator}`).expect(200);
+      await post(a, justNow(fixtureFor('webhook-text-inbound.json', a))).expect(200);
+      await waitFor(async () => expect(await processedEvents(a.channelId)).toBe(1));
+      // A day later (its window closed): reinstating the comune sends nothing.
+      await testApp.dataSource.query(`UPDATE reply_outbox SET expires_at = now() - interval '1 second' WHERE channel_id = $1`, [a.channelId]);
+      await testApp.http().post(`/v1/admin/tenants/${a.session.tenantId}/approve`).set('Authorization', `Bearer ${operator}`).expect(200);
+      await waitFor(async () => expect((await testApp.dataSource.query(`SELECT count(*)::int AS n FROM reply_outbox WHERE channel_id = $1 AND given_up_at IS NOT NULL`, [a.channelId]))[0].n).toBe(1));
       expect(fake.requests).toHaveLength(0);
     });
 

@@ -160,15 +160,14 @@ export class InboundService {
       }
       if (subscriber) await this.touch(manager, subscriber, sender, this.windowOpenedAt(message.occurredAt));
       await manager.query(`UPDATE inbound_messages SET subscriber_id = $2, handled_as = $3 WHERE id = $1`, [inboundId, subscriber?.id ?? null, handledAs]);
-      // A comune awaiting approval or suspended cannot send (CONTRACT): the message is handled, unanswered.
-      if (replies.length > 0 && tenant.status !== TenantStatus.Active) {
-        this.logger.log(`channel ${channel.id}: no answer sent, the comune is ${tenant.status}`);
-      } else {
-        // The citizen's message opened a 24-hour window: a free-form answer cannot go after it (nor
-        // at all, for a message Meta delivers a day late: the outbox gives it up at once).
-        const windowEndsAt = new Date(new Date(this.windowOpenedAt(message.occurredAt)).getTime() + REPLY_WINDOW_MS);
-        written = await this.outbox.add(manager, channel, sender, replies, windowEndsAt);
-      }
+      // The citizen's message opened a 24-hour window: a free-form answer cannot go after it (nor
+      // at all, for a message Meta delivers a day late: the outbox gives it up at once).
+      const windowEndsAt = new Date(new Date(this.windowOpenedAt(message.occurredAt)).getTime() + REPLY_WINDOW_MS);
+      // A comune awaiting approval or suspended cannot send (CONTRACT): the answer waits in the
+      // outbox, and goes if the comune is active again within the window (approved the next morning).
+      const held = tenant.status !== TenantStatus.Active;
+      if (replies.length > 0 && held) this.logger.log(`channel ${channel.id}: answer held, the comune is ${tenant.status}`);
+      written = await this.outbox.add(manager, channel, sender, replies, windowEndsAt, held);
     });
     if (left.length > 0) await this.optOuts.announce(tenantId, left);
     await this.outbox.sendNow(channel, written);

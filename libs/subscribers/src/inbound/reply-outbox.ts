@@ -56,24 +56,26 @@ export class ReplyOutbox {
   /**
    * Writes the answers in the caller's transaction, held by the caller for its first try (sendNow,
    * once committed). Answers whose window has closed already (the citizen's message reached us a
-   * day late) are written given up, and not returned: WhatsApp would refuse them.
+   * day late) are written given up, and not returned: WhatsApp would refuse them. `held`: the comune
+   * cannot send now (awaiting approval, suspended); the answers wait for the sweep, which sends them
+   * once it is active again within the citizen's window, and are not returned for a first try.
    */
-  async add(manager: EntityManager, channel: Channel, to: ReplyRecipient, bodies: string[], windowEndsAt: Date): Promise<DueReply[]> {
+  async add(manager: EntityManager, channel: Channel, to: ReplyRecipient, bodies: string[], windowEndsAt: Date, held = false): Promise<DueReply[]> {
     if (bodies.length === 0) return [];
     const rows = (await manager.query(
       `INSERT INTO reply_outbox (tenant_id, channel_id, to_phone, to_user_id, body, attempts, next_attempt_at, expires_at, given_up_at, last_error)
-       SELECT $1, $2, $3, $4, body, 1, now() + make_interval(secs => $6), $7,
+       SELECT $1, $2, $3, $4, body, CASE WHEN $9 THEN 0 ELSE 1 END, now() + make_interval(secs => CASE WHEN $9 THEN 0 ELSE $6 END), $7,
               CASE WHEN $8 THEN now() END, CASE WHEN $8 THEN '(the 24-hour window had closed when the message arrived)' END
          FROM unnest($5::text[]) WITH ORDINALITY AS b(body, n) ORDER BY n
        RETURNING id::text AS id, channel_id, to_phone, to_user_id, body, attempts, given_up_at IS NOT NULL AS expired`,
-      [channel.tenantId, channel.id, to.phone, to.userId, bodies, LEASE_SECONDS, windowEndsAt, windowEndsAt.getTime() <= this.clock.now().getTime()],
+      [channel.tenantId, channel.id, to.phone, to.userId, bodies, LEASE_SECONDS, windowEndsAt, windowEndsAt.getTime() <= this.clock.now().getTime(), held],
     )) as (DueReply & { expired: boolean })[];
     const expired = rows.filter((row) => row.expired).length;
     if (expired > 0) {
       replies.inc({ outcome: 'expired' }, expired);
       this.logger.warn(`${expired} answer(s) to a citizen not sent: their message arrived after its 24-hour window had closed`);
     }
-    return rows.filter((row) => !row.expired).map(({ expired: _expired, ...row }) => row);
+    return held ? [] : rows.filter((row) => !row.expired).map(({ expired: _expired, ...row }) => row);
   }
 
   /** The first try of answers just committed, in order. */
