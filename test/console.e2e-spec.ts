@@ -120,8 +120,11 @@ describe('Console in a browser', () => {
 
       await page.selectOption('#campaign-type', 'text');
       // An emergency: exempt from quiet hours and the monthly cap, so it leaves now whatever the hour.
+      // It is confirmed first (it reaches every subscriber, at night too).
       await page.selectOption('#campaign-priority', 'emergency');
+      const confirmation = new Promise<string>((resolve) => page.once('dialog', (dialog) => { resolve(dialog.message()); void dialog.accept(); }));
       await page.click('#campaign-send');
+      expect(await confirmation).toContain('EMERGENZA a tutti gli iscritti');
       await page.waitForSelector('text=in invio.', { timeout: 15_000 });
       await page.waitForSelector('#campaign-link', { timeout: 15_000 });
       const href = await page.getAttribute('#campaign-link', 'href');
@@ -212,6 +215,7 @@ describe('Console in a browser', () => {
       await page.fill('#campaign-template-param-1', 'la zona del fiume');
       expect(await page.locator('#whatsapp-preview').innerText()).toContain('Modello «allerta_meteo»: arancione · la zona del fiume');
       await page.selectOption('#campaign-priority', 'emergency');
+      page.once('dialog', (dialog) => void dialog.accept());
       await page.click('#campaign-send');
       await page.waitForSelector('.campaign-warning', { timeout: 15_000 });
       expect(await page.locator('.campaign-warning').innerText()).toContain('The channel is paused');
@@ -231,6 +235,79 @@ describe('Console in a browser', () => {
       expect(errors).toEqual([]);
     } finally {
       await page.close();
+    }
+  });
+
+  it('renews an expired access token without losing the page, and ends the session on the server at logout', async () => {
+    const session = await TenantSession.create(testApp);
+    await session.as('post', '/v1/channels').send({ name: 'Prova', provider: 'sandbox' }).expect(201);
+    const page = await browser.newPage({ viewport: { width: 375, height: 740 } });
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    try {
+      await login(page, session.adminEmail, session.adminPassword);
+      await page.waitForSelector('#chart-subscribers');
+      expect(await page.locator('#who').innerText()).toContain('amministratore');
+      // The access token lapses (15 minutes): the next request exchanges the refresh token and goes on.
+      await page.evaluate("sessionStorage.setItem('filodiretto.accessToken', 'expired.access.token')");
+      await page.click('a[href="#/nuova"]');
+      await page.waitForSelector('#campaign-title');
+      expect(await page.evaluate("sessionStorage.getItem('filodiretto.accessToken')")).not.toBe('expired.access.token');
+      // On a phone, no table or form makes the page wider than the screen.
+      await page.click('a[href="#/"]');
+      await page.waitForSelector('#chart-subscribers');
+      expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
+      // Logging out ends the session on the server too.
+      const refreshToken = (await page.evaluate("sessionStorage.getItem('filodiretto.refreshToken')")) as string;
+      await page.click('#logout');
+      await page.waitForSelector('#login-submit');
+      await waitFor(() => testApp.http().post('/v1/auth/refresh').send({ refreshToken }).expect(401));
+      // A session that cannot be renewed any more says so on the login page.
+      await login(page, session.adminEmail, session.adminPassword);
+      await page.waitForSelector('#chart-subscribers');
+      await page.evaluate("sessionStorage.setItem('filodiretto.accessToken', 'expired.access.token'); sessionStorage.setItem('filodiretto.refreshToken', 'rt_gone')");
+      await page.click('a[href="#/campagne"]');
+      await page.waitForSelector('text=Sessione scaduta: accedi di nuovo.');
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('lets an editor draft but not send, and leaves no draft behind when a send is refused', async () => {
+    const session = await TenantSession.create(testApp);
+    await session.as('post', '/v1/channels').send({ name: 'Prova', provider: 'sandbox' }).expect(201);
+    const email = `redattore-${session.slug}@comune.example`;
+    await session.as('post', '/v1/users').send({ email, password: 'password-of-a-member', role: 'editor' }).expect(201);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    try {
+      await login(page, email, 'password-of-a-member');
+      await page.waitForSelector('#chart-subscribers');
+      await page.click('a[href="#/nuova"]');
+      await page.waitForSelector('#campaign-title');
+      expect(await page.locator('#campaign-send').isDisabled()).toBe(true);
+      expect(await page.locator('#campaign-send-note').innerText()).toContain('Solo un amministratore');
+      await page.close();
+
+      // The comune suspended: the admin's send is refused, in Italian first, and the draft it made is gone.
+      const operator = await TenantSession.operatorToken(testApp);
+      await testApp.http().post(`/v1/admin/tenants/${session.tenantId}/suspend`).set('Authorization', `Bearer ${operator}`).expect(200);
+      const admin = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+      try {
+        await login(admin, session.adminEmail, session.adminPassword);
+        await admin.waitForSelector('#chart-subscribers');
+        await admin.click('a[href="#/nuova"]');
+        await admin.waitForSelector('#campaign-title');
+        await admin.fill('#campaign-title', 'Durante la sospensione');
+        await admin.fill('#campaign-text', 'Prova');
+        await admin.click('#campaign-send');
+        await admin.waitForSelector('text=Operazione non consentita: ');
+        await waitFor(async () => expect((await session.as('get', '/v1/campaigns').expect(200)).body.data).toEqual([]));
+      } finally {
+        await admin.close();
+      }
+    } finally {
+      if (!page.isClosed()) await page.close();
     }
   });
 

@@ -1,16 +1,20 @@
-/* Filodiretto console: a small single-page app over the public REST API (/v1). The access token
- * from POST /v1/auth/login is kept in sessionStorage (gone when the tab closes). Every text coming
- * from the API is inserted as text, never as HTML. */
+/* Filodiretto console: a small single-page app over the public REST API (/v1). The token pair
+ * from POST /v1/auth/login is kept in sessionStorage (gone when the tab closes); an expired access
+ * token is exchanged for a new pair once, and the request tried again. Every text coming from the
+ * API is inserted as text, never as HTML. */
 (function () {
   'use strict';
 
   var TOKEN_KEY = 'filodiretto.accessToken';
+  var REFRESH_KEY = 'filodiretto.refreshToken';
   var app = document.getElementById('app');
   var nav = document.getElementById('nav');
   var who = document.getElementById('who');
   var logoutButton = document.getElementById('logout');
   var charts = [];
   var me = null;
+  /** Said on the login page once it is drawn (a session that ended). */
+  var loginNotice = null;
 
   // ---------- helpers ----------
   function h(tag, attrs) {
@@ -49,20 +53,51 @@
   function notice(text, isError) { return h('div', { class: 'notice' + (isError ? ' error' : ''), role: isError ? 'alert' : 'status', text: text }); }
 
   function token() { return sessionStorage.getItem(TOKEN_KEY); }
+  function keepSession(pair) {
+    sessionStorage.setItem(TOKEN_KEY, pair.accessToken);
+    sessionStorage.setItem(REFRESH_KEY, pair.refreshToken);
+  }
 
-  function api(method, path, body) {
+  // One exchange at a time, shared by the requests that found the access token expired together.
+  var refreshing = null;
+  function refreshSession() {
+    var refreshToken = sessionStorage.getItem(REFRESH_KEY);
+    if (!refreshToken) return Promise.resolve(false);
+    if (!refreshing) {
+      refreshing = fetch('/v1/auth/refresh', { method: 'POST', headers: { Accept: 'application/json', 'Content-Type': 'application/json' }, body: JSON.stringify({ refreshToken: refreshToken }) })
+        .then(function (response) { return response.ok ? response.json().then(function (pair) { keepSession(pair); return true; }) : false; })
+        .catch(function () { return false; })
+        .then(function (ok) { refreshing = null; return ok; });
+    }
+    return refreshing;
+  }
+
+  /** What the API's refusals mean, in Italian; the API's own words follow as the detail. */
+  var REFUSED = { 400: 'Dati non validi', 403: 'Operazione non consentita', 404: 'Non trovato', 409: 'Operazione non possibile ora', 413: 'File troppo grande', 429: 'Troppe richieste: riprova fra poco' };
+
+  function api(method, path, body, retried) {
     var headers = { Accept: 'application/json' };
     if (token()) headers.Authorization = 'Bearer ' + token();
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     return fetch(path, { method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body) }).then(function (response) {
-      if (response.status === 401 && path !== '/v1/auth/login') { logout(); throw new Error('Sessione scaduta: accedi di nuovo.'); }
+      if (response.status === 401 && path !== '/v1/auth/login') {
+        return (retried ? Promise.resolve(false) : refreshSession()).then(function (renewed) {
+          if (renewed) return api(method, path, body, true);
+          endSession('Sessione scaduta: accedi di nuovo.');
+          var expired = new Error('Sessione scaduta: accedi di nuovo.');
+          expired.status = 401;
+          throw expired;
+        });
+      }
       var type = response.headers.get('content-type') || '';
       var parse = type.indexOf('application/json') >= 0 ? response.json() : response.text();
       return parse.then(function (data) {
         if (!response.ok) {
-          var message = data && data.message ? (Array.isArray(data.message) ? data.message.join('; ') : data.message) : 'Errore ' + response.status;
-          var error = new Error(message);
+          var detail = data && data.message ? (Array.isArray(data.message) ? data.message.join('; ') : data.message) : '';
+          var lead = REFUSED[response.status] || (response.status >= 500 ? 'Errore del server: riprova fra poco' : 'Errore ' + response.status);
+          var error = new Error(detail ? lead + ': ' + detail : lead);
           error.status = response.status;
+          error.detail = detail;
           throw error;
         }
         return data;
@@ -77,11 +112,20 @@
   }
 
   // ---------- session ----------
-  function logout() {
+  /** Forgets the session here; `why` is said on the login page. */
+  function endSession(why) {
     sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(REFRESH_KEY);
     me = null;
-    location.hash = '#/accesso';
-    route();
+    loginNotice = why || null;
+    if (location.hash !== '#/accesso') location.hash = '#/accesso';
+    else route();
+  }
+  function logout() {
+    // The session ends on the server too: its refresh token stops working.
+    var refreshToken = sessionStorage.getItem(REFRESH_KEY);
+    if (refreshToken) fetch('/v1/auth/logout', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ refreshToken: refreshToken }) }).catch(function () {});
+    endSession(null);
   }
   logoutButton.addEventListener('click', logout);
 
@@ -89,13 +133,14 @@
     nav.replaceChildren();
     who.textContent = '';
     logoutButton.hidden = true;
-    var message = h('div');
+    var message = h('div', null, loginNotice ? notice(loginNotice, true) : null);
+    loginNotice = null;
     var email = h('input', { type: 'email', id: 'email', name: 'email', autocomplete: 'username', required: true });
     var password = h('input', { type: 'password', id: 'password', name: 'password', autocomplete: 'current-password', required: true });
     var form = h('form', { class: 'panel login', onsubmit: function (event) {
       event.preventDefault();
       api('POST', '/v1/auth/login', { email: email.value, password: password.value })
-        .then(function (session) { sessionStorage.setItem(TOKEN_KEY, session.accessToken); me = null; location.hash = '#/'; route(); })
+        .then(function (session) { keepSession(session); me = null; location.hash = '#/'; route(); })
         .catch(function (error) { message.replaceChildren(notice(error.status === 401 ? 'Email o password errate.' : error.message, true)); });
     } },
       h('h1', { text: 'Accedi alla console' }),
@@ -119,6 +164,10 @@
     ['#/comuni', 'Comuni da approvare', pendingTenantsPage],
   ];
 
+  var ROLE_NAMES = { platform_admin: 'operatore', tenant_admin: 'amministratore', editor: 'redattore', viewer: 'lettura' };
+  /** Sending and cancelling, channels and settings: the comune's administrators (the API says so too). */
+  function isAdmin() { return me && me.role === 'tenant_admin'; }
+
   function pages() { return me && me.role === 'platform_admin' ? OPERATOR_PAGES : TENANT_PAGES; }
 
   function drawNav(current) {
@@ -126,7 +175,7 @@
     pages().forEach(function (page) {
       nav.appendChild(h('a', { href: page[0], class: page[0] === current ? 'active' : null, text: page[1] }));
     });
-    who.textContent = me ? (me.email || '') + (me.role === 'platform_admin' ? ' · operatore' : '') : '';
+    who.textContent = me ? (me.email || '') + ' · ' + (ROLE_NAMES[me.role] || me.role) : '';
     logoutButton.hidden = false;
   }
 
@@ -351,8 +400,8 @@
       channel.addEventListener('change', function () { if (type.value === 'template') loadTemplates(); });
       type.addEventListener('change', function () { if (type.value === 'template') loadTemplates(); });
       var text = h('textarea', { id: 'campaign-text', name: 'text', maxlength: '4096', required: true, placeholder: 'Il testo che riceveranno i cittadini' });
-      var options = [0, 1, 2].map(function (i) { return h('input', { class: 'poll-option', id: 'campaign-option-' + i, maxlength: '20', placeholder: 'Risposta ' + (i + 1) + (i === 2 ? ' (facoltativa)' : '') }); });
-      var optionsBox = h('div', { hidden: true }, h('label', { text: 'Risposte (pulsanti)' }), options);
+      var options = [0, 1, 2].map(function (i) { return h('input', { class: 'poll-option', id: 'campaign-option-' + i, maxlength: '20', 'aria-label': 'Risposta ' + (i + 1) + (i === 2 ? ' (facoltativa)' : ''), placeholder: 'Risposta ' + (i + 1) + (i === 2 ? ' (facoltativa)' : '') }); });
+      var optionsBox = h('fieldset', { hidden: true, class: 'plain' }, h('legend', { text: 'Risposte (pulsanti)' }), options);
       var textBox = h('div', null, h('label', { for: 'campaign-text', text: 'Messaggio' }), text);
       var priority = h('select', { id: 'campaign-priority', name: 'priority' }, h('option', { value: 'normal', text: 'Ordinaria' }), h('option', { value: 'emergency', text: 'Emergenza (ignora fascia di silenzio e limite mensile)' }));
       var topicBoxes = topics.map(function (t) { return h('label', { class: 'row', style: 'font-weight:400' }, h('input', { type: 'checkbox', value: t.key, style: 'width:auto' }), t.name); });
@@ -375,7 +424,8 @@
           type.value === 'poll' ? options.filter(function (o) { return o.value.trim(); }).map(function (o) { return h('div', { class: 'reply-button', text: o.value.trim() }); }) : null]);
       }
       [text, type].concat(options).forEach(function (el) { el.addEventListener('input', updatePreview); el.addEventListener('change', updatePreview); });
-      var send = h('button', { type: 'submit', id: 'campaign-send', text: 'Invia ora' });
+      var send = h('button', { type: 'submit', id: 'campaign-send', text: 'Invia ora', disabled: !isAdmin() });
+      var sendNote = isAdmin() ? null : h('p', { class: 'muted', id: 'campaign-send-note', text: 'Solo un amministratore del Comune può inviare le campagne.' });
       var form = h('form', { class: 'grid', onsubmit: function (event) {
         event.preventDefault();
         var body = { channelId: channel.value, title: title.value.trim(), priority: priority.value };
@@ -392,9 +442,16 @@
         }
         var chosen = topicBoxes.map(function (l) { return l.querySelector('input'); }).filter(function (i) { return i.checked; }).map(function (i) { return i.value; });
         if (chosen.length) body.topics = chosen;
+        if (!isAdmin()) return;
+        if (body.priority === 'emergency' && !window.confirm('Inviare come EMERGENZA a ' + (chosen.length ? 'chi segue gli argomenti scelti' : 'tutti gli iscritti') + ', anche nella fascia di silenzio?')) return;
         send.disabled = true;
         api('POST', '/v1/campaigns', body)
-          .then(function (campaign) { return api('POST', '/v1/campaigns/' + campaign.id + '/send').then(function (sent) { return [campaign, sent]; }); })
+          .then(function (campaign) {
+            return api('POST', '/v1/campaigns/' + campaign.id + '/send').then(
+              function (sent) { return [campaign, sent]; },
+              // Not sent (the comune suspended, a template refused...): the draft it made is not left behind.
+              function (error) { return api('DELETE', '/v1/campaigns/' + campaign.id).catch(function () {}).then(function () { throw error; }); });
+          })
           .then(function (r) {
             message.replaceChildren(notice('Campagna «' + body.title + '» ' + (r[1].status === 'scheduled' ? 'programmata.' : 'in invio.')));
             // What will hold it back (a paused channel, a fallback template WhatsApp refuses), as the API says it.
@@ -413,7 +470,7 @@
           optionsBox,
           h('label', { for: 'campaign-priority', text: 'Priorità' }), priority,
           topics.length ? h('div', null, h('label', { text: 'Argomenti (nessuno = tutti gli iscritti)' }), topicBoxes) : null,
-          h('p', null, send), message),
+          h('p', null, send), sendNote, message),
         h('div', null, h('label', { text: 'Anteprima su WhatsApp' }), preview));
       render(h('h1', { text: 'Nuova campagna' }), form);
       updatePreview();
@@ -516,7 +573,10 @@
             // Opened at the click (popup blockers), pointed at the board once its session cookie is set.
             var board = window.open('', '_blank');
             api('POST', '/v1/admin/queue-board/session').then(function () { if (board) board.location = '/admin/queues'; })
-              .catch(function (error) { if (board) board.close(); alert(error.message); });
+              .catch(function (error) {
+                if (board) board.close();
+                alert(error.status === 404 ? 'Bull Board non è disponibile: in questa installazione le code sono nel processo (senza Redis).' : error.message);
+              });
           } })),
         (health.heldCampaigns || []).length ? h('div', { class: 'panel', id: 'held-campaigns' }, h('h2', { text: 'Campagne ferme: canale in pausa' }), h('ul', null, health.heldCampaigns.map(function (c) {
           return h('li', { text: (c.priority === 'emergency' ? 'EMERGENZA — ' : '') + c.title + ' — ' + num(c.queued) + ' in attesa' + (c.pausedReason ? ' (' + c.pausedReason + ')' : '') });
