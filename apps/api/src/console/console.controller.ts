@@ -28,7 +28,7 @@ export class ConsoleController {
   @Get()
   @Header('Content-Security-Policy', CSP)
   @Header('Cache-Control', 'no-cache')
-  @ApiOperation({ summary: 'The web console (HTML): the comune's overview and charts, campaigns (compose with a WhatsApp preview, send, follow), channels and keywords, citizens' messages; delivery health and approvals for the operator' })
+  @ApiOperation({ summary: "The web console (HTML): the comune's overview and charts, campaigns (compose with a WhatsApp preview, send, follow), channels and keywords, citizens' messages; delivery health and approvals for the operator" })
   @ApiProduces('text/html')
   @ApiOkResponse({ description: 'The console page', schema: { type: 'string' } })
   page(@Res() response: Response): void {
