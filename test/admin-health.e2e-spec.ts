@@ -54,6 +54,8 @@ describe('Operator health: queues, throughput, provider errors, channels, stuck 
     await insert(done.id, 'read', 5, { sent: ago(20 * MINUTE) });
     // Failures: two 131026 in the last hour, one 130429 two hours ago, one beyond the 24 hours.
     await insert(done.id, 'failed', 2, { updated: ago(30 * MINUTE), code: 131026 });
+    // Handed over 40 minutes ago, then reported failed by Meta's status: one message tried, not two.
+    await insert(done.id, 'failed', 1, { sent: ago(40 * MINUTE), updated: ago(10 * MINUTE), code: 131026 });
     await insert(done.id, 'failed', 1, { updated: ago(120 * MINUTE), code: 130429 });
     await insert(done.id, 'failed', 1, { updated: ago(30 * 60 * MINUTE), code: 131047 });
     // The stuck campaign: 4 deliveries queued 30 minutes ago, nothing handed since.
@@ -74,7 +76,7 @@ describe('Operator health: queues, throughput, provider errors, channels, stuck 
     for (const queue of body.queues) expect(queue).toEqual({ name: queue.name, waiting: expect.any(Number), active: expect.any(Number), delayed: expect.any(Number), failed: expect.any(Number) });
     expect(body.throughput).toEqual({ lastMinute: 3, last5Minutes: 7 });
     expect(body.providerErrors).toEqual([
-      { code: 131026, count: 2 },
+      { code: 131026, count: 3 },
       { code: 130429, count: 1 },
     ]);
     expect(body.retryingErrors).toEqual([
@@ -96,11 +98,12 @@ describe('Operator health: queues, throughput, provider errors, channels, stuck 
       messagesPerSecond: 80,
       sentLastMinute: 3,
       sentLast5Minutes: 7,
-      sentLastHour: 12,
-      failedLastHour: 2,
-      errorRate: 0.1429,
+      sentLastHour: 13,
+      failedLastHour: 3,
+      // 3 of the 15 messages tried (13 handed over, one of which failed since, and 2 refused): not 3 of 16.
+      errorRate: 0.2,
       providerErrors: [
-        { code: 131026, count: 2 },
+        { code: 131026, count: 3 },
         { code: 130429, count: 1 },
       ],
     });

@@ -153,7 +153,9 @@ export class OperatorHealthService {
       ) as Promise<Record<string, unknown>[]>,
       this.db.query(
         `SELECT channel_id, error_code, count(*) AS n,
-                count(*) FILTER (WHERE updated_at > $1::timestamptz - interval '1 hour') AS hour
+                count(*) FILTER (WHERE updated_at > $1::timestamptz - interval '1 hour') AS hour,
+                -- failed in the hour and not handed over in it: the others are among its sends already
+                count(*) FILTER (WHERE updated_at > $1::timestamptz - interval '1 hour' AND (sent_at IS NULL OR sent_at <= $1::timestamptz - interval '1 hour')) AS hour_unsent
            FROM deliveries WHERE status = 'failed' AND updated_at > $1::timestamptz - make_interval(hours => $2)
           GROUP BY channel_id, error_code ORDER BY count(*) DESC`,
         [now, PROVIDER_ERROR_WINDOW_HOURS],
@@ -167,6 +169,8 @@ export class OperatorHealthService {
       const failed = failuresByChannel.get(c.id as string) ?? [];
       const sentLastHour = int(sent?.hour);
       const failedLastHour = failed.reduce((sum, row) => sum + int(row.hour), 0);
+      // Messages tried in the hour: handed over (some failed since, by Meta's status), or failed before.
+      const triedLastHour = sentLastHour + failed.reduce((sum, row) => sum + int(row.hour_unsent), 0);
       return {
         id: c.id as string,
         tenantId: c.tenant_id as string,
@@ -183,7 +187,7 @@ export class OperatorHealthService {
         sentLast5Minutes: int(sent?.five),
         sentLastHour,
         failedLastHour,
-        errorRate: sentLastHour + failedLastHour > 0 ? Math.round((failedLastHour / (sentLastHour + failedLastHour)) * 10_000) / 10_000 : null,
+        errorRate: triedLastHour > 0 ? Math.round((failedLastHour / triedLastHour) * 10_000) / 10_000 : null,
         providerErrors: failed.map((row) => ({ code: row.error_code === null ? null : Number(row.error_code), count: int(row.n) })),
       };
     });

@@ -35,7 +35,7 @@ export class ChannelHealthDto {
   @ApiProperty() sentLast5Minutes: number;
   @ApiProperty() sentLastHour: number;
   @ApiProperty() failedLastHour: number;
-  @ApiProperty({ nullable: true, type: Number, description: 'failed / (sent + failed) in the last hour' }) errorRate: number | null;
+  @ApiProperty({ nullable: true, type: Number, description: 'Of the messages tried in the last hour (handed to WhatsApp, or failed before), the share that failed; a message handed over and then reported failed counts once' }) errorRate: number | null;
   @ApiProperty({ type: [ProviderErrorDto], description: 'Failed deliveries by provider code, last 24 hours' }) providerErrors: ProviderErrorDto[];
 }
 
