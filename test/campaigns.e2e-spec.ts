@@ -753,6 +753,29 @@ describe('Campaigns over HTTP', () => {
     }
   });
 
+  it("says how many more normal campaigns fit in every subscriber's monthly cap, counting each subscriber's own messages", async () => {
+    const comune = await TenantSession.create(testApp);
+    await disableQuietHours(comune);
+    const channel = await createChannel(comune);
+    await seedSubscribers(testApp.dataSource, comune.tenantId, channel.id, 2, { topicKeys: ['traffico'] });
+    await seedSubscribers(testApp.dataSource, comune.tenantId, channel.id, 3, { topicKeys: ['meteo'] });
+    // Two campaigns to two different topics: each subscriber has used one message of five.
+    for (const topic of ['traffico', 'meteo']) {
+      const id = await createCampaign(comune, { channelId: channel.id, topics: [topic], message: { type: 'text', text: `Avviso ${topic}` } });
+      await comune.as('post', `/v1/campaigns/${id}/send`).expect(202);
+      await waitFor(async () => expect((await campaignOf(comune, id)).status).toBe('completed'));
+    }
+    const usage = (await comune.as('get', '/v1/analytics/usage').expect(200)).body;
+    expect(usage).toMatchObject({ monthlyMessageCap: 5, normalCampaigns: 2, messagesSent: 5, remainingNormalCampaigns: 4 });
+    // An emergency to everyone uses none of it; a normal one to everyone, one more each.
+    for (const priority of ['emergency', 'normal']) {
+      const id = await createCampaign(comune, { channelId: channel.id, priority, message: { type: 'text', text: `A tutti (${priority})` } });
+      await comune.as('post', `/v1/campaigns/${id}/send`).expect(202);
+      await waitFor(async () => expect((await campaignOf(comune, id)).status).toBe('completed'));
+    }
+    expect((await comune.as('get', '/v1/analytics/usage').expect(200)).body).toMatchObject({ normalCampaigns: 3, emergencyCampaigns: 1, remainingNormalCampaigns: 3 });
+  });
+
   it('lets an emergency overtake a normal campaign in flight on the same number', async () => {
     const channel = await createChannel(session, { messagesPerSecond: 20 });
     const crowd = await seedSubscribers(testApp.dataSource, session.tenantId, channel.id, 120);

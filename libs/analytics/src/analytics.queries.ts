@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { TenantId } from '@app/core';
 import { isUuid } from '@app/database';
+import { capMessagesOfMonth } from '@app/delivery';
 
 /**
  * Counters of a campaign as the campaigns module maintains them on the row: each delivery is
@@ -143,6 +144,21 @@ export class TenantAnalyticsQueries {
       [tenantId],
     );
     return { total: int(row.total), completed: int(row.completed) };
+  }
+
+  /**
+   * The most of the monthly cap any active subscriber has used since `since`: the same messages the
+   * launch counts when it skips those who reached it (capMessagesOfMonth).
+   */
+  async mostCapUsed(tenantId: TenantId, since: Date): Promise<number> {
+    const [row] = await this.db.query(
+      `SELECT coalesce(max(used.n), 0) AS most FROM (
+         SELECT month.subscriber_id, sum(month.w) AS n FROM (${capMessagesOfMonth({ tenant: '$1', since: '$2::timestamptz', when: 'true' })}
+         ) month WHERE month.subscriber_id IS NOT NULL GROUP BY month.subscriber_id
+       ) used JOIN subscribers s ON s.id = used.subscriber_id AND s.tenant_id = $1 AND s.status = 'active'`,
+      [tenantId, since],
+    );
+    return int(row.most);
   }
 
   /** Campaigns started in a local month, split by priority (the monthly cap exempts emergencies). */

@@ -50,7 +50,7 @@ export interface MonthlyUsage {
   emergencyCampaigns: number;
   /** deliveries of this month's campaigns handed to WhatsApp */
   messagesSent: number;
-  /** how many more normal campaigns fit in every subscriber's monthly cap */
+  /** how many more normal campaigns fit in every active subscriber's monthly cap: the cap less the most any of them has used */
   remainingNormalCampaigns: number;
 }
 
@@ -179,14 +179,17 @@ export class AnalyticsService {
     const today = localDate(this.clock.now(), profile.timezone);
     const first = `${today.slice(0, 7)}-01`;
     const next = bucketStart(addDays(first, 32), 'month');
-    const month = await this.queries.campaignsStartedBetween(tenantId, startOfLocalDay(first, profile.timezone), startOfLocalDay(next, profile.timezone));
+    const since = startOfLocalDay(first, profile.timezone);
+    const [month, mostUsed] = await Promise.all([this.queries.campaignsStartedBetween(tenantId, since, startOfLocalDay(next, profile.timezone)), this.queries.mostCapUsed(tenantId, since)]);
     return {
       month: today.slice(0, 7),
       monthlyMessageCap: profile.monthlyMessageCap,
       normalCampaigns: month.normal,
       emergencyCampaigns: month.emergency,
       messagesSent: month.handed,
-      remainingNormalCampaigns: Math.max(profile.monthlyMessageCap - month.normal, 0),
+      // Counted per subscriber, as the launch does: campaigns to a topic, cancelled early or
+      // skipped outside the window use up the cap only of those they reached.
+      remainingNormalCampaigns: Math.max(profile.monthlyMessageCap - mostUsed, 0),
     };
   }
 

@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { ChannelsRepository, MessageTemplatesService } from '@app/channels';
 import { AppConfig, Clock, ConflictError, TenantId } from '@app/core';
 import { TableStatistics } from '@app/database';
-import { DISPATCH_BUCKET, DispatchRange, DispatchScheduler, quietHoursEnd, SERVICE_WINDOW_MS, startOfMonth } from '@app/delivery';
+import { capMessagesOfMonth, DISPATCH_BUCKET, DispatchRange, DispatchScheduler, quietHoursEnd, SERVICE_WINDOW_MS, startOfMonth } from '@app/delivery';
 import { QueueName, QueueProducer } from '@app/queue';
 import { Tenant, TenantStatus } from '@app/tenants';
 import type { Campaign, CampaignStatus } from './campaign.entity';
@@ -161,17 +161,7 @@ export class CampaignLauncher {
            -- the planner looped over them once per recipient: quadratic in the audience, 2.4 s for
            -- a comune's second campaign to 5,000 (bench/fanout.bench.ts).
            SELECT COALESCE(jsonb_object_agg(subscriber_id, true), '{}'::jsonb) AS ids FROM (
-             SELECT subscriber_id FROM (
-               SELECT d.subscriber_id, 1 AS w FROM deliveries d
-                WHERE $7::boolean AND d.tenant_id = $1 AND d.sent_at >= $8::timestamptz AND d.kind = 'campaign'
-               UNION ALL
-               SELECT d.subscriber_id, 1 FROM deliveries d
-                WHERE $7::boolean AND d.tenant_id = $1 AND d.status = 'queued' AND d.sent_at IS NULL AND d.created_at >= $8::timestamptz AND d.kind = 'campaign'
-               UNION ALL
-               SELECT d.subscriber_id, -1 FROM campaigns e JOIN deliveries d ON d.tenant_id = e.tenant_id AND d.campaign_id = e.id
-                WHERE $7::boolean AND e.tenant_id = $1 AND e.priority = 'emergency' AND e.started_at IS NOT NULL AND (e.completed_at IS NULL OR e.completed_at >= $8::timestamptz)
-                  AND d.kind = 'campaign'
-                  AND (d.sent_at >= $8::timestamptz OR (d.status = 'queued' AND d.sent_at IS NULL AND d.created_at >= $8::timestamptz))
+             SELECT subscriber_id FROM (${capMessagesOfMonth({ tenant: '$1', since: '$8::timestamptz', when: '$7::boolean' })}
              ) month WHERE subscriber_id IS NOT NULL GROUP BY subscriber_id HAVING sum(w) >= $9::int
            ) reached
          ), inserted AS (

@@ -17,3 +17,4 @@ export * from './jobs/delivery-jobs.module';
 export * from './jobs/delivery-reconciler';
 export * from './jobs/delivery-statuses.processor';
 export * from './jobs/dispatch.processor';
+export * from './monthly-cap';

@@ -171,7 +171,7 @@ export class MonthlyUsageDto {
   @ApiProperty({ description: 'Normal campaigns started this month (each reaches a subscriber at most once)' }) normalCampaigns: number;
   @ApiProperty() emergencyCampaigns: number;
   @ApiProperty({ description: "Deliveries of this month's campaigns handed to WhatsApp" }) messagesSent: number;
-  @ApiProperty({ description: 'Normal campaigns still within every subscriber’s monthly cap' }) remainingNormalCampaigns: number;
+  @ApiProperty({ description: 'How many more normal campaigns reach every active subscriber within the monthly cap: the cap less the most any of them has used this month (campaigns to a topic use up only their followers’ cap)' }) remainingNormalCampaigns: number;
 }
 
 export const toMonthlyUsageResponse = (usage: MonthlyUsage): MonthlyUsageDto => ({ ...usage });
