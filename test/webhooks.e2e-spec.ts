@@ -537,6 +537,16 @@ describe('WhatsApp webhooks: signature, inbound handling, isolation', () => {
       expect(chiara).toMatchObject({ phone: null, userId: 'IT.15510293847561029384', name: 'Chiara', status: 'active' });
       await waitFor(() => expect(fake.sentTo('IT.15510293847561029384')).toHaveLength(1));
       expect(fake.sentTo('IT.15510293847561029384')[0].body.to).toBeUndefined();
+      // A campaign reaches her by the same id, and its deliveries name her by it.
+      const campaign = await a.session.as('post', '/v1/campaigns').send({ channelId: a.channelId, title: 'Avviso', priority: 'emergency', message: { type: 'text', text: 'Strada chiusa' } }).expect(201);
+      await a.session.as('post', `/v1/campaigns/${campaign.body.id}/send`).expect(202);
+      await waitFor(() => expect(fake.sentTo('IT.15510293847561029384')).toHaveLength(2));
+      const deliveries = await waitFor(async () => {
+        const list = (await a.session.as('get', `/v1/campaigns/${campaign.body.id}/deliveries`).expect(200)).body.data;
+        expect(list[0].status).toBe('sent');
+        return list;
+      });
+      expect(deliveries).toEqual([expect.objectContaining({ subscriberId: chiara.id, phone: null, userId: 'IT.15510293847561029384' })]);
     });
 
     it('unsubscribes every record of a citizen known both by username (BSUID) and by phone with one DISATTIVA ISCRIZIONE', async () => {

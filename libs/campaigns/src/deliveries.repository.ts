@@ -9,6 +9,7 @@ export interface DeliveryRow extends Record<string, unknown> {
   id: string;
   subscriberId: string | null;
   phone: string | null;
+  userId: string | null;
   status: DeliveryStatus;
   providerMessageId: string | null;
   errorCode: number | null;
@@ -37,6 +38,8 @@ export class DeliveriesRepository extends TenantScopedRepository<Delivery> {
       .select('d.id', 'id')
       .addSelect('d.subscriber_id', 'subscriberId')
       .addSelect(`COALESCE(s.phone, CASE WHEN d.recipient LIKE '+%' THEN d.recipient END)`, 'phone')
+      // A citizen WhatsApp knows by username only: their business-scoped user id, as the CSV export gives it.
+      .addSelect(`CASE WHEN s.phone IS NULL THEN COALESCE(s.user_id, CASE WHEN d.recipient NOT LIKE '+%' THEN d.recipient END) END`, 'userId')
       .addSelect('d.status', 'status')
       .addSelect('d.provider_message_id', 'providerMessageId')
       .addSelect('d.error_code', 'errorCode')

@@ -229,6 +229,7 @@ export class DeliveryQueryDto extends PageQueryDto {
 export class DeliveryDto {
   @ApiProperty({ nullable: true, type: String }) subscriberId: string | null;
   @ApiProperty({ nullable: true, type: String }) phone: string | null;
+  @ApiProperty({ nullable: true, type: String, description: "The citizen's business-scoped user id when WhatsApp knows them by username only (phone null)" }) userId: string | null;
   @ApiProperty({ enum: DELIVERY_STATUSES }) status: string;
   @ApiProperty({ nullable: true, type: String }) providerMessageId: string | null;
   @ApiProperty({ nullable: true, type: Number }) errorCode: number | null;
@@ -239,6 +240,7 @@ export class DeliveryDto {
 export const toDeliveryResponse = (row: DeliveryRow): DeliveryDto => ({
   subscriberId: row.subscriberId,
   phone: row.phone,
+  userId: row.userId,
   status: row.status,
   providerMessageId: row.providerMessageId,
   errorCode: row.errorCode === null ? null : Number(row.errorCode),
