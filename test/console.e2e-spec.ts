@@ -274,6 +274,43 @@ describe('Console in a browser', () => {
     }
   });
 
+  it('schedules a campaign in the comune’s own time, shows when it goes, and cancels it', async () => {
+    const session = await TenantSession.create(testApp);
+    await session.as('post', '/v1/channels').send({ name: 'Prova', provider: 'sandbox' }).expect(201);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    try {
+      await login(page, session.adminEmail, session.adminPassword);
+      await page.waitForSelector('#chart-subscribers');
+      await page.click('a[href="#/nuova"]');
+      await page.waitForSelector('#campaign-title');
+      const day = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10);
+      await page.fill('#campaign-title', 'Mercato spostato');
+      await page.fill('#campaign-text', 'Il mercato del sabato si sposta in piazza Garibaldi.');
+      await page.fill('#campaign-schedule', `${day}T10:30`);
+      await page.click('#campaign-send');
+      await page.waitForSelector('text=programmata per');
+      const id = (await page.getAttribute('#campaign-link', 'href'))!.split('/').pop()!;
+      const scheduled = (await session.as('get', `/v1/campaigns/${id}`).expect(200)).body;
+      expect(scheduled.status).toBe('scheduled');
+      // 10:30 in Rome (the comune's timezone), whatever the browser's.
+      expect(new Date(scheduled.scheduledAt).toLocaleString('it-IT', { timeZone: 'Europe/Rome', hour: '2-digit', minute: '2-digit' })).toBe('10:30');
+
+      await page.click('#campaign-link');
+      await page.waitForSelector('#campaign-cancel');
+      expect(await page.locator('h1 + p').innerText()).toContain('programmata per');
+      page.once('dialog', (dialog) => void dialog.accept());
+      await page.click('#campaign-cancel');
+      await page.waitForSelector('.badge.cancelled');
+      expect((await session.as('get', `/v1/campaigns/${id}`).expect(200)).body.status).toBe('cancelled');
+      expect(await page.locator('#campaign-cancel').count()).toBe(0);
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('lets an editor draft but not send, and leaves no draft behind when a send is refused', async () => {
     const session = await TenantSession.create(testApp);
     await session.as('post', '/v1/channels').send({ name: 'Prova', provider: 'sandbox' }).expect(201);

@@ -305,10 +305,24 @@
       var c = r[0], heldBack = r[1].heldBack;
       var funnelCanvas = h('canvas', { id: 'chart-funnel', 'aria-label': 'Imbuto della campagna' });
       var pollCanvas = c.poll ? h('canvas', { id: 'chart-poll', 'aria-label': 'Risultati del sondaggio' }) : null;
-      var download = h('button', { class: 'secondary', text: 'Scarica i risultati (CSV)', onclick: function () { downloadCsv(c); } });
+      var campaign = r[1];
+      var download = c.status === 'draft' ? null : h('button', { class: 'secondary', text: 'Scarica i risultati (CSV)', onclick: function () { downloadCsv(c); } });
+      var cancelNote = h('div');
+      // What is not yet handed to WhatsApp is not sent (an alert sent by mistake, a schedule no longer wanted).
+      var cancel = isAdmin() && (c.status === 'scheduled' || c.status === 'sending')
+        ? h('button', { class: 'secondary', id: 'campaign-cancel', text: 'Annulla la campagna', onclick: function () {
+          if (!window.confirm('Annullare «' + c.title + '»? I messaggi non ancora consegnati a WhatsApp non partiranno.')) return;
+          cancel.disabled = true;
+          api('POST', '/v1/campaigns/' + encodeURIComponent(id) + '/cancel')
+            .then(function () { return campaignDetailPage(id); })
+            .catch(function (error) { cancel.disabled = false; cancelNote.replaceChildren(notice(error.message, true)); });
+        } })
+        : null;
+      var when = c.status === 'scheduled' && campaign.scheduledAt ? ' · programmata per ' + dateTime(campaign.scheduledAt) : c.startedAt ? ' · avviata ' + dateTime(c.startedAt) : '';
       render(
         h('h1', { text: c.title }),
-        h('p', null, badge(c.status), ' · avviata ' + dateTime(c.startedAt), ' ', download),
+        h('p', { class: 'row' }, badge(c.status), when, download, cancel),
+        cancelNote,
         // What holds it back now (a paused channel, quiet hours, messages waiting to be tried again).
         heldBack ? h('div', { class: 'notice', id: 'held-back', role: 'status' }, h('strong', { text: 'In attesa: ' }), heldBack) : null,
         h('div', { class: 'cards' },
@@ -320,7 +334,9 @@
         h('div', { class: 'panel' }, h('h2', { text: 'Dall’invio alla lettura' }), h('div', { class: 'chart-box', style: 'height:240px' }, funnelCanvas)),
         c.skippedReasons.length ? h('div', { class: 'panel' }, h('h2', { text: 'Non inviati' }), h('ul', null, c.skippedReasons.map(function (r) { return h('li', { text: num(r.count) + ' — ' + (REASONS[r.reason] || r.reason) }); }))) : null,
         c.failedCodes.length ? h('div', { class: 'panel' }, h('h2', { text: 'Errori di WhatsApp' }), h('ul', null, c.failedCodes.map(function (f) { return h('li', { text: num(f.count) + ' — codice ' + (f.code === null ? 'sconosciuto' : f.code) }); }))) : null,
-        pollCanvas ? h('div', { class: 'panel' }, h('h2', { text: 'Risultati del sondaggio' }), h('div', { class: 'chart-box', style: 'height:200px' }, pollCanvas)) : null,
+        pollCanvas ? h('div', { class: 'panel' }, h('h2', { text: 'Risultati del sondaggio' }), h('div', { class: 'chart-box', style: 'height:200px' }, pollCanvas),
+          // The figures as text too (a chart says nothing to a screen reader).
+          h('ul', { id: 'poll-votes' }, c.poll.options.map(function (o) { return h('li', { text: o.title + ': ' + num(o.votes) + (o.votes === 1 ? ' voto' : ' voti') }); }))) : null,
         c.reactions.length ? h('div', { class: 'panel' }, h('h2', { text: 'Reazioni' }), h('p', { text: c.reactions.map(function (r) { return r.emoji + ' ' + r.count; }).join('   ') })) : null);
       chart(funnelCanvas, {
         type: 'bar',
@@ -403,6 +419,8 @@
       var options = [0, 1, 2].map(function (i) { return h('input', { class: 'poll-option', id: 'campaign-option-' + i, maxlength: '20', 'aria-label': 'Risposta ' + (i + 1) + (i === 2 ? ' (facoltativa)' : ''), placeholder: 'Risposta ' + (i + 1) + (i === 2 ? ' (facoltativa)' : '') }); });
       var optionsBox = h('fieldset', { hidden: true, class: 'plain' }, h('legend', { text: 'Risposte (pulsanti)' }), options);
       var textBox = h('div', null, h('label', { for: 'campaign-text', text: 'Messaggio' }), text);
+      // Empty: now. A time without offset is the comune's own time (the API reads it so).
+      var schedule = h('input', { type: 'datetime-local', id: 'campaign-schedule', name: 'scheduledAt' });
       var priority = h('select', { id: 'campaign-priority', name: 'priority' }, h('option', { value: 'normal', text: 'Ordinaria' }), h('option', { value: 'emergency', text: 'Emergenza (ignora fascia di silenzio e limite mensile)' }));
       var topicBoxes = topics.map(function (t) { return h('label', { class: 'row', style: 'font-weight:400' }, h('input', { type: 'checkbox', value: t.key, style: 'width:auto' }), t.name); });
       var preview = h('div', { class: 'phone', id: 'whatsapp-preview', 'aria-label': 'Anteprima su WhatsApp' });
@@ -442,6 +460,7 @@
         }
         var chosen = topicBoxes.map(function (l) { return l.querySelector('input'); }).filter(function (i) { return i.checked; }).map(function (i) { return i.value; });
         if (chosen.length) body.topics = chosen;
+        if (schedule.value) body.scheduledAt = schedule.value;
         if (!isAdmin()) return;
         if (body.priority === 'emergency' && !window.confirm('Inviare come EMERGENZA a ' + (chosen.length ? 'chi segue gli argomenti scelti' : 'tutti gli iscritti') + ', anche nella fascia di silenzio?')) return;
         send.disabled = true;
@@ -453,7 +472,7 @@
               function (error) { return api('DELETE', '/v1/campaigns/' + campaign.id).catch(function () {}).then(function () { throw error; }); });
           })
           .then(function (r) {
-            message.replaceChildren(notice('Campagna «' + body.title + '» ' + (r[1].status === 'scheduled' ? 'programmata.' : 'in invio.')));
+            message.replaceChildren(notice('Campagna «' + body.title + '» ' + (r[1].status === 'scheduled' ? 'programmata' + (r[1].scheduledAt ? ' per ' + dateTime(r[1].scheduledAt) : '') + '.' : 'in invio.')));
             // What will hold it back (a paused channel, a fallback template WhatsApp refuses), as the API says it.
             (r[1].warnings || []).forEach(function (w) { append(message, h('div', { class: 'notice error campaign-warning', role: 'alert', text: 'Attenzione: ' + w })); });
             append(message, h('a', { href: '#/campagne/' + r[0].id, id: 'campaign-link', text: 'Segui l’andamento' }));
@@ -469,6 +488,7 @@
           templateBox,
           optionsBox,
           h('label', { for: 'campaign-priority', text: 'Priorità' }), priority,
+          h('label', { for: 'campaign-schedule', text: 'Programma l’invio (facoltativo, ora del Comune)' }), schedule,
           topics.length ? h('div', null, h('label', { text: 'Argomenti (nessuno = tutti gli iscritti)' }), topicBoxes) : null,
           h('p', null, send), sendNote, message),
         h('div', null, h('label', { text: 'Anteprima su WhatsApp' }), preview));
