@@ -311,6 +311,47 @@ describe('Console in a browser', () => {
     }
   });
 
+  it('lists the comune’s subscribers by status, adds one given consent at the desk and imports a CSV list', async () => {
+    const session = await TenantSession.create(testApp);
+    const channel = (await session.as('post', '/v1/channels').send({ name: 'Prova', provider: 'sandbox' }).expect(201)).body;
+    await session.as('post', '/v1/topics').send({ key: 'meteo', name: 'Allerte meteo' }).expect(201);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    try {
+      await login(page, session.adminEmail, session.adminPassword);
+      await page.waitForSelector('#chart-subscribers');
+      await page.click('a[href="#/iscritti"]');
+      await page.waitForSelector('text=Nessun iscritto in questo stato.');
+      await page.fill('#subscriber-phone', '347 555 0101');
+      await page.fill('#subscriber-name', 'Anna');
+      await page.getByLabel('Allerte meteo').check();
+      await page.click('#subscriber-submit');
+      await page.waitForSelector('text=Iscritto +393475550101 aggiunto.');
+      // The same number again: said plainly.
+      await page.fill('#subscriber-phone', '+39 347 555 0101');
+      await page.click('#subscriber-submit');
+      await page.waitForSelector('text=Questo numero è già registrato su questo canale.');
+      await page.setInputFiles('#import-file', { name: 'elenco.csv', mimeType: 'text/csv', buffer: Buffer.from('phone,name,topics\n3475550102,Bruno,meteo\n3475550103,Carla,\nnon-un-numero,Dario,\n') });
+      await page.click('#import-submit');
+      await page.waitForSelector('text=Importati 2 nuovi, aggiornati 0, scartate 1 righe.');
+      expect(await page.locator('#import-rejected').innerText()).toContain('riga 4');
+      await page.click('a[href="#/"]');
+      await page.waitForSelector('#chart-subscribers');
+      await page.click('a[href="#/iscritti"]');
+      await page.waitForSelector('#subscribers');
+      expect(await page.locator('#subscribers tbody tr').count()).toBe(3);
+      expect(await page.locator('#subscribers').innerText()).toMatch(/\+393475550101\s+Anna\s+meteo\s+API/);
+      const listed = (await session.as('get', `/v1/subscribers?channelId=${channel.id}`).expect(200)).body.data;
+      expect(listed.map((s: { phone: string }) => s.phone).sort()).toEqual(['+393475550101', '+393475550102', '+393475550103']);
+      await page.selectOption('#subscribers-status', 'unsubscribed');
+      await page.waitForSelector('text=Nessun iscritto in questo stato.');
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('lets an editor draft but not send, and leaves no draft behind when a send is refused', async () => {
     const session = await TenantSession.create(testApp);
     await session.as('post', '/v1/channels').send({ name: 'Prova', provider: 'sandbox' }).expect(201);

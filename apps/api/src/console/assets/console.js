@@ -156,6 +156,7 @@
     ['#/', 'Panoramica', dashboardPage],
     ['#/campagne', 'Campagne', campaignsPage],
     ['#/nuova', 'Nuova campagna', composePage],
+    ['#/iscritti', 'Iscritti', subscribersPage],
     ['#/canali', 'Canali e parole chiave', channelsPage],
     ['#/messaggi', 'Messaggi dei cittadini', inboxPage],
   ];
@@ -556,6 +557,86 @@
 
   // ---------- comune: inbox ----------
   var HANDLED = { question: 'domanda', auto_reply: 'risposta automatica', subscribe: 'iscrizione', unsubscribe: 'cancellazione', already_subscribed: 'già iscritto', not_subscribed: 'non iscritto', poll_vote: 'voto', poll_vote_ignored: 'voto non contato', reaction: 'reazione' };
+  // ---------- comune: subscribers ----------
+  var SOURCES = { keyword: 'parola chiave', web_form: 'modulo web', import: 'importazione', api: 'API' };
+  function subscribersPage() {
+    var params = new URLSearchParams((location.hash.split('?')[1]) || '');
+    var status = params.get('stato') || 'active';
+    return Promise.all([
+      api('GET', '/v1/channels?limit=100'),
+      api('GET', '/v1/topics?limit=500').catch(function () { return { data: [] }; }),
+      api('GET', '/v1/subscribers?limit=100&status=' + encodeURIComponent(status)),
+    ]).then(function (r) {
+      var channels = r[0].data, topics = r[1].data, list = r[2].data;
+      var canWrite = me && (me.role === 'tenant_admin' || me.role === 'editor');
+      var filter = h('select', { id: 'subscribers-status', 'aria-label': 'Stato', onchange: function () { location.hash = '#/iscritti?stato=' + filter.value; } },
+        [['active', 'Attivi'], ['pending', 'In attesa di conferma'], ['unsubscribed', 'Cancellati']].map(function (o) { return h('option', { value: o[0], text: o[1], selected: o[0] === status }); }));
+      var table = list.length ? h('table', { id: 'subscribers' },
+        h('thead', null, h('tr', null, ['Numero', 'Nome', 'Argomenti', 'Origine', 'Dal'].map(function (t) { return h('th', { text: t }); }))),
+        h('tbody', null, list.map(function (sub) {
+          return h('tr', null, h('td', { text: sub.phone || sub.userId || '—' }), h('td', { text: sub.name || '' }), h('td', { text: (sub.topics || []).join(', ') }),
+            h('td', { text: SOURCES[sub.consentSource] || sub.consentSource }), h('td', { text: dateTime(sub.subscribedAt) }));
+        }))) : h('p', { class: 'muted', text: 'Nessun iscritto in questo stato.' });
+      var forms = null;
+      if (canWrite && channels.length) {
+        var channelChoice = function (id) { return h('select', { id: id }, channels.map(function (c) { return h('option', { value: c.id, text: c.name }); })); };
+        // One citizen who gave consent to the comune (at the desk, by phone): consent source api.
+        var addNote = h('div');
+        var addChannel = channelChoice('subscriber-channel');
+        var phone = h('input', { id: 'subscriber-phone', type: 'tel', required: true, placeholder: '347 123 4567' });
+        var name = h('input', { id: 'subscriber-name', maxlength: '200' });
+        var topicBoxes = topics.map(function (t) { return h('label', { class: 'row', style: 'font-weight:400' }, h('input', { type: 'checkbox', value: t.key, style: 'width:auto' }), t.name); });
+        var add = h('form', { class: 'panel', id: 'subscriber-add', onsubmit: function (event) {
+          event.preventDefault();
+          var body = { channelId: addChannel.value, phone: phone.value };
+          if (name.value.trim()) body.name = name.value.trim();
+          var chosen = topicBoxes.map(function (l) { return l.querySelector('input'); }).filter(function (i) { return i.checked; }).map(function (i) { return i.value; });
+          if (chosen.length) body.topics = chosen;
+          api('POST', '/v1/subscribers', body)
+            .then(function (created) { addNote.replaceChildren(notice('Iscritto ' + created.phone + ' aggiunto.')); phone.value = ''; name.value = ''; })
+            .catch(function (error) { addNote.replaceChildren(notice(error.status === 409 ? 'Questo numero è già registrato su questo canale.' : error.message, true)); });
+        } },
+          h('h2', { text: 'Aggiungi un iscritto' }),
+          h('p', { class: 'muted', text: 'Solo per chi ha dato il consenso al Comune (allo sportello, per telefono). I cittadini possono iscriversi da soli dalla pagina pubblica o scrivendo la parola chiave su WhatsApp.' }),
+          channels.length > 1 ? [h('label', { for: 'subscriber-channel', text: 'Canale' }), addChannel] : null,
+          h('label', { for: 'subscriber-phone', text: 'Numero di cellulare' }), phone,
+          h('label', { for: 'subscriber-name', text: 'Nome (facoltativo)' }), name,
+          topics.length ? h('fieldset', { class: 'plain' }, h('legend', { text: 'Argomenti' }), topicBoxes) : null,
+          h('p', null, h('button', { type: 'submit', id: 'subscriber-submit', text: 'Aggiungi' })), addNote);
+        // A list the comune already has (CSV: phone,name,topics; topics separated by |).
+        var importNote = h('div');
+        var importChannel = channelChoice('import-channel');
+        var file = h('input', { id: 'import-file', type: 'file', accept: '.csv,text/csv', required: true });
+        var importForm = h('form', { class: 'panel', id: 'subscriber-import', onsubmit: function (event) {
+          event.preventDefault();
+          if (!file.files || !file.files[0]) return;
+          var data = new FormData();
+          data.append('channelId', importChannel.value);
+          data.append('file', file.files[0]);
+          importNote.replaceChildren(notice('Importazione in corso…'));
+          fetch('/v1/subscribers/import', { method: 'POST', headers: { Authorization: 'Bearer ' + token() }, body: data })
+            .then(function (response) { return response.json().then(function (body) { return { ok: response.ok, body: body }; }); })
+            .then(function (result) {
+              if (!result.ok) throw new Error(REFUSED[result.body.statusCode] ? REFUSED[result.body.statusCode] + ': ' + result.body.message : result.body.message);
+              var b = result.body;
+              importNote.replaceChildren(notice('Importati ' + num(b.imported) + ' nuovi, aggiornati ' + num(b.updated) + ', scartate ' + num(b.rejectedCount) + ' righe.'),
+                b.rejected.length ? h('ul', { id: 'import-rejected' }, b.rejected.slice(0, 20).map(function (x) { return h('li', { text: 'riga ' + x.line + ': ' + x.reason }); })) : null);
+            })
+            .catch(function (error) { importNote.replaceChildren(notice(error.message, true)); });
+        } },
+          h('h2', { text: 'Importa un elenco (CSV)' }),
+          h('p', { class: 'muted', text: 'Intestazione phone,name,topics; più argomenti separati da |. Chi si era cancellato non viene reiscritto.' }),
+          channels.length > 1 ? [h('label', { for: 'import-channel', text: 'Canale' }), importChannel] : null,
+          h('label', { for: 'import-file', text: 'File CSV' }), file,
+          h('p', null, h('button', { type: 'submit', id: 'import-submit', text: 'Importa' })), importNote);
+        forms = h('div', { class: 'grid-2' }, add, importForm);
+      }
+      render(h('h1', { text: 'Iscritti' }),
+        h('p', { class: 'row' }, h('label', { for: 'subscribers-status', text: 'Mostra', style: 'margin:0' }), filter, h('span', { class: 'muted', text: list.length >= 100 ? 'i 100 più recenti' : num(list.length) })),
+        table, forms);
+    });
+  }
+
   function inboxPage() {
     return api('GET', '/v1/inbox?limit=100').then(function (page) {
       var rows = page.data;
