@@ -346,6 +346,16 @@ describe('Console in a browser', () => {
       expect(listed.map((s: { phone: string }) => s.phone).sort()).toEqual(['+393475550101', '+393475550102', '+393475550103']);
       await page.selectOption('#subscribers-status', 'unsubscribed');
       await page.waitForSelector('text=Nessun iscritto in questo stato.');
+      // A topic for the public page and for campaigns.
+      await page.fill('#topic-key', 'viabilita');
+      await page.fill('#topic-name', 'Viabilità');
+      await page.click('#topic-submit');
+      await page.waitForSelector('text=Viabilità (viabilita)');
+      expect((await session.as('get', '/v1/topics').expect(200)).body.data.map((t: { key: string }) => t.key).sort()).toEqual(['meteo', 'viabilita']);
+      await page.fill('#topic-key', 'viabilita');
+      await page.fill('#topic-name', 'Ancora');
+      await page.click('#topic-submit');
+      await page.waitForSelector('text=Esiste già un argomento con questa chiave.');
       expect(errors).toEqual([]);
     } finally {
       await page.close();

@@ -631,9 +631,25 @@
           h('p', null, h('button', { type: 'submit', id: 'import-submit', text: 'Importa' })), importNote);
         forms = h('div', { class: 'grid-2' }, add, importForm);
       }
+      // The topics citizens choose from (on the public page) and campaigns are sent to.
+      var topicNote = h('div');
+      var topicKey = h('input', { id: 'topic-key', required: true, maxlength: '64', placeholder: 'es. meteo' });
+      var topicName = h('input', { id: 'topic-name', required: true, maxlength: '200', placeholder: 'es. Allerte meteo' });
+      var topicsPanel = h('div', { class: 'panel', id: 'topics' },
+        h('h2', { text: 'Argomenti' }),
+        topics.length ? h('ul', null, topics.map(function (t) { return h('li', { text: t.name + ' (' + t.key + ')' }); })) : h('p', { class: 'muted', text: 'Nessun argomento: le campagne vanno a tutti gli iscritti del canale.' }),
+        canWrite ? h('form', { id: 'topic-add', onsubmit: function (event) {
+          event.preventDefault();
+          api('POST', '/v1/topics', { key: topicKey.value.trim(), name: topicName.value.trim() })
+            .then(function () { return subscribersPage(); })
+            .catch(function (error) { topicNote.replaceChildren(notice(error.status === 409 ? 'Esiste già un argomento con questa chiave.' : error.message, true)); });
+        } },
+          h('label', { for: 'topic-key', text: 'Chiave (minuscole, cifre, - o _)' }), topicKey,
+          h('label', { for: 'topic-name', text: 'Nome mostrato ai cittadini' }), topicName,
+          h('p', null, h('button', { type: 'submit', id: 'topic-submit', text: 'Aggiungi argomento' })), topicNote) : null);
       render(h('h1', { text: 'Iscritti' }),
         h('p', { class: 'row' }, h('label', { for: 'subscribers-status', text: 'Mostra', style: 'margin:0' }), filter, h('span', { class: 'muted', text: list.length >= 100 ? 'i 100 più recenti' : num(list.length) })),
-        table, forms);
+        table, forms, topicsPanel);
     });
   }
 
