@@ -362,6 +362,62 @@ describe('Console in a browser', () => {
     }
   });
 
+  it('lets a tenant admin manage the people and API keys of the comune, and anyone change their own password', async () => {
+    const session = await TenantSession.create(testApp);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    page.on('dialog', (dialog) => void dialog.accept());
+    try {
+      await login(page, session.adminEmail, session.adminPassword);
+      await page.waitForSelector('#chart-subscribers');
+      await page.click('a[href="#/persone"]');
+      await page.waitForSelector('#member-add');
+      const email = `redazione-${session.slug}@comune.example`;
+      await page.fill('#member-email', email);
+      await page.fill('#member-password', 'password-iniziale');
+      await page.click('#member-submit');
+      const row = page.locator('#members tr', { hasText: email });
+      await row.waitFor();
+      const member = ((await session.as('get', '/v1/users').expect(200)).body.data as { id: string; email: string; role: string }[]).find((u) => u.email === email)!;
+      expect(member.role).toBe('editor');
+      await page.selectOption(`#role-${member.id}`, 'viewer');
+      await page.waitForSelector(`text=Ruolo di ${email} aggiornato.`);
+      expect((await session.as('get', `/v1/users/${member.id}`).expect(200)).body.role).toBe('viewer');
+
+      // A key for an integration, shown once, working, then revoked.
+      await page.fill('#key-name', 'Allerte regionali');
+      await page.click('#key-submit');
+      const key = await page.locator('#new-key code').innerText();
+      await testApp.http().get('/v1/topics').set('X-API-Key', key).expect(200);
+      await page.locator('#api-keys tr', { hasText: 'Allerte regionali' }).getByRole('button', { name: 'Revoca' }).click();
+      await page.waitForSelector('text=Nessuna chiave.');
+      await testApp.http().get('/v1/topics').set('X-API-Key', key).expect(401);
+      await row.getByRole('button', { name: 'Rimuovi' }).click();
+      await page.waitForSelector('#member-add');
+      await waitFor(async () => expect(((await session.as('get', '/v1/users').expect(200)).body.data as { email: string }[]).map((u) => u.email)).not.toContain(email));
+
+      // One's own password: the current one is asked for; the session goes on with the new one.
+      await page.click('a[href="#/account"]');
+      await page.waitForSelector('#password-change');
+      await page.fill('#current-password', 'not-the-password');
+      await page.fill('#new-password', 'una-password-nuova');
+      await page.fill('#new-password-again', 'una-password-nuova');
+      await page.click('#password-submit');
+      await page.waitForSelector('text=La password attuale non è corretta.');
+      await page.fill('#current-password', session.adminPassword);
+      await page.click('#password-submit');
+      await page.waitForSelector('text=Password cambiata.');
+      await page.click('a[href="#/iscritti"]');
+      await page.waitForSelector('#subscribers-status');
+      await testApp.http().post('/v1/auth/login').send({ email: session.adminEmail, password: session.adminPassword }).expect(401);
+      await testApp.http().post('/v1/auth/login').send({ email: session.adminEmail, password: 'una-password-nuova' }).expect(200);
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('lets an editor draft but not send, and leaves no draft behind when a send is refused', async () => {
     const session = await TenantSession.create(testApp);
     await session.as('post', '/v1/channels').send({ name: 'Prova', provider: 'sandbox' }).expect(201);
@@ -374,6 +430,7 @@ describe('Console in a browser', () => {
       await page.click('a[href="#/nuova"]');
       await page.waitForSelector('#campaign-title');
       expect(await page.locator('#campaign-send').isDisabled()).toBe(true);
+      expect(await page.locator('a[href="#/persone"]').count()).toBe(0);
       expect(await page.locator('#campaign-send-note').innerText()).toContain('Solo un amministratore');
       await page.close();
 

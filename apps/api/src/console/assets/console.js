@@ -159,17 +159,23 @@
     ['#/iscritti', 'Iscritti', subscribersPage],
     ['#/canali', 'Canali e parole chiave', channelsPage],
     ['#/messaggi', 'Messaggi dei cittadini', inboxPage],
+    ['#/persone', 'Persone e chiavi API', peoplePage, 'tenant_admin'],
+    ['#/account', 'Il mio account', accountPage],
   ];
   var OPERATOR_PAGES = [
     ['#/', 'Stato della piattaforma', operatorPage],
     ['#/comuni', 'Comuni da approvare', pendingTenantsPage],
+    ['#/account', 'Il mio account', accountPage],
   ];
 
   var ROLE_NAMES = { platform_admin: 'operatore', tenant_admin: 'amministratore', editor: 'redattore', viewer: 'lettura' };
   /** Sending and cancelling, channels and settings: the comune's administrators (the API says so too). */
   function isAdmin() { return me && me.role === 'tenant_admin'; }
 
-  function pages() { return me && me.role === 'platform_admin' ? OPERATOR_PAGES : TENANT_PAGES; }
+  /** The pages of this member's role (a fourth element names the one role a page is for). */
+  function pages() {
+    return (me && me.role === 'platform_admin' ? OPERATOR_PAGES : TENANT_PAGES).filter(function (p) { return !p[3] || (me && me.role === p[3]); });
+  }
 
   function drawNav(current) {
     nav.replaceChildren();
@@ -663,6 +669,93 @@
           h('tbody', null, rows.map(function (m) {
             return h('tr', null, h('td', { text: dateTime(m.receivedAt) }), h('td', { text: m.fromPhone || m.fromUserId || '—' }), h('td', { text: HANDLED[m.handledAs] || m.handledAs || m.type }), h('td', { text: m.text || '' }));
           }))) : h('p', { class: 'muted', text: 'Nessun messaggio.' }));
+    });
+  }
+
+  // ---------- everyone: own account ----------
+  function accountPage() {
+    var note = h('div');
+    var current = h('input', { type: 'password', id: 'current-password', autocomplete: 'current-password', required: true });
+    var next = h('input', { type: 'password', id: 'new-password', autocomplete: 'new-password', required: true, minlength: '10' });
+    var again = h('input', { type: 'password', id: 'new-password-again', autocomplete: 'new-password', required: true });
+    render(h('h1', { text: 'Il mio account' }),
+      h('p', { class: 'muted', text: (me.email || '') + ' · ' + (ROLE_NAMES[me.role] || me.role) }),
+      h('form', { class: 'panel login', id: 'password-change', onsubmit: function (event) {
+        event.preventDefault();
+        if (next.value !== again.value) { note.replaceChildren(notice('Le due nuove password non coincidono.', true)); return; }
+        api('POST', '/v1/auth/password', { currentPassword: current.value, newPassword: next.value })
+          // Every other session of the account has ended; this one goes on with the new pair.
+          .then(function (pair) { keepSession(pair); current.value = next.value = again.value = ''; note.replaceChildren(notice('Password cambiata. Le altre sessioni aperte con questo account sono state chiuse.')); })
+          .catch(function (error) { note.replaceChildren(notice(error.detail === 'currentPassword is not the password of this account' ? 'La password attuale non è corretta.' : error.message, true)); });
+      } },
+        h('h2', { text: 'Cambia password' }),
+        h('label', { for: 'current-password', text: 'Password attuale' }), current,
+        h('label', { for: 'new-password', text: 'Nuova password (almeno 10 caratteri)' }), next,
+        h('label', { for: 'new-password-again', text: 'Ripeti la nuova password' }), again,
+        h('p', null, h('button', { type: 'submit', id: 'password-submit', text: 'Cambia password' })), note));
+  }
+
+  // ---------- comune: people and API keys (tenant admins) ----------
+  /** `said`: what to show above the page once drawn again (the new key). */
+  function peoplePage(said) {
+    return Promise.all([api('GET', '/v1/users?limit=500'), api('GET', '/v1/api-keys?limit=500')]).then(function (r) {
+      var users = r[0].data, keys = r[1].data;
+      var note = h('div', null, said || null);
+      var roleSelect = function (id, value) {
+        return h('select', { id: id, 'aria-label': 'Ruolo' }, [['tenant_admin', 'amministratore'], ['editor', 'redattore'], ['viewer', 'lettura']].map(function (o) { return h('option', { value: o[0], text: o[1], selected: o[0] === value }); }));
+      };
+      var email = h('input', { type: 'email', id: 'member-email', required: true });
+      var password = h('input', { type: 'password', id: 'member-password', autocomplete: 'new-password', required: true, minlength: '10' });
+      var role = roleSelect('member-role', 'editor');
+      var keyName = h('input', { id: 'key-name', required: true, maxlength: '200', placeholder: 'es. Sistema allerte della protezione civile' });
+      var fail = function (error) { note.replaceChildren(notice(error.message, true)); };
+      render(h('h1', { text: 'Persone e chiavi API' }), note,
+        h('h2', { text: 'Persone del Comune' }),
+        h('table', { id: 'members' },
+          h('thead', null, h('tr', null, ['Email', 'Ruolo', 'Dal', ''].map(function (t) { return h('th', { text: t }); }))),
+          h('tbody', null, users.map(function (u) {
+            var select = roleSelect('role-' + u.id, u.role);
+            select.addEventListener('change', function () {
+              api('PATCH', '/v1/users/' + u.id, { role: select.value }).then(function () { note.replaceChildren(notice('Ruolo di ' + u.email + ' aggiornato.')); }).catch(function (error) { select.value = u.role; fail(error); });
+            });
+            return h('tr', { 'data-user-id': u.id }, h('td', { text: u.email }), h('td', null, select), h('td', { text: dateTime(u.createdAt) }),
+              h('td', null, u.id === me.id ? h('span', { class: 'muted', text: 'tu' }) : h('button', { class: 'secondary', text: 'Rimuovi', onclick: function () {
+                if (!window.confirm('Rimuovere ' + u.email + '? Non potrà più accedere.')) return;
+                api('DELETE', '/v1/users/' + u.id).then(function () { return peoplePage(); }).catch(fail);
+              } })));
+          }))),
+        h('form', { class: 'panel', id: 'member-add', onsubmit: function (event) {
+          event.preventDefault();
+          api('POST', '/v1/users', { email: email.value, password: password.value, role: role.value })
+            .then(function () { return peoplePage(); })
+            .catch(function (error) { fail(error.status === 409 ? { message: 'Questo indirizzo email è già usato da un account.' } : error); });
+        } },
+          h('h2', { text: 'Aggiungi una persona' }),
+          h('label', { for: 'member-email', text: 'Email' }), email,
+          h('label', { for: 'member-password', text: 'Password iniziale (almeno 10 caratteri; potrà cambiarla)' }), password,
+          h('label', { for: 'member-role', text: 'Ruolo' }), role,
+          h('p', { class: 'muted', text: 'Redattore: prepara le campagne. Amministratore: le invia, gestisce canali, persone e chiavi. Lettura: consulta.' }),
+          h('p', null, h('button', { type: 'submit', id: 'member-submit', text: 'Aggiungi' }))),
+        h('h2', { text: 'Chiavi API (integrazioni)' }),
+        keys.length ? h('table', { id: 'api-keys' },
+          h('thead', null, h('tr', null, ['Nome', 'Inizio della chiave', 'Ultimo uso', ''].map(function (t) { return h('th', { text: t }); }))),
+          h('tbody', null, keys.map(function (k) {
+            return h('tr', null, h('td', { text: k.name }), h('td', { text: k.prefix + '…' }), h('td', { text: dateTime(k.lastUsedAt) }),
+              h('td', null, h('button', { class: 'secondary', text: 'Revoca', onclick: function () {
+                if (!window.confirm('Revocare la chiave «' + k.name + '»? Le integrazioni che la usano smetteranno di funzionare.')) return;
+                api('DELETE', '/v1/api-keys/' + k.id).then(function () { return peoplePage(); }).catch(fail);
+              } })));
+          }))) : h('p', { class: 'muted', text: 'Nessuna chiave.' }),
+        h('form', { class: 'panel', id: 'key-add', onsubmit: function (event) {
+          event.preventDefault();
+          api('POST', '/v1/api-keys', { name: keyName.value.trim() }).then(function (created) {
+            // Shown once: the API keeps only its hash.
+            return peoplePage(h('div', { class: 'notice', id: 'new-key', role: 'status' }, 'Chiave «' + created.name + '» creata. Copiala ora, non sarà più mostrata: ', h('code', { text: created.key })));
+          }).catch(fail);
+        } },
+          h('h2', { text: 'Nuova chiave API' }),
+          h('label', { for: 'key-name', text: 'A cosa serve' }), keyName,
+          h('p', null, h('button', { type: 'submit', id: 'key-submit', text: 'Crea chiave' }))));
     });
   }
 
