@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'child_process';
-import { mkdtempSync, rmSync } from 'fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import request from 'supertest';
@@ -199,6 +199,49 @@ describe('Embedded default under concurrent use', () => {
       await stop(started);
     }
   }, 120_000);
+});
+
+describe('One embedded data folder, one process', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'filodiretto-embedded-lock-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('refuses a second start on a data folder in use, with one line, and the first goes on unharmed', async () => {
+    const first = await startEmbedded(dataDir);
+    try {
+      const refused = await startEmbedded(dataDir).then(
+        async (second) => {
+          await stop(second);
+          return null;
+        },
+        (error: Error) => error.message,
+      );
+      // Two processes on one folder each saw only their own writes, and the next start aborted.
+      expect(refused).toMatch(/^embedded process exited with 1:\nDATA_DIR \S+ is in use by another Filodiretto process: stop it first, or give this one a DATA_DIR of its own\n?$/);
+      await request(first.url).get('/health').expect(200);
+    } finally {
+      await stop(first);
+    }
+    // Stopped, the folder is free again.
+    const again = await startEmbedded(dataDir);
+    await stop(again);
+  }, 90_000);
+
+  it('says in one line that a damaged secrets file cannot be read, instead of a stack', async () => {
+    const damaged = mkdtempSync(join(tmpdir(), 'filodiretto-embedded-secrets-'));
+    try {
+      writeFileSync(join(damaged, 'secrets.json'), '{broken');
+      const refused = await startEmbedded(damaged).then(
+        async (started) => {
+          await stop(started);
+          return null;
+        },
+        (error: Error) => error.message,
+      );
+      expect(refused).toMatch(/^embedded process exited with 1:\nDATA_DIR: \S+secrets\.json cannot be read \([^\n]+\): restore it from a backup[^\n]*\n?$/);
+    } finally {
+      rmSync(damaged, { recursive: true, force: true });
+    }
+  }, 30_000);
 });
 
 /** Starts the production entry point on `databaseUrl` (not migrating it) and answers how it exited and what it printed. */

@@ -14,6 +14,7 @@ async function main(): Promise<void> {
   const lines = [
     '',
     `Filodiretto is running on ${url}`,
+    `  Console:             ${url}/console`,
     `  API docs (Swagger):  ${url}/docs`,
     `  Health:              ${url}/health`,
     `  Mode:                ${config.mode === 'embedded' ? `embedded (data in ${config.dataDir})` : 'production (PostgreSQL)'}, queue ${config.usesRedis ? 'Bull on Redis' : 'in-process'}`,

@@ -1,7 +1,7 @@
 import { DynamicModule } from '@nestjs/common';
 import { AppConfig, CoreModule, loadAppConfig } from '@app/core';
 import { checkDatabase, DatabaseModule, EMBEDDED_POOL_SIZE, EmbeddedPostgres, startEmbeddedPostgres } from '@app/database';
-import { QueueModule } from '@app/queue';
+import { checkRedis, QueueModule } from '@app/queue';
 import { AuditModule } from '@app/audit';
 
 /** What every process (API, worker, both) stands on: configuration, database, queue transport. */
@@ -26,6 +26,7 @@ export async function bootRuntime(options: RuntimeOptions = {}): Promise<Runtime
   const config = options.config ?? loadAppConfig();
   const runMigrations = options.runMigrations ?? config.runMigrations;
   if (config.databaseUrl) await checkDatabase(config.databaseUrl, { expectSchema: !runMigrations });
+  if (config.redisUrl) await checkRedis(config.redisUrl);
   const embeddedDatabase = config.databaseUrl ? null : await startEmbeddedPostgres(config.dataDir);
   const databaseUrl = config.databaseUrl ?? embeddedDatabase!.url;
   const modules = [

@@ -73,15 +73,29 @@ interface EmbeddedSecrets {
 }
 
 function loadOrCreateSecrets(dataDir: string): EmbeddedSecrets {
-  mkdirSync(dataDir, { recursive: true });
   const file = join(dataDir, 'secrets.json');
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as EmbeddedSecrets;
-  const secrets: EmbeddedSecrets = {
-    jwtSecret: randomBytes(48).toString('base64url'),
-    encryptionKey: randomBytes(32).toString('base64'),
-  };
-  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
-  return secrets;
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    if (existsSync(file)) {
+      const kept = JSON.parse(readFileSync(file, 'utf8')) as Partial<EmbeddedSecrets> | null;
+      if (typeof kept?.jwtSecret !== 'string' || typeof kept?.encryptionKey !== 'string') throw new Error('it does not hold jwtSecret and encryptionKey');
+      return kept as EmbeddedSecrets;
+    }
+    const secrets: EmbeddedSecrets = {
+      jwtSecret: randomBytes(48).toString('base64url'),
+      encryptionKey: randomBytes(32).toString('base64'),
+    };
+    writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+    return secrets;
+  } catch (error) {
+    // One line, as for every other bad setting: the folder, or the secrets file in it, is not usable.
+    const reason = (error as Error).message.split('\n')[0];
+    throw new ConfigValidationError(
+      existsSync(file)
+        ? `DATA_DIR: ${file} cannot be read (${reason}): restore it from a backup (the channels' secrets are sealed with its key), or move it away to start afresh`
+        : `DATA_DIR: ${dataDir} cannot hold the embedded data (${reason})`,
+    );
+  }
 }
 
 /**
