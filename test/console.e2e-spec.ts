@@ -356,6 +356,15 @@ describe('Console in a browser', () => {
       await page.fill('#topic-name', 'Ancora');
       await page.click('#topic-submit');
       await page.waitForSelector('text=Esiste già un argomento con questa chiave.');
+      // The sandbox's simulated phone, from the channel's card, on this session.
+      await page.click('a[href="#/canali"]');
+      await page.click('a.sandbox-link');
+      await page.waitForSelector('#text');
+      await page.fill('#text', 'ATTIVA ISCRIZIONE');
+      await page.click('#send button[type=submit]');
+      await page.waitForSelector('#chat .msg:nth-child(2)', { timeout: 10_000 });
+      expect(await page.locator('#chat').innerText()).toContain('ATTIVA ISCRIZIONE');
+      expect((await session.as('get', `/v1/subscribers?channelId=${channel.id}`).expect(200)).body.data.map((s: { phone: string }) => s.phone)).toContain('+393470000001');
       expect(errors).toEqual([]);
     } finally {
       await page.close();

@@ -36,7 +36,8 @@ export function renderSandboxPage(channelId: string): string {
 (function () {
   var channelId = ${JSON.stringify(channelId)};
   var key = document.getElementById('key'), from = document.getElementById('from'), chat = document.getElementById('chat');
-  key.value = sessionStorage.getItem('sandbox-key') || '';
+  // Opened from the console (same tab): its session's access token, until one is typed here.
+  key.value = sessionStorage.getItem('sandbox-key') || sessionStorage.getItem('filodiretto.accessToken') || '';
   key.addEventListener('change', function () { sessionStorage.setItem('sandbox-key', key.value); refresh(); });
   function headers() {
     var h = { 'content-type': 'application/json' };

@@ -536,7 +536,9 @@
         var split = function (v) { return v.split(',').map(function (s) { return s.trim(); }).filter(Boolean); };
         return h('div', { class: 'panel' },
           h('h2', null, c.name + ' ', badge(c.status)),
-          h('p', { class: 'muted', text: (c.provider === 'sandbox' ? 'Canale di prova' : 'WhatsApp Cloud API') + ' · ' + c.displayPhoneNumber + ' · ' + c.messagesPerSecond + ' messaggi al secondo' }),
+          h('p', { class: 'muted', text: (c.provider === 'sandbox' ? 'Canale di prova' : 'WhatsApp Cloud API') + ' · ' + c.displayPhoneNumber + ' · ' + c.messagesPerSecond + ' messaggi al secondo · id ' + c.id }),
+          // The sandbox's simulated phone, in this tab (it uses this session).
+          c.provider === 'sandbox' ? h('p', null, h('a', { href: '/sandbox/' + encodeURIComponent(c.id), class: 'sandbox-link', text: 'Apri il telefono simulato: scrivi come un cittadino' })) : null,
           c.pausedReason ? notice('In pausa: ' + c.pausedReason, true) : null,
           h('label', { text: 'Parole per iscriversi (separate da virgola)' }), subscribe,
           h('label', { text: 'Parole per cancellarsi' }), unsubscribe,
