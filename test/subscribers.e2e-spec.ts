@@ -235,7 +235,10 @@ describe('Topics, subscribers, import, public signup', () => {
     expect(page.text).toContain('<html lang="it">');
     expect(page.text).toContain('Farmacie di turno');
     expect(page.text).toContain('https://comune.example/privacy');
-    await testApp.http().get('/c/comune-che-non-esiste').expect(404);
+    // A wrong link: a page in Italian, not the API's JSON under an HTML type.
+    const unknown = await testApp.http().get('/c/comune-che-non-esiste').expect(404);
+    expect(unknown.headers['content-type']).toMatch(/^text\/html/);
+    expect(unknown.text).toContain('<h1>Comune non trovato</h1>');
 
     const accepted = await testApp.http().post(`/v1/public/${session.slug}/subscriptions`).send({ phone: '+39 333 512 0987', name: 'Francesca', topics: ['farmacie'], privacyAccepted: true }).expect(202);
     expect(accepted.body).toMatchObject({ status: 'pending' });

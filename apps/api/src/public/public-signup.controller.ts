@@ -1,11 +1,12 @@
-import { Body, Controller, Get, Header, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Param, Post, Res, UseGuards } from '@nestjs/common';
+import type { Response } from 'express';
 import { ApiAcceptedResponse, ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import { Throttle, ThrottlerGuard } from '@nestjs/throttler';
-import { Public } from '@app/core';
+import { NotFoundError, Public } from '@app/core';
 import { PublicSignupService } from '@app/subscribers';
 import { ApiNotFound, ErrorResponseDto } from '../common/api-responses';
 import { PublicSubscriptionAcceptedDto, PublicSubscriptionDto } from './public-signup.dto';
-import { renderSignupPage, SIGNUP_PAGE_CSP } from './signup-page';
+import { renderSignupPage, renderUnknownComunePage, SIGNUP_PAGE_CSP } from './signup-page';
 
 const ACCEPTED: PublicSubscriptionAcceptedDto = {
   status: 'pending',
@@ -29,8 +30,15 @@ export class PublicSignupController {
   @ApiProduces('text/html')
   @ApiOkResponse({ description: 'The page', schema: { type: 'string' } })
   @ApiNotFound('Comune')
-  async page(@Param('slug') slug: string): Promise<string> {
-    return renderSignupPage(await this.signups.page(slug), slug);
+  async page(@Param('slug') slug: string, @Res({ passthrough: true }) response: Response): Promise<string> {
+    try {
+      return renderSignupPage(await this.signups.page(slug), slug);
+    } catch (error) {
+      // A citizen who followed a wrong link gets a page, not the API's JSON.
+      if (!(error instanceof NotFoundError)) throw error;
+      response.status(404);
+      return renderUnknownComunePage();
+    }
   }
 
   @Post('v1/public/:slug/subscriptions')

@@ -139,3 +139,22 @@ export function renderSignupPage({ tenant, channels: all, topics }: SignupPage, 
 </body>
 </html>`;
 }
+
+/** The page of a comune that is not on the platform (or not yet active): said in Italian, as a page, with a 404. */
+export function renderUnknownComunePage(): string {
+  return `<!doctype html>
+<html lang="it">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Comune non trovato</title>
+<style>${PAGE_STYLE}</style>
+</head>
+<body>
+<main>
+  <h1>Comune non trovato</h1>
+  <p>Questo indirizzo non corrisponde a nessun servizio WhatsApp attivo. Controlla il link che hai ricevuto dal tuo Comune.</p>
+</main>
+</body>
+</html>`;
+}
