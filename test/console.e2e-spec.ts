@@ -218,12 +218,12 @@ describe('Console in a browser', () => {
       page.once('dialog', (dialog) => void dialog.accept());
       await page.click('#campaign-send');
       await page.waitForSelector('.campaign-warning', { timeout: 15_000 });
-      expect(await page.locator('.campaign-warning').innerText()).toContain('The channel is paused');
+      expect(await page.locator('.campaign-warning').innerText()).toContain('Il canale è in pausa');
       await page.screenshot({ path: join(ARTIFACTS, 'console-modello-inviato.png'), fullPage: true });
       // The campaign's page says what holds it back while it does.
       await page.click('#campaign-link');
       await page.waitForSelector('#held-back', { timeout: 15_000 });
-      expect(await page.locator('#held-back').innerText()).toMatch(/^In attesa: The channel is paused/);
+      expect(await page.locator('#held-back').innerText()).toMatch(/^In attesa: Il canale è in pausa: non parte nulla finché non viene riattivato\./);
 
       // Resumed: the citizen gets the template with its named parameters.
       await other.as('patch', `/v1/channels/${created.body.id}`).send({ status: 'active' }).expect(200);
@@ -289,6 +289,7 @@ describe('Console in a browser', () => {
       await page.fill('#campaign-title', 'Mercato spostato');
       await page.fill('#campaign-text', 'Il mercato del sabato si sposta in piazza Garibaldi.');
       await page.fill('#campaign-schedule', `${day}T10:30`);
+      // (Quiet hours 21:00-08:00 leave 10:30 alone; see below for one they hold.)
       await page.click('#campaign-send');
       await page.waitForSelector('text=programmata per');
       const id = (await page.getAttribute('#campaign-link', 'href'))!.split('/').pop()!;
@@ -305,6 +306,20 @@ describe('Console in a browser', () => {
       await page.waitForSelector('.badge.cancelled');
       expect((await session.as('get', `/v1/campaigns/${id}`).expect(200)).body.status).toBe('cancelled');
       expect(await page.locator('#campaign-cancel').count()).toBe(0);
+
+      // Sent now inside the comune's quiet hours (set around this hour, whatever the real time): held to their end, and said so in Italian.
+      const hour = Number(new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Rome', hour: '2-digit', hourCycle: 'h23' }).format(new Date()));
+      const hh = (h: number) => `${String((h + 24) % 24).padStart(2, '0')}:00`;
+      await session.as('patch', '/v1/tenant').send({ quietHoursStart: hh(hour - 1), quietHoursEnd: hh(hour + 2) }).expect(200);
+      await page.click('a[href="#/nuova"]');
+      await page.waitForSelector('#campaign-title');
+      await page.fill('#campaign-title', 'Di notte');
+      await page.fill('#campaign-text', 'Avviso');
+      await page.click('#campaign-send');
+      await page.waitForSelector('.campaign-warning');
+      const held = await page.locator('.campaign-warning').innerText();
+      expect(held).toMatch(/^Attenzione: Fascia di silenzio \(\d\d:00–\d\d:00, Europe\/Rome\): le campagne ordinarie attendono, questa parte il .+\. Le emergenze non attendono\.$/);
+      expect(held).toContain(`(${hh(hour - 1)}–${hh(hour + 2)}, Europe/Rome)`);
       expect(errors).toEqual([]);
     } finally {
       await page.close();

@@ -49,6 +49,28 @@
   function dateTime(iso) { return iso ? new Date(iso).toLocaleString('it-IT', { dateStyle: 'short', timeStyle: 'short' }) : '—'; }
   var STATUS = { draft: 'bozza', scheduled: 'programmata', sending: 'in invio', completed: 'completata', cancelled: 'annullata', failed: 'fallita', active: 'attivo', paused: 'in pausa', pending: 'in attesa',
     APPROVED: 'approvato', PENDING: 'in revisione', REJECTED: 'rifiutato', PAUSED: 'sospeso', DISABLED: 'disattivato', DELETED: 'eliminato', ARCHIVED: 'archiviato', IN_APPEAL: 'in appello', LIMIT_EXCEEDED: 'oltre il limite' };
+  /** The API's notes on what holds a campaign back, in Italian (the API's own words otherwise). */
+  var NOTES = [
+    [/^Quiet hours \(([^–]+)–([^,]+), ([^)]+)\): normal campaigns wait, and this one goes on at [^(]*\(([^)]+)\)/, function (m) {
+      return 'Fascia di silenzio (' + m[1] + '–' + m[2] + ', ' + m[3] + '): le campagne ordinarie attendono, questa parte il ' + dateTime(m[4]) + '. Le emergenze non attendono.';
+    }],
+    [/^The channel is paused(?: \((.*)\))?: nothing goes out/, function (m) {
+      return 'Il canale è in pausa' + (m[1] ? ' (' + m[1] + ')' : '') + ': non parte nulla finché non viene riattivato.';
+    }],
+    [/^(\d+\+?) message\(s\) wait to be tried again .*; the next attempt at (\S+)$/, function (m) {
+      return m[1] + ' messaggi attendono un nuovo tentativo (errori di WhatsApp o limite giornaliero del numero); il prossimo il ' + dateTime(m[2]) + '.';
+    }],
+    [/^Subscribers outside the 24-hour window are skipped \(outside_window\): the channel's fallback template cannot be sent\. (.*)$/, function (m) {
+      return 'Chi non scrive al Comune da più di 24 ore non riceverà il messaggio: il modello di riserva del canale non può essere inviato (' + m[1] + ').';
+    }],
+  ];
+  function italianNote(text) {
+    for (var i = 0; i < NOTES.length; i++) {
+      var m = NOTES[i][0].exec(text);
+      if (m) return NOTES[i][1](m);
+    }
+    return text;
+  }
   function badge(status) { return h('span', { class: 'badge ' + status, text: STATUS[status] || status }); }
   function notice(text, isError) { return h('div', { class: 'notice' + (isError ? ' error' : ''), role: isError ? 'alert' : 'status', text: text }); }
 
@@ -331,7 +353,7 @@
         h('p', { class: 'row' }, badge(c.status), when, download, cancel),
         cancelNote,
         // What holds it back now (a paused channel, quiet hours, messages waiting to be tried again).
-        heldBack ? h('div', { class: 'notice', id: 'held-back', role: 'status' }, h('strong', { text: 'In attesa: ' }), heldBack) : null,
+        heldBack ? h('div', { class: 'notice', id: 'held-back', role: 'status' }, h('strong', { text: 'In attesa: ' }), italianNote(heldBack)) : null,
         h('div', { class: 'cards' },
           card('Destinatari', num(c.recipients)),
           card('Inviati a WhatsApp', num(c.sent)),
@@ -481,7 +503,7 @@
           .then(function (r) {
             message.replaceChildren(notice('Campagna «' + body.title + '» ' + (r[1].status === 'scheduled' ? 'programmata' + (r[1].scheduledAt ? ' per ' + dateTime(r[1].scheduledAt) : '') + '.' : 'in invio.')));
             // What will hold it back (a paused channel, a fallback template WhatsApp refuses), as the API says it.
-            (r[1].warnings || []).forEach(function (w) { append(message, h('div', { class: 'notice error campaign-warning', role: 'alert', text: 'Attenzione: ' + w })); });
+            (r[1].warnings || []).forEach(function (w) { append(message, h('div', { class: 'notice error campaign-warning', role: 'alert', text: 'Attenzione: ' + italianNote(w) })); });
             append(message, h('a', { href: '#/campagne/' + r[0].id, id: 'campaign-link', text: 'Segui l’andamento' }));
           })
           .catch(function (error) { message.replaceChildren(notice(error.message, true)); })
