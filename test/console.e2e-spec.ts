@@ -20,6 +20,8 @@ describe('Console in a browser', () => {
 
   const query = <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => testApp.dataSource.query(sql, params) as Promise<T[]>;
 
+  const disableQuietHoursOf = (session: TenantSession) => session.as('patch', '/v1/tenant').send({ quietHoursStart: '00:00', quietHoursEnd: '00:00' }).expect(200);
+
   async function login(page: Page, email: string, password: string): Promise<void> {
     await page.goto(`${baseUrl}/console`);
     await page.fill('#email', email);
@@ -456,7 +458,28 @@ describe('Console in a browser', () => {
       expect(await page.locator('#campaign-send').isDisabled()).toBe(true);
       expect(await page.locator('a[href="#/persone"]').count()).toBe(0);
       expect(await page.locator('#campaign-send-note').innerText()).toContain('Solo un amministratore');
+      // The editor drafts; a tenant admin sends the draft from its page.
+      await page.fill('#campaign-title', 'Scuole chiuse');
+      await page.fill('#campaign-text', 'Domani le scuole restano chiuse.');
+      await page.click('#campaign-draft');
+      await page.waitForSelector('text=Bozza «Scuole chiuse» salvata.');
+      const draftId = (await page.getAttribute('#campaign-link', 'href'))!.split('/').pop()!;
+      await page.click('#campaign-link');
+      await page.waitForSelector('.badge.draft');
+      expect(await page.locator('#campaign-send-draft').count()).toBe(0);
       await page.close();
+      await disableQuietHoursOf(session);
+      const sender = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+      try {
+        await login(sender, session.adminEmail, session.adminPassword);
+        await sender.waitForSelector('#chart-subscribers');
+        await sender.goto(`${baseUrl}/console#/campagne/${draftId}`);
+        await sender.click('#campaign-send-draft');
+        await waitFor(async () => expect(['sending', 'completed']).toContain((await session.as('get', `/v1/campaigns/${draftId}`).expect(200)).body.status));
+        await sender.waitForSelector('#campaign-send-draft', { state: 'detached' });
+      } finally {
+        await sender.close();
+      }
 
       // The comune suspended: the admin's send is refused, in Italian first, and the draft it made is gone.
       const operator = await TenantSession.operatorToken(testApp);
@@ -471,7 +494,7 @@ describe('Console in a browser', () => {
         await admin.fill('#campaign-text', 'Prova');
         await admin.click('#campaign-send');
         await admin.waitForSelector('text=Operazione non consentita: ');
-        await waitFor(async () => expect((await session.as('get', '/v1/campaigns').expect(200)).body.data).toEqual([]));
+        await waitFor(async () => expect(((await session.as('get', '/v1/campaigns').expect(200)).body.data as { id: string }[]).map((c) => c.id)).toEqual([draftId]));
       } finally {
         await admin.close();
       }

@@ -347,10 +347,19 @@
             .catch(function (error) { cancel.disabled = false; cancelNote.replaceChildren(notice(error.message, true)); });
         } })
         : null;
+      var sendDraft = isAdmin() && c.status === 'draft'
+        ? h('button', { id: 'campaign-send-draft', text: 'Invia ora', onclick: function () {
+          if (!confirmEmergency(campaign)) return;
+          sendDraft.disabled = true;
+          api('POST', '/v1/campaigns/' + encodeURIComponent(id) + '/send')
+            .then(function () { return campaignDetailPage(id); })
+            .catch(function (error) { sendDraft.disabled = false; cancelNote.replaceChildren(notice(error.message, true)); });
+        } })
+        : null;
       var when = c.status === 'scheduled' && campaign.scheduledAt ? ' · programmata per ' + dateTime(campaign.scheduledAt) : c.startedAt ? ' · avviata ' + dateTime(c.startedAt) : '';
       render(
         h('h1', { text: c.title }),
-        h('p', { class: 'row' }, badge(c.status), when, download, cancel),
+        h('p', { class: 'row' }, badge(c.status), when, download, cancel, sendDraft),
         cancelNote,
         // What holds it back now (a paused channel, quiet hours, messages waiting to be tried again).
         heldBack ? h('div', { class: 'notice', id: 'held-back', role: 'status' }, h('strong', { text: 'In attesa: ' }), italianNote(heldBack)) : null,
@@ -395,6 +404,12 @@
         setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
       })
       .catch(function (error) { alert(error.message); });
+  }
+
+  /** An emergency reaches every recipient at once, at night too: asked once more. */
+  function confirmEmergency(campaign) {
+    if (campaign.priority !== 'emergency') return true;
+    return window.confirm('Inviare come EMERGENZA a ' + (campaign.topics && campaign.topics.length ? 'chi segue gli argomenti scelti' : 'tutti gli iscritti') + ', anche nella fascia di silenzio?');
   }
 
   // ---------- comune: compose and send ----------
@@ -472,13 +487,27 @@
       }
       [text, type].concat(options).forEach(function (el) { el.addEventListener('input', updatePreview); el.addEventListener('change', updatePreview); });
       var send = h('button', { type: 'submit', id: 'campaign-send', text: 'Invia ora', disabled: !isAdmin() });
-      var sendNote = isAdmin() ? null : h('p', { class: 'muted', id: 'campaign-send-note', text: 'Solo un amministratore del Comune può inviare le campagne.' });
-      var form = h('form', { class: 'grid', onsubmit: function (event) {
-        event.preventDefault();
+      var sendNote = isAdmin() ? null : h('p', { class: 'muted', id: 'campaign-send-note', text: 'Solo un amministratore del Comune può inviare le campagne: salvala come bozza, la invierà lui.' });
+      // Editors draft, tenant admins send (a draft is sent from its page).
+      var draft = h('button', { type: 'button', class: 'secondary', id: 'campaign-draft', text: 'Salva come bozza', onclick: function () {
+        var body = readBody();
+        if (!body) return;
+        draft.disabled = true;
+        api('POST', '/v1/campaigns', body)
+          .then(function (campaign) {
+            message.replaceChildren(notice('Bozza «' + body.title + '» salvata.' + (isAdmin() ? '' : ' Un amministratore del Comune può inviarla dalla sua pagina.')));
+            append(message, h('a', { href: '#/campagne/' + campaign.id, id: 'campaign-link', text: 'Apri la bozza' }));
+          })
+          .catch(function (error) { message.replaceChildren(notice(error.message, true)); })
+          .then(function () { draft.disabled = false; });
+      } });
+      /** The campaign as the form says it, or null (said why). */
+      function readBody() {
         var body = { channelId: channel.value, title: title.value.trim(), priority: priority.value };
+        if (!title.value.trim()) { message.replaceChildren(notice('Scrivi un titolo.', true)); title.focus(); return null; }
         if (type.value === 'template') {
           var t = chosenTemplate();
-          if (!t) { message.replaceChildren(notice('Scegli un modello approvato.', true)); return; }
+          if (!t) { message.replaceChildren(notice('Scegli un modello approvato.', true)); return null; }
           var values = templateValues();
           body.message = { type: 'template', template: { name: t.name, language: t.language } };
           if (values.length) body.message.template.bodyParameters = values;
@@ -490,8 +519,14 @@
         var chosen = topicBoxes.map(function (l) { return l.querySelector('input'); }).filter(function (i) { return i.checked; }).map(function (i) { return i.value; });
         if (chosen.length) body.topics = chosen;
         if (schedule.value) body.scheduledAt = schedule.value;
+        return body;
+      }
+      var form = h('form', { class: 'grid', onsubmit: function (event) {
+        event.preventDefault();
         if (!isAdmin()) return;
-        if (body.priority === 'emergency' && !window.confirm('Inviare come EMERGENZA a ' + (chosen.length ? 'chi segue gli argomenti scelti' : 'tutti gli iscritti') + ', anche nella fascia di silenzio?')) return;
+        var body = readBody();
+        if (!body) return;
+        if (!confirmEmergency(body)) return;
         send.disabled = true;
         api('POST', '/v1/campaigns', body)
           .then(function (campaign) {
@@ -519,7 +554,7 @@
           h('label', { for: 'campaign-priority', text: 'Priorità' }), priority,
           h('label', { for: 'campaign-schedule', text: 'Programma l’invio (facoltativo, ora del Comune)' }), schedule,
           topics.length ? h('div', null, h('label', { text: 'Argomenti (nessuno = tutti gli iscritti)' }), topicBoxes) : null,
-          h('p', null, send), sendNote, message),
+          h('p', { class: 'row' }, send, draft), sendNote, message),
         h('div', null, h('label', { text: 'Anteprima su WhatsApp' }), preview));
       render(h('h1', { text: 'Nuova campagna' }), form);
       updatePreview();
