@@ -349,6 +349,8 @@ describe('Console in a browser', () => {
       await page.fill('#subscriber-phone', '+39 347 555 0101');
       await page.click('#subscriber-submit');
       await page.waitForSelector('text=Questo numero è già registrato su questo canale.');
+      // The access token lapsed meanwhile: the upload renews the session too.
+      await page.evaluate("sessionStorage.setItem('filodiretto.accessToken', 'expired.access.token')");
       await page.setInputFiles('#import-file', { name: 'elenco.csv', mimeType: 'text/csv', buffer: Buffer.from('phone,name,topics\n3475550102,Bruno,meteo\n3475550103,Carla,\nnon-un-numero,Dario,\n') });
       await page.click('#import-submit');
       await page.waitForSelector('text=Importati 2 nuovi, aggiornati 0, scartate 1 righe.');

@@ -679,8 +679,18 @@
           data.append('channelId', importChannel.value);
           data.append('file', file.files[0]);
           importNote.replaceChildren(notice('Importazione in corso…'));
-          fetch('/v1/subscribers/import', { method: 'POST', headers: { Authorization: 'Bearer ' + token() }, body: data })
-            .then(function (response) { return response.json().then(function (body) { return { ok: response.ok, body: body }; }); })
+          // An upload, not JSON: sent as it is, with the session renewed once if it has expired.
+          var upload = function (retried) {
+            return fetch('/v1/subscribers/import', { method: 'POST', headers: { Authorization: 'Bearer ' + token() }, body: data }).then(function (response) {
+              if (response.status === 401 && !retried) return refreshSession().then(function (renewed) { return renewed ? upload(true) : response; });
+              return response;
+            });
+          };
+          upload(false)
+            .then(function (response) {
+              if (response.status === 401) { endSession('Sessione scaduta: accedi di nuovo.'); throw new Error('Sessione scaduta: accedi di nuovo.'); }
+              return response.json().then(function (body) { return { ok: response.ok, body: body }; });
+            })
             .then(function (result) {
               if (!result.ok) throw new Error(REFUSED[result.body.statusCode] ? REFUSED[result.body.statusCode] + ': ' + result.body.message : result.body.message);
               var b = result.body;
