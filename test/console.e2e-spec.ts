@@ -529,13 +529,24 @@ describe('Console in a browser', () => {
       await page.screenshot({ path: join(ARTIFACTS, 'console-operatore.png'), fullPage: true });
 
       await page.click('a[href="#/comuni"]');
-      const row = page.locator(`tr[data-tenant-id="${waiting.tenantId}"]`);
+      const row = page.locator(`#pending-tenants tr[data-tenant-id="${waiting.tenantId}"]`);
       await row.waitFor();
       await page.screenshot({ path: join(ARTIFACTS, 'console-comuni-da-approvare.png'), fullPage: true });
       await row.locator('button').click();
       await row.waitFor({ state: 'detached' });
-      const tenants = await testApp.http().get('/v1/admin/tenants?status=active&limit=500').set('Authorization', `Bearer ${await TenantSession.operatorToken(testApp)}`).expect(200);
-      expect(tenants.body.data.map((t: { id: string }) => t.id)).toContain(waiting.tenantId);
+      const statusOf = async () =>
+        ((await testApp.http().get('/v1/admin/tenants?limit=500').set('Authorization', `Bearer ${await TenantSession.operatorToken(testApp)}`).expect(200)).body.data as { id: string; status: string }[]).find((t) => t.id === waiting.tenantId)!.status;
+      expect(await statusOf()).toBe('active');
+      // Among every comune now: suspended (after a confirmation) and reinstated from the same page.
+      const listed = page.locator(`#tenants tr[data-tenant-id="${waiting.tenantId}"]`);
+      expect(await listed.innerText()).toContain('attivo');
+      page.once('dialog', (dialog) => void dialog.accept());
+      await listed.getByRole('button', { name: 'Sospendi' }).click();
+      await page.locator(`#tenants tr[data-tenant-id="${waiting.tenantId}"]`, { hasText: 'sospeso' }).waitFor();
+      expect(await statusOf()).toBe('suspended');
+      await page.locator(`#tenants tr[data-tenant-id="${waiting.tenantId}"]`).getByRole('button', { name: 'Riattiva' }).click();
+      await page.locator(`#tenants tr[data-tenant-id="${waiting.tenantId}"]`, { hasText: 'attivo' }).waitFor();
+      expect(await statusOf()).toBe('active');
       expect(errors).toEqual([]);
     } finally {
       await page.close();

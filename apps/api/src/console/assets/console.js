@@ -47,7 +47,7 @@
   function num(n) { return n === null || n === undefined ? '—' : nf.format(n); }
   function pct(r) { return r === null || r === undefined ? '—' : (Math.round(r * 1000) / 10).toLocaleString('it-IT') + '%'; }
   function dateTime(iso) { return iso ? new Date(iso).toLocaleString('it-IT', { dateStyle: 'short', timeStyle: 'short' }) : '—'; }
-  var STATUS = { draft: 'bozza', scheduled: 'programmata', sending: 'in invio', completed: 'completata', cancelled: 'annullata', failed: 'fallita', active: 'attivo', paused: 'in pausa', pending: 'in attesa',
+  var STATUS = { draft: 'bozza', scheduled: 'programmata', sending: 'in invio', completed: 'completata', cancelled: 'annullata', failed: 'fallita', active: 'attivo', paused: 'in pausa', pending: 'in attesa', suspended: 'sospeso',
     APPROVED: 'approvato', PENDING: 'in revisione', REJECTED: 'rifiutato', PAUSED: 'sospeso', DISABLED: 'disattivato', DELETED: 'eliminato', ARCHIVED: 'archiviato', IN_APPEAL: 'in appello', LIMIT_EXCEEDED: 'oltre il limite' };
   /** The API's notes on what holds a campaign back, in Italian (the API's own words otherwise). */
   var NOTES = [
@@ -186,7 +186,7 @@
   ];
   var OPERATOR_PAGES = [
     ['#/', 'Stato della piattaforma', operatorPage],
-    ['#/comuni', 'Comuni da approvare', pendingTenantsPage],
+    ['#/comuni', 'Comuni', pendingTenantsPage],
     ['#/account', 'Il mio account', accountPage],
   ];
 
@@ -888,18 +888,28 @@
     });
   }
 
+  /** The comuni awaiting approval, then every other: approve, suspend (it stops sending at once), reinstate. */
   function pendingTenantsPage() {
-    return api('GET', '/v1/admin/tenants?status=pending&limit=500').then(function (page) {
+    return Promise.all([api('GET', '/v1/admin/tenants?status=pending&limit=500'), api('GET', '/v1/admin/tenants?limit=500')]).then(function (r) {
+      var pending = r[0].data, others = r[1].data.filter(function (t) { return t.status !== 'pending'; });
       var message = h('div');
+      var fail = function (error) { message.replaceChildren(notice(error.message, true)); };
+      var decide = function (t, action) { return api('POST', '/v1/admin/tenants/' + t.id + '/' + action).then(function () { route(); }).catch(fail); };
+      var rows = function (list) {
+        return h('tbody', null, list.map(function (t) {
+          var actions = t.status === 'active'
+            ? h('button', { class: 'secondary', text: 'Sospendi', onclick: function () {
+              if (window.confirm('Sospendere ' + t.name + '? Non potrà più inviare: le campagne in invio si fermano subito.')) decide(t, 'suspend');
+            } })
+            : h('button', { text: t.status === 'pending' ? 'Approva' : 'Riattiva', onclick: function () { decide(t, 'approve'); } });
+          return h('tr', { 'data-tenant-id': t.id }, h('td', { text: t.name }), h('td', { text: '/c/' + t.slug }), h('td', { text: num(t.population) }), h('td', null, badge(t.status)), h('td', { text: dateTime(t.createdAt) }), h('td', null, actions));
+        }));
+      };
+      var head = function () { return h('thead', null, h('tr', null, ['Comune', 'Indirizzo', 'Abitanti', 'Stato', 'Registrato', ''].map(function (t) { return h('th', { text: t }); }))); };
       render(h('h1', { text: 'Comuni da approvare' }), message,
-        page.data.length ? h('table', null,
-          h('thead', null, h('tr', null, ['Comune', 'Indirizzo', 'Abitanti', 'Registrato', ''].map(function (t) { return h('th', { text: t }); }))),
-          h('tbody', null, page.data.map(function (t) {
-            return h('tr', { 'data-tenant-id': t.id }, h('td', { text: t.name }), h('td', { text: '/c/' + t.slug }), h('td', { text: num(t.population) }), h('td', { text: dateTime(t.createdAt) }),
-              h('td', null, h('button', { text: 'Approva', onclick: function () {
-                api('POST', '/v1/admin/tenants/' + t.id + '/approve').then(function () { route(); }).catch(function (error) { message.replaceChildren(notice(error.message, true)); });
-              } })));
-          }))) : h('p', { class: 'muted', text: 'Nessun comune in attesa.' }));
+        pending.length ? h('table', { id: 'pending-tenants' }, head(), rows(pending)) : h('p', { class: 'muted', text: 'Nessun comune in attesa.' }),
+        h('h2', { text: 'Tutti i comuni' }),
+        others.length ? h('table', { id: 'tenants' }, head(), rows(others)) : h('p', { class: 'muted', text: 'Nessun comune attivo o sospeso.' }));
     });
   }
 
