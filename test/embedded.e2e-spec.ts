@@ -216,12 +216,15 @@ describe('One embedded data folder, one process', () => {
         (error: Error) => error.message,
       );
       // Two processes on one folder each saw only their own writes, and the next start aborted.
-      expect(refused).toMatch(/^embedded process exited with 1:\nDATA_DIR \S+ is in use by another Filodiretto process: stop it first, or give this one a DATA_DIR of its own\n?$/);
+      expect(refused).toMatch(/^embedded process exited with 1:\nDATA_DIR \S+ is in use by another Filodiretto process \(pid \d+\): stop it first, or give this one a DATA_DIR of its own\n?$/);
       await request(first.url).get('/health').expect(200);
     } finally {
       await stop(first);
     }
-    // Stopped, the folder is free again.
+    // Stopped, the folder is free again; and a holder that was killed (its pid no longer runs) does not keep it.
+    const gone = spawn(process.execPath, ['-e', '']);
+    await new Promise((resolve) => gone.on('exit', resolve));
+    writeFileSync(join(dataDir, 'filodiretto.pid'), String(gone.pid));
     const again = await startEmbedded(dataDir);
     await stop(again);
   }, 90_000);

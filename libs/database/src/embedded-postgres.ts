@@ -1,19 +1,11 @@
-import { mkdirSync } from 'fs';
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'fs';
 import { join } from 'path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
-import * as lockfile from 'proper-lockfile';
 import { ConfigValidationError } from '@app/core';
 
 /** A data folder another process runs the embedded database of: this one does not start (one line, as a bad setting). */
 export class DataDirInUseError extends ConfigValidationError {}
-
-/**
- * How the embedded database's folder is held: a lock beside it, renewed every UPDATE_MS while this
- * process lives, taken over once not renewed for STALE_MS (a process that was killed). A start
- * retries for a little longer than that, so a restart right after a crash waits instead of failing.
- */
-const LOCK = { STALE_MS: 10_000, UPDATE_MS: 2_000, RETRIES: 14, RETRY_MS: 1_000 };
 
 export interface EmbeddedPostgres {
   url: string;
@@ -41,12 +33,12 @@ export const EMBEDDED_POOL_SIZE = 1;
 export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPostgres> {
   const dir = join(dataDir, 'pgdata');
   mkdirSync(dir, { recursive: true });
-  const release = await lockDataDir(dir);
+  const release = lockDataDir(dataDir);
   let db: PGlite;
   try {
     db = await PGlite.create(dir);
   } catch (error) {
-    await release();
+    release();
     throw error;
   }
   // A few, so that a connection replacing a closed one is not refused while the old one is let go.
@@ -58,28 +50,49 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPo
     async stop() {
       await server.stop();
       await db.close();
-      await release();
+      release();
     },
   };
 }
 
-async function lockDataDir(dir: string): Promise<() => Promise<void>> {
-  try {
-    const release = await lockfile.lock(dir, {
-      stale: LOCK.STALE_MS,
-      update: LOCK.UPDATE_MS,
-      retries: { retries: LOCK.RETRIES, minTimeout: LOCK.RETRY_MS, maxTimeout: LOCK.RETRY_MS, factor: 1 },
-      // Lost (not renewed in time: the process stalled for seconds): stop rather than risk two writers.
-      onCompromised: (error) => {
-        console.error(`The embedded database's folder ${dir} is no longer held by this process (${error.message}): stopping, so that two processes never write it`);
-        process.exit(1);
-      },
-    });
-    return () => release().catch(() => undefined);
-  } catch (error) {
-    if ((error as { code?: string }).code === 'ELOCKED') {
-      throw new DataDirInUseError(`DATA_DIR ${dir.replace(/\/pgdata$/, '')} is in use by another Filodiretto process: stop it first, or give this one a DATA_DIR of its own`);
+/**
+ * Holds the data folder for this process: a file naming its pid, created only if absent. One
+ * naming a process that no longer runs (killed, the machine restarted) is taken over at once. A
+ * pid rather than a lock renewed on a timer: PGlite runs in this thread, so a long statement (a big
+ * import) holds the event loop, and a timer-renewed lock would lapse under it. Answers the release.
+ */
+function lockDataDir(dataDir: string): () => void {
+  const file = join(dataDir, 'filodiretto.pid');
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fd = openSync(file, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => {
+        try {
+          if (readFileSync(file, 'utf8').trim() === String(process.pid)) unlinkSync(file);
+        } catch {
+          // gone already
+        }
+      };
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'EEXIST' || attempt > 0) throw error;
+      const holder = Number(readFileSync(file, 'utf8').trim());
+      // (Our own pid: a container's process 1 finding the file its previous run left.)
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isRunning(holder)) {
+        throw new DataDirInUseError(`DATA_DIR ${dataDir} is in use by another Filodiretto process (pid ${holder}): stop it first, or give this one a DATA_DIR of its own`);
+      }
+      unlinkSync(file);
     }
-    throw error;
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, as another user.
+    return (error as { code?: string }).code === 'EPERM';
   }
 }
