@@ -505,7 +505,8 @@ describe('WhatsApp webhooks: signature, inbound handling, isolation', () => {
       const inbox = (await a.session.as('get', `/v1/inbox?channelId=${a.channelId}`).expect(200)).body.data;
       expect(inbox.map((m: { handledAs: string }) => m.handledAs).sort()).toEqual(['not_subscribed', 'not_subscribed', 'unsubscribe']);
 
-      const today = new Date().toISOString().slice(0, 10);
+      // The comune's day (Europe/Rome), which the series counts in: from 23:00 UTC it is already tomorrow there.
+      const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Rome' }).format(new Date());
       const leftToday = async () =>
         ((await a.session.as('get', `/v1/analytics/subscribers?from=${today}&to=${today}`).expect(200)).body.data as { left: number }[]).reduce((sum, d) => sum + d.left, 0);
       const leftBefore = await leftToday();
