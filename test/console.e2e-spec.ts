@@ -2,6 +2,7 @@ import { mkdirSync } from 'fs';
 import { join } from 'path';
 import { Browser, chromium, Page } from 'playwright-core';
 import { createTestApp, FakeGraphApi, TenantSession, TestApp, waitFor } from '@app/testing';
+import { disableQuietHours } from './campaign-fixtures';
 
 /**
  * The console in headless Chromium (Debian's /usr/bin/chromium): a comune logs in, sees its
@@ -20,13 +21,26 @@ describe('Console in a browser', () => {
 
   const query = <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => testApp.dataSource.query(sql, params) as Promise<T[]>;
 
-  const disableQuietHoursOf = (session: TenantSession) => session.as('patch', '/v1/tenant').send({ quietHoursStart: '00:00', quietHoursEnd: '00:00' }).expect(200);
-
   async function login(page: Page, email: string, password: string): Promise<void> {
     await page.goto(`${baseUrl}/console`);
     await page.fill('#email', email);
     await page.fill('#password', password);
     await page.click('#login-submit');
+  }
+
+  /** Opens the console as this member, on the comune's dashboard; runs `steps`; no page error on the way. */
+  async function inConsole(email: string, password: string, steps: (page: Page) => Promise<void>, viewport = { width: 1280, height: 1000 }): Promise<void> {
+    const page = await browser.newPage({ viewport });
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    try {
+      await login(page, email, password);
+      await page.waitForSelector('#chart-subscribers');
+      await steps(page);
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
   }
 
   beforeAll(async () => {
@@ -243,12 +257,7 @@ describe('Console in a browser', () => {
   it('renews an expired access token without losing the page, and ends the session on the server at logout', async () => {
     const session = await TenantSession.create(testApp);
     await session.as('post', '/v1/channels').send({ name: 'Prova', provider: 'sandbox' }).expect(201);
-    const page = await browser.newPage({ viewport: { width: 375, height: 740 } });
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
-    try {
-      await login(page, session.adminEmail, session.adminPassword);
-      await page.waitForSelector('#chart-subscribers');
+    await inConsole(session.adminEmail, session.adminPassword, async (page) => {
       expect(await page.locator('#who').innerText()).toContain('amministratore');
       // The access token lapses (15 minutes): the next request exchanges the refresh token and goes on.
       await page.evaluate("sessionStorage.setItem('filodiretto.accessToken', 'expired.access.token')");
@@ -270,21 +279,13 @@ describe('Console in a browser', () => {
       await page.evaluate("sessionStorage.setItem('filodiretto.accessToken', 'expired.access.token'); sessionStorage.setItem('filodiretto.refreshToken', 'rt_gone')");
       await page.click('a[href="#/campagne"]');
       await page.waitForSelector('text=Sessione scaduta: accedi di nuovo.');
-      expect(errors).toEqual([]);
-    } finally {
-      await page.close();
-    }
+    }, { width: 375, height: 740 });
   });
 
   it('schedules a campaign in the comune’s own time, shows when it goes, and cancels it', async () => {
     const session = await TenantSession.create(testApp);
     await session.as('post', '/v1/channels').send({ name: 'Prova', provider: 'sandbox' }).expect(201);
-    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
-    try {
-      await login(page, session.adminEmail, session.adminPassword);
-      await page.waitForSelector('#chart-subscribers');
+    await inConsole(session.adminEmail, session.adminPassword, async (page) => {
       await page.click('a[href="#/nuova"]');
       await page.waitForSelector('#campaign-title');
       const day = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10);
@@ -322,22 +323,14 @@ describe('Console in a browser', () => {
       const held = await page.locator('.campaign-warning').innerText();
       expect(held).toMatch(/^Attenzione: Fascia di silenzio \(\d\d:00–\d\d:00, Europe\/Rome\): le campagne ordinarie attendono, questa parte il .+\. Le emergenze non attendono\.$/);
       expect(held).toContain(`(${hh(hour - 1)}–${hh(hour + 2)}, Europe/Rome)`);
-      expect(errors).toEqual([]);
-    } finally {
-      await page.close();
-    }
+    });
   });
 
   it('lists the comune’s subscribers by status, adds one given consent at the desk and imports a CSV list', async () => {
     const session = await TenantSession.create(testApp);
     const channel = (await session.as('post', '/v1/channels').send({ name: 'Prova', provider: 'sandbox' }).expect(201)).body;
     await session.as('post', '/v1/topics').send({ key: 'meteo', name: 'Allerte meteo' }).expect(201);
-    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
-    try {
-      await login(page, session.adminEmail, session.adminPassword);
-      await page.waitForSelector('#chart-subscribers');
+    await inConsole(session.adminEmail, session.adminPassword, async (page) => {
       await page.click('a[href="#/iscritti"]');
       await page.waitForSelector('text=Nessun iscritto in questo stato.');
       await page.fill('#subscriber-phone', '347 555 0101');
@@ -384,21 +377,13 @@ describe('Console in a browser', () => {
       await page.waitForSelector('#chat .msg:nth-child(2)', { timeout: 10_000 });
       expect(await page.locator('#chat').innerText()).toContain('ATTIVA ISCRIZIONE');
       expect((await session.as('get', `/v1/subscribers?channelId=${channel.id}`).expect(200)).body.data.map((s: { phone: string }) => s.phone)).toContain('+393470000001');
-      expect(errors).toEqual([]);
-    } finally {
-      await page.close();
-    }
+    });
   });
 
   it('lets a tenant admin manage the people and API keys of the comune, and anyone change their own password', async () => {
     const session = await TenantSession.create(testApp);
-    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
-    page.on('dialog', (dialog) => void dialog.accept());
-    try {
-      await login(page, session.adminEmail, session.adminPassword);
-      await page.waitForSelector('#chart-subscribers');
+    await inConsole(session.adminEmail, session.adminPassword, async (page) => {
+      page.on('dialog', (dialog) => void dialog.accept());
       await page.click('a[href="#/persone"]');
       await page.waitForSelector('#member-add');
       const email = `redazione-${session.slug}@comune.example`;
@@ -440,10 +425,7 @@ describe('Console in a browser', () => {
       await page.waitForSelector('#subscribers-status');
       await testApp.http().post('/v1/auth/login').send({ email: session.adminEmail, password: session.adminPassword }).expect(401);
       await testApp.http().post('/v1/auth/login').send({ email: session.adminEmail, password: 'una-password-nuova' }).expect(200);
-      expect(errors).toEqual([]);
-    } finally {
-      await page.close();
-    }
+    });
   });
 
   it('lets an editor draft but not send, and leaves no draft behind when a send is refused', async () => {
@@ -451,10 +433,8 @@ describe('Console in a browser', () => {
     await session.as('post', '/v1/channels').send({ name: 'Prova', provider: 'sandbox' }).expect(201);
     const email = `redattore-${session.slug}@comune.example`;
     await session.as('post', '/v1/users').send({ email, password: 'password-of-a-member', role: 'editor' }).expect(201);
-    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-    try {
-      await login(page, email, 'password-of-a-member');
-      await page.waitForSelector('#chart-subscribers');
+    let draftId = '';
+    await inConsole(email, 'password-of-a-member', async (page) => {
       await page.click('a[href="#/nuova"]');
       await page.waitForSelector('#campaign-title');
       expect(await page.locator('#campaign-send').isDisabled()).toBe(true);
@@ -465,44 +445,31 @@ describe('Console in a browser', () => {
       await page.fill('#campaign-text', 'Domani le scuole restano chiuse.');
       await page.click('#campaign-draft');
       await page.waitForSelector('text=Bozza «Scuole chiuse» salvata.');
-      const draftId = (await page.getAttribute('#campaign-link', 'href'))!.split('/').pop()!;
+      draftId = (await page.getAttribute('#campaign-link', 'href'))!.split('/').pop()!;
       await page.click('#campaign-link');
       await page.waitForSelector('.badge.draft');
       expect(await page.locator('#campaign-send-draft').count()).toBe(0);
-      await page.close();
-      await disableQuietHoursOf(session);
-      const sender = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-      try {
-        await login(sender, session.adminEmail, session.adminPassword);
-        await sender.waitForSelector('#chart-subscribers');
-        await sender.goto(`${baseUrl}/console#/campagne/${draftId}`);
-        await sender.click('#campaign-send-draft');
-        await waitFor(async () => expect(['sending', 'completed']).toContain((await session.as('get', `/v1/campaigns/${draftId}`).expect(200)).body.status));
-        await sender.waitForSelector('#campaign-send-draft', { state: 'detached' });
-      } finally {
-        await sender.close();
-      }
+    });
+    await disableQuietHours(session);
+    await inConsole(session.adminEmail, session.adminPassword, async (sender) => {
+      await sender.goto(`${baseUrl}/console#/campagne/${draftId}`);
+      await sender.click('#campaign-send-draft');
+      await waitFor(async () => expect(['sending', 'completed']).toContain((await session.as('get', `/v1/campaigns/${draftId}`).expect(200)).body.status));
+      await sender.waitForSelector('#campaign-send-draft', { state: 'detached' });
+    });
 
-      // The comune suspended: the admin's send is refused, in Italian first, and the draft it made is gone.
-      const operator = await TenantSession.operatorToken(testApp);
-      await testApp.http().post(`/v1/admin/tenants/${session.tenantId}/suspend`).set('Authorization', `Bearer ${operator}`).expect(200);
-      const admin = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-      try {
-        await login(admin, session.adminEmail, session.adminPassword);
-        await admin.waitForSelector('#chart-subscribers');
-        await admin.click('a[href="#/nuova"]');
-        await admin.waitForSelector('#campaign-title');
-        await admin.fill('#campaign-title', 'Durante la sospensione');
-        await admin.fill('#campaign-text', 'Prova');
-        await admin.click('#campaign-send');
-        await admin.waitForSelector('text=Operazione non consentita: ');
-        await waitFor(async () => expect(((await session.as('get', '/v1/campaigns').expect(200)).body.data as { id: string }[]).map((c) => c.id)).toEqual([draftId]));
-      } finally {
-        await admin.close();
-      }
-    } finally {
-      if (!page.isClosed()) await page.close();
-    }
+    // The comune suspended: the admin's send is refused, in Italian first, and the draft it made is gone.
+    const operator = await TenantSession.operatorToken(testApp);
+    await testApp.http().post(`/v1/admin/tenants/${session.tenantId}/suspend`).set('Authorization', `Bearer ${operator}`).expect(200);
+    await inConsole(session.adminEmail, session.adminPassword, async (admin) => {
+      await admin.click('a[href="#/nuova"]');
+      await admin.waitForSelector('#campaign-title');
+      await admin.fill('#campaign-title', 'Durante la sospensione');
+      await admin.fill('#campaign-text', 'Prova');
+      await admin.click('#campaign-send');
+      await admin.waitForSelector('text=Operazione non consentita: ');
+      await waitFor(async () => expect(((await session.as('get', '/v1/campaigns').expect(200)).body.data as { id: string }[]).map((c) => c.id)).toEqual([draftId]));
+    });
   });
 
   it('shows the operator delivery health, campaigns held by a paused channel and the comuni awaiting approval', async () => {

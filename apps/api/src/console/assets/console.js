@@ -97,11 +97,13 @@
   /** What the API's refusals mean, in Italian; the API's own words follow as the detail. */
   var REFUSED = { 400: 'Dati non validi', 403: 'Operazione non consentita', 404: 'Non trovato', 409: 'Operazione non possibile ora', 413: 'File troppo grande', 429: 'Troppe richieste: riprova fra poco' };
 
+  /** A request to the API: JSON, or an upload (FormData, sent as it is); an expired session is renewed once. */
   function api(method, path, body, retried) {
     var headers = { Accept: 'application/json' };
     if (token()) headers.Authorization = 'Bearer ' + token();
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
-    return fetch(path, { method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body) }).then(function (response) {
+    var upload = typeof FormData !== 'undefined' && body instanceof FormData;
+    if (body !== undefined && !upload) headers['Content-Type'] = 'application/json';
+    return fetch(path, { method: method, headers: headers, body: body === undefined ? undefined : upload ? body : JSON.stringify(body) }).then(function (response) {
       if (response.status === 401 && path !== '/v1/auth/login') {
         return (retried ? Promise.resolve(false) : refreshSession()).then(function (renewed) {
           if (renewed) return api(method, path, body, true);
@@ -119,7 +121,7 @@
           var lead = REFUSED[response.status] || (response.status >= 500 ? 'Errore del server: riprova fra poco' : 'Errore ' + response.status);
           var error = new Error(detail ? lead + ': ' + detail : lead);
           error.status = response.status;
-          error.detail = detail;
+          error.code = data && data.code;
           throw error;
         }
         return data;
@@ -193,6 +195,8 @@
   var ROLE_NAMES = { platform_admin: 'operatore', tenant_admin: 'amministratore', editor: 'redattore', viewer: 'lettura' };
   /** Sending and cancelling, channels and settings: the comune's administrators (the API says so too). */
   function isAdmin() { return me && me.role === 'tenant_admin'; }
+  /** Drafting campaigns, adding subscribers and topics: editors too. */
+  function isWriter() { return me && (me.role === 'tenant_admin' || me.role === 'editor'); }
 
   /** The pages of this member's role (a fourth element names the one role a page is for). */
   function pages() {
@@ -406,6 +410,15 @@
       .catch(function (error) { alert(error.message); });
   }
 
+  /** A checkbox per topic; `chosen()` answers the keys ticked. */
+  function topicChoice(topics) {
+    var boxes = topics.map(function (t) { return h('label', { class: 'row', style: 'font-weight:400' }, h('input', { type: 'checkbox', value: t.key, style: 'width:auto' }), t.name); });
+    return {
+      boxes: boxes,
+      chosen: function () { return boxes.map(function (l) { return l.querySelector('input'); }).filter(function (i) { return i.checked; }).map(function (i) { return i.value; }); },
+    };
+  }
+
   /** An emergency reaches every recipient at once, at night too: asked once more. */
   function confirmEmergency(campaign) {
     if (campaign.priority !== 'emergency') return true;
@@ -466,7 +479,7 @@
       // Empty: now. A time without offset is the comune's own time (the API reads it so).
       var schedule = h('input', { type: 'datetime-local', id: 'campaign-schedule', name: 'scheduledAt' });
       var priority = h('select', { id: 'campaign-priority', name: 'priority' }, h('option', { value: 'normal', text: 'Ordinaria' }), h('option', { value: 'emergency', text: 'Emergenza (ignora fascia di silenzio e limite mensile)' }));
-      var topicBoxes = topics.map(function (t) { return h('label', { class: 'row', style: 'font-weight:400' }, h('input', { type: 'checkbox', value: t.key, style: 'width:auto' }), t.name); });
+      var topicBoxes = topicChoice(topics);
       var preview = h('div', { class: 'phone', id: 'whatsapp-preview', 'aria-label': 'Anteprima su WhatsApp' });
       function templateValues() { return Array.prototype.map.call(templateParams.querySelectorAll('.template-param'), function (i) { return i.value; }); }
       function updatePreview() {
@@ -516,7 +529,7 @@
             ? { type: 'poll', text: text.value, options: options.map(function (o) { return o.value.trim(); }).filter(Boolean) }
             : { type: 'text', text: text.value };
         }
-        var chosen = topicBoxes.map(function (l) { return l.querySelector('input'); }).filter(function (i) { return i.checked; }).map(function (i) { return i.value; });
+        var chosen = topicBoxes.chosen();
         if (chosen.length) body.topics = chosen;
         if (schedule.value) body.scheduledAt = schedule.value;
         return body;
@@ -553,7 +566,7 @@
           optionsBox,
           h('label', { for: 'campaign-priority', text: 'Priorità' }), priority,
           h('label', { for: 'campaign-schedule', text: 'Programma l’invio (facoltativo, ora del Comune)' }), schedule,
-          topics.length ? h('div', null, h('label', { text: 'Argomenti (nessuno = tutti gli iscritti)' }), topicBoxes) : null,
+          topics.length ? h('div', null, h('label', { text: 'Argomenti (nessuno = tutti gli iscritti)' }), topicBoxes.boxes) : null,
           h('p', { class: 'row' }, send, draft), sendNote, message),
         h('div', null, h('label', { text: 'Anteprima su WhatsApp' }), preview));
       render(h('h1', { text: 'Nuova campagna' }), form);
@@ -633,7 +646,6 @@
       api('GET', '/v1/subscribers?limit=100&status=' + encodeURIComponent(status)),
     ]).then(function (r) {
       var channels = r[0].data, topics = r[1].data, list = r[2].data;
-      var canWrite = me && (me.role === 'tenant_admin' || me.role === 'editor');
       var filter = h('select', { id: 'subscribers-status', 'aria-label': 'Stato', onchange: function () { location.hash = '#/iscritti?stato=' + filter.value; } },
         [['active', 'Attivi'], ['pending', 'In attesa di conferma'], ['unsubscribed', 'Cancellati']].map(function (o) { return h('option', { value: o[0], text: o[1], selected: o[0] === status }); }));
       var table = list.length ? h('table', { id: 'subscribers' },
@@ -643,19 +655,19 @@
             h('td', { text: SOURCES[sub.consentSource] || sub.consentSource }), h('td', { text: dateTime(sub.subscribedAt) }));
         }))) : h('p', { class: 'muted', text: 'Nessun iscritto in questo stato.' });
       var forms = null;
-      if (canWrite && channels.length) {
+      if (isWriter() && channels.length) {
         var channelChoice = function (id) { return h('select', { id: id }, channels.map(function (c) { return h('option', { value: c.id, text: c.name }); })); };
         // One citizen who gave consent to the comune (at the desk, by phone): consent source api.
         var addNote = h('div');
         var addChannel = channelChoice('subscriber-channel');
         var phone = h('input', { id: 'subscriber-phone', type: 'tel', required: true, placeholder: '347 123 4567' });
         var name = h('input', { id: 'subscriber-name', maxlength: '200' });
-        var topicBoxes = topics.map(function (t) { return h('label', { class: 'row', style: 'font-weight:400' }, h('input', { type: 'checkbox', value: t.key, style: 'width:auto' }), t.name); });
+        var topicBoxes = topicChoice(topics);
         var add = h('form', { class: 'panel', id: 'subscriber-add', onsubmit: function (event) {
           event.preventDefault();
           var body = { channelId: addChannel.value, phone: phone.value };
           if (name.value.trim()) body.name = name.value.trim();
-          var chosen = topicBoxes.map(function (l) { return l.querySelector('input'); }).filter(function (i) { return i.checked; }).map(function (i) { return i.value; });
+          var chosen = topicBoxes.chosen();
           if (chosen.length) body.topics = chosen;
           api('POST', '/v1/subscribers', body)
             .then(function (created) { addNote.replaceChildren(notice('Iscritto ' + created.phone + ' aggiunto.')); phone.value = ''; name.value = ''; })
@@ -666,7 +678,7 @@
           channels.length > 1 ? [h('label', { for: 'subscriber-channel', text: 'Canale' }), addChannel] : null,
           h('label', { for: 'subscriber-phone', text: 'Numero di cellulare' }), phone,
           h('label', { for: 'subscriber-name', text: 'Nome (facoltativo)' }), name,
-          topics.length ? h('fieldset', { class: 'plain' }, h('legend', { text: 'Argomenti' }), topicBoxes) : null,
+          topics.length ? h('fieldset', { class: 'plain' }, h('legend', { text: 'Argomenti' }), topicBoxes.boxes) : null,
           h('p', null, h('button', { type: 'submit', id: 'subscriber-submit', text: 'Aggiungi' })), addNote);
         // A list the comune already has (CSV: phone,name,topics; topics separated by |).
         var importNote = h('div');
@@ -679,21 +691,8 @@
           data.append('channelId', importChannel.value);
           data.append('file', file.files[0]);
           importNote.replaceChildren(notice('Importazione in corso…'));
-          // An upload, not JSON: sent as it is, with the session renewed once if it has expired.
-          var upload = function (retried) {
-            return fetch('/v1/subscribers/import', { method: 'POST', headers: { Authorization: 'Bearer ' + token() }, body: data }).then(function (response) {
-              if (response.status === 401 && !retried) return refreshSession().then(function (renewed) { return renewed ? upload(true) : response; });
-              return response;
-            });
-          };
-          upload(false)
-            .then(function (response) {
-              if (response.status === 401) { endSession('Sessione scaduta: accedi di nuovo.'); throw new Error('Sessione scaduta: accedi di nuovo.'); }
-              return response.json().then(function (body) { return { ok: response.ok, body: body }; });
-            })
-            .then(function (result) {
-              if (!result.ok) throw new Error(REFUSED[result.body.statusCode] ? REFUSED[result.body.statusCode] + ': ' + result.body.message : result.body.message);
-              var b = result.body;
+          api('POST', '/v1/subscribers/import', data)
+            .then(function (b) {
               importNote.replaceChildren(notice('Importati ' + num(b.imported) + ' nuovi, aggiornati ' + num(b.updated) + ', scartate ' + num(b.rejectedCount) + ' righe.'),
                 b.rejected.length ? h('ul', { id: 'import-rejected' }, b.rejected.slice(0, 20).map(function (x) { return h('li', { text: 'riga ' + x.line + ': ' + x.reason }); })) : null);
             })
@@ -713,7 +712,7 @@
       var topicsPanel = h('div', { class: 'panel', id: 'topics' },
         h('h2', { text: 'Argomenti' }),
         topics.length ? h('ul', null, topics.map(function (t) { return h('li', { text: t.name + ' (' + t.key + ')' }); })) : h('p', { class: 'muted', text: 'Nessun argomento: le campagne vanno a tutti gli iscritti del canale.' }),
-        canWrite ? h('form', { id: 'topic-add', onsubmit: function (event) {
+        isWriter() ? h('form', { id: 'topic-add', onsubmit: function (event) {
           event.preventDefault();
           api('POST', '/v1/topics', { key: topicKey.value.trim(), name: topicName.value.trim() })
             .then(function () { return subscribersPage(); })
@@ -755,7 +754,7 @@
         api('POST', '/v1/auth/password', { currentPassword: current.value, newPassword: next.value })
           // Every other session of the account has ended; this one goes on with the new pair.
           .then(function (pair) { keepSession(pair); current.value = next.value = again.value = ''; note.replaceChildren(notice('Password cambiata. Le altre sessioni aperte con questo account sono state chiuse.')); })
-          .catch(function (error) { note.replaceChildren(notice(error.detail === 'currentPassword is not the password of this account' ? 'La password attuale non è corretta.' : error.message, true)); });
+          .catch(function (error) { note.replaceChildren(notice(error.code === 'wrong_password' ? 'La password attuale non è corretta.' : error.message, true)); });
       } },
         h('h2', { text: 'Cambia password' }),
         h('label', { for: 'current-password', text: 'Password attuale' }), current,
